@@ -1,0 +1,29 @@
+"""The networks, built by name from a TrainConfig, with parameter names that never collide."""
+
+from ms_gan.models.cgan import CGANDiscriminator, CGANGenerator
+from ms_gan.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from ms_gan.models.fc import FCDiscriminator, FCGenerator
+
+G_PREFIX, D_PREFIX = "generator", "discriminator"
+
+
+def build_generator(config):
+    if config.model == "fc":
+        net = FCGenerator(config.latent_dim)
+    elif config.model == "dcgan":
+        net = DCGANGenerator(config.latent_dim, config.ngf)
+    else:
+        net = CGANGenerator(config.latent_dim, config.ngf, config.num_classes)
+    net.update_parameters_name(G_PREFIX + ".")
+    return net
+
+
+def build_discriminator(config):
+    if config.model == "fc":
+        net = FCDiscriminator()
+    elif config.model == "dcgan":
+        net = DCGANDiscriminator(config.ndf)
+    else:
+        net = CGANDiscriminator(config.ndf, config.num_classes)
+    net.update_parameters_name(D_PREFIX + ".")
+    return net

@@ -1,0 +1,55 @@
+"""The DCGAN tutorial's convolutional pair, sized for 28x28 digits (7 -> 14 -> 28)."""
+
+from mindspore import nn, ops
+from mindspore.common.initializer import Normal
+
+
+def conv_t(c_in, c_out, kernel, stride, padding):
+    return nn.Conv2dTranspose(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding,
+                              weight_init=Normal(0.02), has_bias=False)
+
+
+def conv(c_in, c_out, kernel, stride, padding):
+    return nn.Conv2d(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding,
+                     weight_init=Normal(0.02), has_bias=False)
+
+
+def batch_norm(channels):
+    # DCGAN init: gamma ~ N(1, 0.02), beta = 0
+    return nn.BatchNorm2d(channels, gamma_init=Normal(0.02, 1.0))
+
+
+class DCGANGenerator(nn.Cell):
+    """z [N, latent] -> image [N, 1, 28, 28]: transposed convs with BatchNorm + ReLU, Tanh out."""
+
+    def __init__(self, latent_dim: int = 100, ngf: int = 64, in_extra: int = 0):
+        super().__init__()
+        self.model = nn.SequentialCell(
+            # [N, latent, 1, 1] -> [N, 4ngf, 7, 7]
+            conv_t(latent_dim + in_extra, ngf * 4, 7, 1, 0), batch_norm(ngf * 4), nn.ReLU(),
+            # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
+            conv_t(ngf * 4, ngf * 2, 4, 2, 1), batch_norm(ngf * 2), nn.ReLU(),
+            # [N, 2ngf, 14, 14] -> [N, 1, 28, 28]
+            conv_t(ngf * 2, 1, 4, 2, 1), nn.Tanh(),
+        )
+
+    def construct(self, z, labels=None):  # labels: ignored, kept for the shared G(z, labels) signature
+        return self.model(ops.reshape(z, (z.shape[0], -1, 1, 1)))
+
+
+class DCGANDiscriminator(nn.Cell):
+    """image [N, C, 28, 28] -> real/fake logit [N]: strided convs with LeakyReLU(0.2)."""
+
+    def __init__(self, ndf: int = 64, in_channels: int = 1):
+        super().__init__()
+        self.model = nn.SequentialCell(
+            # [N, C, 28, 28] -> [N, ndf, 14, 14]; no BatchNorm on the input layer, as in DCGAN
+            conv(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
+            # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
+            conv(ndf, ndf * 2, 4, 2, 1), batch_norm(ndf * 2), nn.LeakyReLU(0.2),
+            # [N, 2ndf, 7, 7] -> [N, 1, 1, 1]
+            conv(ndf * 2, 1, 7, 1, 0),
+        )
+
+    def construct(self, images, labels=None):
+        return ops.reshape(self.model(images), (-1,))

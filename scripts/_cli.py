@@ -1,0 +1,20 @@
+"""What the scripts share: making the package importable from a checkout and turning errors into one line."""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+def run(main, args) -> None:
+    """Call main(args); a UserError or Ctrl-C becomes one line on stderr and a non-zero exit."""
+    from ms_gan.errors import UserError
+
+    try:
+        main(args)
+    except UserError as e:
+        sys.exit(f"error: {e}")
+    except KeyboardInterrupt:
+        sys.exit("interrupted")
