@@ -34,7 +34,7 @@ class TrainConfig:
     device_target: str = "CPU"      # one of DEVICES
     mode: str = "graph"             # one of MODES: graph compiles the step with ms.jit
     num_workers: int = 2            # dataset worker threads
-    num_grid: int = 64              # images in the per-epoch sample grid (cgan: 10 per digit, rows 0-9)
+    num_grid: int = 64              # images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)
     extra: dict = field(default_factory=dict)  # free-form notes kept with the run
 
     @property

@@ -5,10 +5,10 @@ import numpy as np
 
 def grid_inputs(config, seed: int):
     """The fixed (z, labels) a run draws its per-epoch grid from: 8x8 samples, or for a conditional
-    model one row per digit with the same z in each column, so only the label changes down a column."""
+    model a 10x10 grid, one row per digit, with the same z in each column, so only the label changes down a column."""
     rng = np.random.default_rng(seed)
     if config.conditional:
-        cols = max(1, config.num_grid // config.num_classes)
+        cols = config.num_classes
         z = np.tile(rng.standard_normal((cols, config.latent_dim), dtype=np.float32), (config.num_classes, 1))
         labels = np.repeat(np.arange(config.num_classes, dtype=np.int32), cols)
     else:

@@ -13,9 +13,19 @@ def make_optimizers(net_g, net_d, config):
     """Adam for each net, with prefixed names so the two optimizers' moments never collide."""
     opt_g = nn.Adam(net_g.trainable_params(), learning_rate=config.lr, beta1=config.beta1, beta2=config.beta2)
     opt_d = nn.Adam(net_d.trainable_params(), learning_rate=config.lr, beta1=config.beta1, beta2=config.beta2)
-    opt_g.update_parameters_name("optim_g.")
-    opt_d.update_parameters_name("optim_d.")
+    _prefix_own_parameters(opt_g, "optim_g.")
+    _prefix_own_parameters(opt_d, "optim_d.")
     return opt_g, opt_d
+
+
+def _prefix_own_parameters(optimizer, prefix: str) -> None:
+    """Rename the optimizer's own state (moments, step, beta powers) but not the network parameters it
+    holds: `update_parameters_name` would rename those too, and the generator's checkpoint would then
+    carry the optimizer's prefix."""
+    shared = {id(p) for p in optimizer.parameters}
+    for _, param in optimizer.parameters_and_names():
+        if id(param) not in shared and not param.name.startswith(prefix):
+            param.name = prefix + param.name
 
 
 def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce"):

@@ -1,6 +1,7 @@
 """Conditional DCGAN: the digit label, embedded, joins z in G and the image (as a channel) in D."""
 
 from mindspore import nn, ops
+from mindspore.common.initializer import Normal
 
 from ms_gan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 
@@ -10,7 +11,8 @@ class CGANGenerator(nn.Cell):
 
     def __init__(self, latent_dim: int = 100, ngf: int = 64, num_classes: int = 10, embed_dim: int = 50):
         super().__init__()
-        self.embed = nn.Embedding(num_classes, embed_dim)
+        # unit-scale init: the label must be as loud as z from the first step, or G learns to ignore it
+        self.embed = nn.Embedding(num_classes, embed_dim, embedding_table=Normal(1.0))
         self.body = DCGANGenerator(latent_dim, ngf, in_extra=embed_dim)
 
     def construct(self, z, labels):
@@ -23,7 +25,7 @@ class CGANDiscriminator(nn.Cell):
 
     def __init__(self, ndf: int = 64, num_classes: int = 10):
         super().__init__()
-        self.embed = nn.Embedding(num_classes, 28 * 28)
+        self.embed = nn.Embedding(num_classes, 28 * 28, embedding_table=Normal(1.0))
         self.body = DCGANDiscriminator(ndf, in_channels=2)
 
     def construct(self, images, labels):
