@@ -48,15 +48,13 @@ def resolve_generator(ckpt: str):
     """--ckpt accepts a run directory or a generator .ckpt inside one; returns (ckpt path, TrainConfig)."""
     if os.path.isdir(ckpt):
         run_dir = ckpt
-        ckpt_path = newest_generator(run_dir) if os.path.isfile(os.path.join(run_dir, CONFIG_NAME)) else None
     elif os.path.isfile(ckpt):
-        ckpt_path = ckpt
         parent = os.path.dirname(os.path.abspath(ckpt))
         run_dir = os.path.dirname(parent) if os.path.basename(parent) == CKPT_DIR else parent
     else:
         raise UserError(f"--ckpt {ckpt} does not exist")
     config = load_config(os.path.join(run_dir, CONFIG_NAME))
-    return ckpt_path, config
+    return (newest_generator(run_dir) if os.path.isdir(ckpt) else ckpt), config
 
 
 def load_into(cell, path: str, what: str = "checkpoint") -> None:

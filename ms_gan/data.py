@@ -120,3 +120,31 @@ def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional:
     dataset = dataset.map(_LatentSampler(latent_dim, seed), input_columns="image",
                           output_columns=["image", "latent_code"], num_parallel_workers=1)
     return dataset.project(["image", "latent_code"] + (["label"] if conditional else []))
+
+
+def write_split(data_dir: str, usage: str, images: np.ndarray, labels: np.ndarray) -> None:
+    """Write uint8 images [N, 28, 28] and labels [N] as DATA_DIR/USAGE in MNIST's raw IDX layout,
+    so any 28x28 grayscale set can be trained on with --data_dir."""
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise ValueError(f"images must be uint8 [N, 28, 28], got {images.dtype} {images.shape}")
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels must be [N] = [{len(images)}], got {labels.shape}")
+    split_dir = os.path.join(data_dir, usage)
+    os.makedirs(split_dir, exist_ok=True)
+    images_name, labels_name = SPLIT_FILES[usage]
+    with open(os.path.join(split_dir, images_name), "wb") as f:
+        f.write(struct.pack(">4I", 2051, len(images), IMAGE_SIZE, IMAGE_SIZE) + images.tobytes())
+    with open(os.path.join(split_dir, labels_name), "wb") as f:
+        f.write(struct.pack(">2I", 2049, len(labels)) + labels.astype(np.uint8).tobytes())
+
+
+def read_split(data_dir: str, usage: str = "train", limit: int = None):
+    """DATA_DIR/USAGE -> (uint8 images [N, 28, 28], uint8 labels [N]), checked first; LIMIT keeps the first N."""
+    n = check_split(data_dir, usage)
+    n = min(n, limit) if limit else n
+    images_name, labels_name = SPLIT_FILES[usage]
+    images = np.fromfile(os.path.join(data_dir, usage, images_name), dtype=np.uint8, count=n * 784, offset=16)
+    labels = np.fromfile(os.path.join(data_dir, usage, labels_name), dtype=np.uint8, count=n, offset=8)
+    return images.reshape(n, IMAGE_SIZE, IMAGE_SIZE), labels

@@ -1,0 +1,69 @@
+"""Shared fixtures: a small real MNIST subset on disk, and MindSpore set up for fast CPU tests."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+SHARED_MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist")
+
+from ms_gan.runtime import prepare_process  # noqa: E402
+
+prepare_process("CPU")  # before anything imports MindSpore, as scripts/train.py does
+
+
+def real_subset(n_train: int, n_test: int):
+    """The first N real MNIST images of each split (the shared offline copy)."""
+    from ms_gan.data import read_split
+
+    if not os.path.isdir(SHARED_MNIST):
+        pytest.fail(f"the offline MNIST copy is missing at {SHARED_MNIST}; see ../shared/data/README.md")
+    return read_split(SHARED_MNIST, "train", n_train), read_split(SHARED_MNIST, "test", n_test)
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist(tmp_path_factory):
+    """MNIST_Data layout with 256 real training and 64 real test digits."""
+    from ms_gan.data import write_split
+
+    root = str(tmp_path_factory.mktemp("tiny_mnist"))
+    (train_x, train_y), (test_x, test_y) = real_subset(256, 64)
+    write_split(root, "train", train_x, train_y)
+    write_split(root, "test", test_x, test_y)
+    return root
+
+
+@pytest.fixture
+def graph_or_pynative(request):
+    import mindspore as ms
+
+    mode = request.param
+    ms.set_device("CPU")
+    ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
+    yield mode
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+
+
+def small_config(model: str, **overrides):
+    from ms_gan.config import TrainConfig
+
+    fields = dict(model=model, batch_size=8, latent_dim=16, ngf=8, ndf=8, num_workers=1)
+    fields.update(overrides)
+    return TrainConfig(**fields).validate()
+
+
+def numpy_params(cell) -> dict:
+    return {p.name: p.asnumpy().copy() for p in cell.trainable_params()}
+
+
+def rng_inputs(config, n: int, seed: int = 0):
+    import mindspore as ms
+
+    rng = np.random.default_rng(seed)
+    real = ms.Tensor(rng.uniform(-1, 1, (n, 1, 28, 28)).astype(np.float32))
+    z = ms.Tensor(rng.standard_normal((n, config.latent_dim)).astype(np.float32))
+    labels = ms.Tensor(rng.integers(0, 10, n).astype(np.int32))
+    return real, z, labels

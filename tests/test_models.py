@@ -1,0 +1,66 @@
+"""Every model's shapes, value ranges and parameter names."""
+
+import numpy as np
+import pytest
+
+from conftest import rng_inputs, small_config
+
+
+@pytest.mark.parametrize("model", ["fc", "dcgan", "cgan"])
+def test_generator_and_discriminator_shapes(model):
+    from ms_gan.models import build_discriminator, build_generator
+
+    config = small_config(model)
+    net_g, net_d = build_generator(config), build_discriminator(config)
+    _, z, labels = rng_inputs(config, 5)
+    images = net_g(z, labels)
+    assert images.shape == (5, 1, 28, 28)
+    values = images.asnumpy()
+    assert values.min() >= -1.0 and values.max() <= 1.0 and values.std() > 0
+    logits = net_d(images, labels)
+    assert logits.shape == (5,)
+    assert np.all(np.isfinite(logits.asnumpy()))
+
+
+@pytest.mark.parametrize("model", ["fc", "dcgan", "cgan"])
+def test_parameter_names_never_collide(model):
+    from ms_gan.models import build_discriminator, build_generator
+    from ms_gan.train_step import make_optimizers
+
+    config = small_config(model)
+    net_g, net_d = build_generator(config), build_discriminator(config)
+    opt_g, opt_d = make_optimizers(net_g, net_d, config)
+    g_names = [p.name for p in net_g.get_parameters()]
+    d_names = [p.name for p in net_d.get_parameters()]
+    assert all(n.startswith("generator.") for n in g_names)
+    assert all(n.startswith("discriminator.") for n in d_names)
+    own = lambda opt, nets: [p.name for _, p in opt.parameters_and_names() if p.name not in nets]  # noqa: E731
+    g_state, d_state = own(opt_g, g_names), own(opt_d, d_names)
+    assert g_state and all(n.startswith("optim_g.") for n in g_state)
+    assert d_state and all(n.startswith("optim_d.") for n in d_state)
+    everything = g_names + d_names + g_state + d_state
+    assert len(everything) == len(set(everything))
+
+
+def test_fc_matches_the_tutorial_layout():
+    from ms_gan.models import build_discriminator, build_generator
+
+    config = small_config("fc", latent_dim=100)
+    dense_g = [p.shape for p in build_generator(config).trainable_params() if p.name.endswith(".weight")]
+    dense_d = [p.shape for p in build_discriminator(config).trainable_params() if p.name.endswith(".weight")]
+    assert [tuple(s) for s in dense_g] == [(128, 100), (256, 128), (512, 256), (1024, 512), (784, 1024)]
+    assert [tuple(s) for s in dense_d] == [(512, 784), (256, 512), (1, 256)]
+
+
+def test_conditional_generator_listens_to_the_label():
+    import mindspore as ms
+
+    from ms_gan.models import build_generator
+
+    config = small_config("cgan")
+    net_g = build_generator(config)
+    net_g.set_train(False)
+    z = ms.Tensor(np.random.default_rng(0).standard_normal((10, config.latent_dim)).astype(np.float32))
+    as_three = net_g(z, ms.Tensor(np.full(10, 3, np.int32))).asnumpy()
+    as_seven = net_g(z, ms.Tensor(np.full(10, 7, np.int32))).asnumpy()
+    assert np.abs(as_three - as_seven).mean() > 1e-3

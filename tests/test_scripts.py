@@ -1,0 +1,125 @@
+"""scripts/train.py and scripts/infer.py run for real, as subprocesses, on a small real MNIST subset."""
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+
+def run_script(name, *args, cwd=None):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name), *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+
+
+def assert_one_line_error(result, fragment):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(error_lines) == 1 and fragment in error_lines[0], result.stderr[-2000:]
+
+
+@pytest.fixture(scope="module", params=["fc", "cgan"])
+def trained_run(request, tiny_mnist, tmp_path_factory):
+    out = tmp_path_factory.mktemp(f"runs_{request.param}")
+    result = run_script("train.py", "--model", request.param, "--data_dir", tiny_mnist, "--epochs", 2,
+                        "--batch_size", 64, "--latent_dim", 16, "--ngf", 8, "--ndf", 8, "--save_every", 1,
+                        "--output_dir", out, "--run_name", "run")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return request.param, str(out / "run"), result
+
+
+def test_train_writes_config_log_images_curves_and_checkpoints(trained_run):
+    model, run_dir, result = trained_run
+    with open(os.path.join(run_dir, "config.json")) as f:
+        config = json.load(f)
+    assert config["model"] == model and config["latent_dim"] == 16 and config["epochs"] == 2
+    with open(os.path.join(run_dir, "log.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * (256 // 64)
+    assert [int(r["step"]) for r in rows] == list(range(1, 9))
+    for key in ("d_loss_real", "d_loss_fake", "g_loss", "d_acc_real", "d_acc_fake"):
+        values = np.array([float(r[key]) for r in rows])
+        assert np.all(np.isfinite(values)), key
+    for name in ("images/epoch_001.png", "images/epoch_002.png", "curves.png", "fixed_noise.npz"):
+        assert os.path.getsize(os.path.join(run_dir, name)) > 0, name
+    for epoch in (1, 2):
+        for part in ("generator", "discriminator", "optim_g", "optim_d"):
+            assert os.path.isfile(os.path.join(run_dir, "checkpoints", f"{part}_epoch{epoch}.ckpt"))
+    assert "epoch 2/2" in result.stderr  # the progress display
+    summary = json.load(open(os.path.join(run_dir, "summary.json")))
+    assert summary["steps"] == 8 and summary["images_per_second"] > 0
+
+
+def test_infer_draws_from_the_saved_generator(trained_run, tmp_path):
+    model, run_dir, _ = trained_run
+    result = run_script("infer.py", "--ckpt", run_dir, "--num", 20, "--output_dir", tmp_path, "--seed", 3)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert os.path.getsize(tmp_path / "samples.png") > 0
+    samples = np.load(tmp_path / "samples.npz")
+    assert samples["images"].shape == (20, 28, 28) and samples["images"].dtype == np.uint8
+    assert samples["images"].std() > 0
+    if model == "cgan":
+        assert sorted(set(samples["labels"].tolist())) == list(range(10))
+    else:
+        assert "labels" not in samples
+    again = run_script("infer.py", "--ckpt", os.path.join(run_dir, "checkpoints", "generator_epoch2.ckpt"),
+                       "--num", 20, "--output_dir", tmp_path / "again", "--seed", 3)
+    assert again.returncode == 0, again.stderr[-3000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "again" / "samples.npz")["images"], samples["images"])
+
+
+def test_infer_label_draws_one_digit_or_refuses(trained_run, tmp_path):
+    model, run_dir, _ = trained_run
+    result = run_script("infer.py", "--ckpt", run_dir, "--num", 8, "--label", 7, "--output_dir", tmp_path)
+    if model == "cgan":
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert np.load(tmp_path / "samples.npz")["labels"].tolist() == [7] * 8
+        assert_one_line_error(run_script("infer.py", "--ckpt", run_dir, "--label", 10, "--output_dir", tmp_path),
+                              "--label must be in 0-9")
+    else:
+        assert_one_line_error(result, "--label needs a conditional model")
+
+
+def digest(folder):
+    return {os.path.relpath(os.path.join(d, f), folder): hashlib.sha256(open(os.path.join(d, f), "rb").read()).hexdigest()
+            for d, _, files in os.walk(folder) for f in files}
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--device_target", "GPU"], "no usable GPU backend"),
+    (["--device_target", "Ascend"], "no usable Ascend backend"),
+    (["--epochs", "0"], "--epochs must be a positive integer"),
+    (["--lr", "-1"], "--lr must be positive"),
+    (["--batch_size", "1000"], "larger than the 256 images"),
+    (["--data_dir", "/nonexistent/mnist"], "does not exist"),
+])
+def test_train_bad_input_is_one_line_and_touches_nothing(tiny_mnist, trained_run, args, fragment):
+    _, run_dir, _ = trained_run
+    output_dir = os.path.dirname(run_dir)
+    before = digest(output_dir)
+    base = ["--data_dir", tiny_mnist, "--output_dir", output_dir, "--epochs", 1, "--batch_size", 64]
+    result = run_script("train.py", *base, *args)
+    assert_one_line_error(result, fragment)
+    assert digest(output_dir) == before
+
+
+def test_train_refuses_to_overwrite_an_existing_run(tiny_mnist, trained_run):
+    _, run_dir, _ = trained_run
+    before = digest(run_dir)
+    result = run_script("train.py", "--data_dir", tiny_mnist, "--output_dir", os.path.dirname(run_dir),
+                        "--run_name", "run", "--epochs", 1, "--batch_size", 64)
+    assert_one_line_error(result, "already exists")
+    assert digest(run_dir) == before
+
+
+def test_infer_bad_checkpoints_are_one_line_errors(tmp_path):
+    assert_one_line_error(run_script("infer.py", "--ckpt", tmp_path / "nothing"), "does not exist")
+    assert_one_line_error(run_script("infer.py", "--ckpt", tmp_path), "no config.json")
