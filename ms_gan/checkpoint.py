@@ -1,15 +1,23 @@
-"""Run directories and checkpoints: atomic saves, finding the newest, loading with clear errors."""
+"""Run directories and checkpoints: atomic saves, finding the newest complete one, loading with clear errors.
 
-import glob
+A checkpoint is a folder `checkpoints/epochEEE-stepSSSSSSS/` holding generator.ckpt, discriminator.ckpt,
+optim_g.ckpt, optim_d.ckpt and state.json. It is written under a temporary name and renamed into place
+whole, so a reader (or a resumed run) never sees half of one.
+"""
+
+import json
 import os
 import re
+import shutil
 
 from ms_gan.config import load_config
 from ms_gan.errors import UserError
+from ms_gan.fileio import temp_path, write_json
 
 CKPT_DIR = "checkpoints"
 CONFIG_NAME = "config.json"
-_EPOCH_RE = re.compile(r"^generator_epoch(\d+)\.ckpt$")
+PARTS = ("generator", "discriminator", "optim_g", "optim_d")
+_NAME_RE = re.compile(r"^epoch(\d+)-step(\d+)$")
 
 
 def save_cell(cell, path: str) -> None:
@@ -17,50 +25,85 @@ def save_cell(cell, path: str) -> None:
     import mindspore as ms
 
     stem = path[:-len(".ckpt")] if path.endswith(".ckpt") else path
-    tmp_stem = os.path.join(os.path.dirname(stem), f".{os.path.basename(stem)}.tmp-{os.getpid()}")
+    tmp_stem = temp_path(stem)
     ms.save_checkpoint(cell, tmp_stem, crc_check=True)  # MindSpore appends .ckpt
     os.replace(tmp_stem + ".ckpt", stem + ".ckpt")
 
 
-def save_epoch(run_dir: str, epoch: int, net_g, net_d, opt_g, opt_d) -> str:
-    """Write generator, discriminator and both optimizer states for EPOCH; the generator goes last,
-    so a generator file's presence means its epoch is complete."""
-    ckpt_dir = os.path.join(run_dir, CKPT_DIR)
-    os.makedirs(ckpt_dir, exist_ok=True)
-    for name, cell in (("discriminator", net_d), ("optim_g", opt_g), ("optim_d", opt_d), ("generator", net_g)):
-        save_cell(cell, os.path.join(ckpt_dir, f"{name}_epoch{epoch}.ckpt"))
-    return os.path.join(ckpt_dir, f"generator_epoch{epoch}.ckpt")
+def checkpoint_name(epoch: int, step: int) -> str:
+    return f"epoch{epoch:03d}-step{step:07d}"
 
 
-def newest_generator(run_dir: str) -> str:
-    """The generator .ckpt of the highest epoch in RUN_DIR/checkpoints."""
+def save_checkpoint(run_dir: str, state: dict, cells: dict, keep_last: int = 0) -> str:
+    """Write CELLS (part name -> Cell) and STATE (epoch, step, ...) as one checkpoint folder, atomically;
+    then, with KEEP_LAST > 0, delete all but the newest KEEP_LAST. Returns the folder."""
+    root = os.path.join(run_dir, CKPT_DIR)
+    final = os.path.join(root, checkpoint_name(state["epoch"], state["step"]))
+    tmp = os.path.join(root, f".tmp-{os.getpid()}-{os.path.basename(final)}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for name, cell in cells.items():
+        save_cell(cell, os.path.join(tmp, f"{name}.ckpt"))
+    write_json(os.path.join(tmp, "state.json"), state)
+    if os.path.exists(final):  # the same step saved again (e.g. Ctrl-C right after an epoch-end save)
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    if keep_last > 0:
+        for old in list_checkpoints(run_dir)[:-keep_last]:
+            shutil.rmtree(old)
+    return final
+
+
+def list_checkpoints(run_dir: str) -> list:
+    """Complete checkpoint folders of RUN_DIR, oldest first."""
+    root = os.path.join(run_dir, CKPT_DIR)
     found = []
-    for path in glob.glob(os.path.join(run_dir, CKPT_DIR, "generator_epoch*.ckpt")):
-        match = _EPOCH_RE.match(os.path.basename(path))
-        if match:
-            found.append((int(match.group(1)), path))
-    if not found:
-        raise UserError(f"no generator checkpoint in {os.path.join(run_dir, CKPT_DIR)}")
-    return max(found)[1]
+    if os.path.isdir(root):
+        for name in os.listdir(root):
+            match = _NAME_RE.match(name)
+            if match and os.path.isfile(os.path.join(root, name, "state.json")):
+                found.append((int(match.group(2)), os.path.join(root, name)))
+    return [path for _, path in sorted(found)]
+
+
+def read_state(checkpoint_dir: str) -> dict:
+    with open(os.path.join(checkpoint_dir, "state.json")) as f:
+        return json.load(f)
+
+
+def find_run_dir(path: str) -> str:
+    """The run directory a checkpoint file or folder belongs to: the nearest parent holding config.json."""
+    here = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path))
+    for _ in range(3):
+        if os.path.isfile(os.path.join(here, CONFIG_NAME)):
+            return here
+        here = os.path.dirname(here)
+    raise UserError(f"no config.json in or above {path}: is this a run directory written by scripts/train.py?")
 
 
 def resolve_generator(ckpt: str):
-    """--ckpt accepts a run directory or a generator .ckpt inside one; returns (ckpt path, TrainConfig)."""
-    if os.path.isdir(ckpt):
-        run_dir = ckpt
-    elif os.path.isfile(ckpt):
-        parent = os.path.dirname(os.path.abspath(ckpt))
-        run_dir = os.path.dirname(parent) if os.path.basename(parent) == CKPT_DIR else parent
-    else:
+    """--ckpt takes a run directory (its newest checkpoint), a checkpoint folder, or a generator .ckpt
+    inside a run; returns (generator .ckpt path, TrainConfig)."""
+    if not os.path.exists(ckpt):
         raise UserError(f"--ckpt {ckpt} does not exist")
+    run_dir = find_run_dir(ckpt)
     config = load_config(os.path.join(run_dir, CONFIG_NAME))
-    return (newest_generator(run_dir) if os.path.isdir(ckpt) else ckpt), config
+    if os.path.isfile(ckpt):
+        return ckpt, config
+    if os.path.isfile(os.path.join(ckpt, "generator.ckpt")):
+        return os.path.join(ckpt, "generator.ckpt"), config
+    checkpoints = list_checkpoints(run_dir)
+    if not checkpoints:
+        raise UserError(f"no complete checkpoint in {os.path.join(run_dir, CKPT_DIR)}")
+    return os.path.join(checkpoints[-1], "generator.ckpt"), config
 
 
 def load_into(cell, path: str, what: str = "checkpoint") -> None:
     """Load PATH into CELL, requiring every parameter to be present and of the same shape."""
     import mindspore as ms
 
+    if not os.path.isfile(path):
+        raise UserError(f"checkpoint {path} is missing")
     try:
         params = ms.load_checkpoint(path, crc_check=True)
     except Exception as e:  # MindSpore raises ValueError/RuntimeError with multi-line text
@@ -73,7 +116,7 @@ def load_into(cell, path: str, what: str = "checkpoint") -> None:
     if missing or mismatched:
         detail = "; ".join(filter(None, [
             f"missing {len(missing)} parameters (e.g. {', '.join(missing[:3])})" if missing else "",
-            f"shape mismatch in {', '.join(mismatched[:3])}" if mismatched else "",
+            f"shape mismatch in {', '.join(mismatched[:3])} (checkpoint vs model)" if mismatched else "",
         ]))
         raise UserError(f"{path} does not fit this {what} (other architecture or latent size?): {detail}")
     ms.load_param_into_net(cell, params, strict_load=True)

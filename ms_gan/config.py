@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from ms_gan.errors import UserError
+from ms_gan.fileio import write_json
 
 MODELS = ("fc", "dcgan", "cgan")
 DEVICES = ("CPU", "GPU", "Ascend")
@@ -29,6 +30,7 @@ class TrainConfig:
     ndf: int = 64                   # discriminator width (conv models: channels of the first layer)
     seed: int = 0                   # seeds MindSpore, numpy and the dataset shuffle
     save_every: int = 1             # epochs between checkpoints; the last epoch is always saved
+    keep_last: int = 0              # keep only the newest K checkpoints (0 = keep all)
     output_dir: str = "result"      # runs are written to OUTPUT_DIR/RUN_NAME
     run_name: str = ""              # "" = MODEL-YYYYmmdd-HHMMSS
     device_target: str = "CPU"      # one of DEVICES
@@ -51,6 +53,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "latent_dim", "ngf", "ndf", "save_every", "num_workers", "num_grid"):
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name} must be a positive integer, got {getattr(self, name)}")
+        if self.keep_last < 0:
+            raise UserError(f"--keep_last must be 0 (keep all) or positive, got {self.keep_last}")
         if not self.lr > 0:
             raise UserError(f"--lr must be positive, got {self.lr}")
         for name in ("beta1", "beta2"):
@@ -64,11 +68,7 @@ class TrainConfig:
 
 def save_config(config: TrainConfig, path: str) -> None:
     """Write config.json atomically (a reader never sees half a file)."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(config.to_dict(), f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json(path, config.to_dict())
 
 
 def load_config(path: str) -> TrainConfig:

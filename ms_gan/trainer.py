@@ -1,16 +1,17 @@
-"""The training loop around the compiled step: data, logging, grids, curves, checkpoints."""
+"""The training loop around the compiled step: data, logging, grids, curves, checkpoints, resume, signals."""
 
 import csv
-import json
 import os
+import signal
 import time
 
 import numpy as np
 
-from ms_gan.checkpoint import CONFIG_NAME, save_epoch
+from ms_gan.checkpoint import (CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint)
 from ms_gan.config import TrainConfig, save_config
 from ms_gan.data import create_dataset, resolve_data_dir
 from ms_gan.errors import UserError
+from ms_gan.fileio import write_json, write_text
 from ms_gan.progress import Progress, format_seconds
 from ms_gan.runtime import setup_context
 from ms_gan.sampling import generate, grid_inputs
@@ -19,35 +20,88 @@ from ms_gan.visualize import plot_curves, save_grid
 
 LOG_NAME = "log.csv"
 LOG_COLUMNS = ("epoch", "step") + STEP_METRICS + ("seconds",)
+_SHORT = dict(zip(STEP_METRICS, ("d_real", "d_fake", "g", "acc_r", "acc_f")))
 
 
 class TrainingDiverged(Exception):
-    """A loss became NaN or infinite; earlier checkpoints are kept as they were."""
+    """A loss or parameter became NaN or infinite; earlier checkpoints are kept as they were."""
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived; a checkpoint of the current step was saved. .signum says which."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signum = signum
 
 
 def make_run_dir(config: TrainConfig) -> str:
     name = config.run_name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = os.path.join(config.output_dir, name)
-    if os.path.exists(run_dir) and os.listdir(run_dir):
-        raise UserError(f"run directory {run_dir} already exists and is not empty; pick another --run_name")
+    if os.path.exists(run_dir) and (not os.path.isdir(run_dir) or os.listdir(run_dir)):
+        raise UserError(f"run directory {run_dir} already exists and is not empty; pick another --run_name "
+                        f"or continue it with --resume {run_dir}")
     try:
         os.makedirs(os.path.join(run_dir, "images"), exist_ok=True)
+        probe = os.path.join(run_dir, ".write-test")
+        open(probe, "w").close()
+        os.remove(probe)
     except OSError as e:
-        raise UserError(f"cannot create run directory {run_dir}: {e.strerror}") from None
-    if not os.access(run_dir, os.W_OK):
-        raise UserError(f"run directory {run_dir} is not writable")
+        raise UserError(f"cannot write run directory {run_dir}: {e.strerror or e}") from None
     return run_dir
 
 
-def read_log(path: str) -> dict:
-    """log.csv -> {column: np.ndarray}."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return {k: np.array([float(r[k]) for r in rows]) for k in LOG_COLUMNS} if rows else {k: np.array([]) for k in LOG_COLUMNS}
+def read_log(path: str, up_to_step: int = None) -> dict:
+    """log.csv -> {column: np.ndarray}; rows past UP_TO_STEP and a torn last line (after a kill) are dropped."""
+    rows = []
+    if os.path.isfile(path):
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                try:
+                    values = [float(row[k]) for k in LOG_COLUMNS]
+                except (TypeError, ValueError, KeyError):
+                    continue
+                if up_to_step is None or values[1] <= up_to_step:
+                    rows.append(values)
+    table = np.array(rows, dtype=np.float64).reshape(-1, len(LOG_COLUMNS))
+    return {k: table[:, i] for i, k in enumerate(LOG_COLUMNS)}
 
 
-def train(config: TrainConfig) -> str:
-    """Train per CONFIG; returns the run directory. Raises UserError for bad input, TrainingDiverged on NaN."""
+def _rewrite_log(path: str, log: dict) -> None:
+    lines = [",".join(LOG_COLUMNS)]
+    for i in range(len(log["step"])):
+        lines.append(",".join([str(int(log["epoch"][i])), str(int(log["step"][i]))]
+                              + [f"{log[k][i]:.6g}" for k in STEP_METRICS] + [f"{log['seconds'][i]:.3f}"]))
+    write_text(path, "\n".join(lines) + "\n")
+
+
+class _SignalCatcher:
+    """Turns SIGINT/SIGTERM into a flag the loop checks after each step, so the step finishes and is saved."""
+
+    def __init__(self):
+        self.signum = 0
+        self.previous = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.signum = signum
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def _all_finite(*cells) -> bool:
+    return all(np.isfinite(p.asnumpy()).all() for cell in cells for p in cell.get_parameters())
+
+
+def train(config: TrainConfig, resume_dir: str = "") -> str:
+    """Train per CONFIG (continuing RESUME_DIR when given); returns the run directory.
+    Raises UserError for bad input, TrainingDiverged on NaN/inf, Interrupted on SIGINT/SIGTERM."""
     import mindspore as ms
 
     from ms_gan.models import build_discriminator, build_generator
@@ -59,70 +113,115 @@ def train(config: TrainConfig) -> str:
     dataset = create_dataset(data_dir, config.batch_size, config.latent_dim, config.conditional,
                              seed=config.seed, num_workers=config.num_workers)
     steps_per_epoch = dataset.get_dataset_size()
-    run_dir = make_run_dir(config)
-    config.data_dir = data_dir
-    save_config(config, os.path.join(run_dir, CONFIG_NAME))
+    total = steps_per_epoch * config.epochs
 
     net_g, net_d = build_generator(config), build_discriminator(config)
     opt_g, opt_d = make_optimizers(net_g, net_d, config)
+    cells = {"generator": net_g, "discriminator": net_d, "optim_g": opt_g, "optim_d": opt_d}
+    start_step = 0
+    if resume_dir:
+        run_dir = resume_dir
+        checkpoints = list_checkpoints(run_dir)
+        if checkpoints:
+            state = read_state(checkpoints[-1])
+            if state.get("steps_per_epoch") != steps_per_epoch:
+                raise UserError(f"{checkpoints[-1]} was saved with {state.get('steps_per_epoch')} steps per epoch, "
+                                f"the data now gives {steps_per_epoch}: resume with the same data and batch size")
+            for name, cell in cells.items():
+                load_into(cell, os.path.join(checkpoints[-1], f"{name}.ckpt"), what=f"{config.model} {name}")
+            for opt in (opt_g, opt_d):  # --lr given on resume wins over the saved one
+                opt.learning_rate.set_data(ms.Tensor(config.lr, ms.float32))
+            start_step = state["step"]
+        if start_step >= total:
+            raise UserError(f"{run_dir} already finished its {config.epochs} epochs ({start_step} steps); "
+                            f"pass a larger --epochs to train on")
+        print(f"resuming {run_dir} at step {start_step} of {total}"
+              + (f" from {checkpoints[-1]}" if checkpoints else " (no complete checkpoint yet: from the start)"),
+              flush=True)
+    else:
+        run_dir = make_run_dir(config)
+    config.data_dir = data_dir
+    save_config(config, os.path.join(run_dir, CONFIG_NAME))
+    log_path = os.path.join(run_dir, LOG_NAME)
+    _rewrite_log(log_path, read_log(log_path, up_to_step=start_step))  # drop steps past the checkpoint
+
     train_step = make_train_step(net_g, net_d, opt_g, opt_d, jit=config.mode == "graph")
     net_g.set_train(True)
     net_d.set_train(True)
-
     grid_z, grid_labels, grid_cols = grid_inputs(config, seed=config.seed + 1)
-    np.savez(os.path.join(run_dir, "fixed_noise.npz"), z=grid_z, labels=grid_labels)
+    noise_path = os.path.join(run_dir, "fixed_noise.npz")
+    if os.path.isfile(noise_path):  # a resumed run keeps drawing its grids from the very same noise
+        with np.load(noise_path) as saved:
+            grid_z, grid_labels = saved["z"], saved["labels"]
+    else:
+        np.savez(noise_path, z=grid_z, labels=grid_labels)
     no_labels = ms.Tensor(np.zeros(config.batch_size, dtype=np.int32))
 
-    total = steps_per_epoch * config.epochs
     print(f"run {run_dir}: {config.model} on {data_dir} ({steps_per_epoch * config.batch_size} images/epoch), "
           f"{config.epochs} epochs x {steps_per_epoch} steps, {config.device_target} {config.mode} mode", flush=True)
     progress = Progress(total, steps_per_epoch)
-    log_path = os.path.join(run_dir, LOG_NAME)
-    step, first_step_seconds, t_start = 0, 0.0, time.perf_counter()
-    with open(log_path, "w", newline="") as log_file:
+    step, first_step_seconds, t_start = start_step, 0.0, time.perf_counter()
+    seconds_before = float(read_log(log_path)["seconds"][-1]) if start_step else 0.0
+
+    def checkpoint(epoch, complete):
+        if not _all_finite(net_g, net_d):
+            raise TrainingDiverged(f"non-finite parameters at epoch {epoch}, step {step}; not saved")
+        state = {"epoch": epoch, "step": step, "epoch_complete": complete, "steps_per_epoch": steps_per_epoch}
+        return save_checkpoint(run_dir, state, cells, keep_last=config.keep_last)
+
+    iterator = dataset.create_dict_iterator(num_epochs=config.epochs)
+    with open(log_path, "a", newline="") as log_file, _SignalCatcher() as signals:
         writer = csv.writer(log_file)
-        writer.writerow(LOG_COLUMNS)
-        iterator = dataset.create_dict_iterator(num_epochs=config.epochs)
         for epoch in range(1, config.epochs + 1):
-            for batch in iterator:
+            for index, batch in enumerate(iterator):
+                if (epoch - 1) * steps_per_epoch + index < start_step:
+                    continue  # replaying data already trained on, so shuffles and noise line up exactly
                 labels = batch["label"] if config.conditional else no_labels
                 values = train_step(batch["image"], batch["latent_code"], labels).asnumpy()
                 step += 1
                 now = time.perf_counter() - t_start
-                if step == 1:
+                if step == start_step + 1:
                     first_step_seconds = now
-                    progress.start_at(1)
-                writer.writerow([epoch, step] + [f"{v:.6g}" for v in values] + [f"{now:.3f}"])
+                    progress.start_at(step)
+                writer.writerow([epoch, step] + [f"{v:.6g}" for v in values] + [f"{seconds_before + now:.3f}"])
                 if not np.all(np.isfinite(values)):
                     log_file.flush()
-                    raise TrainingDiverged(f"non-finite loss at epoch {epoch}, step {step} "
-                                           f"({', '.join(f'{k}={v}' for k, v in zip(STEP_METRICS, values))}); "
-                                           f"checkpoints up to the previous save are intact")
-                progress.update(step, epoch, config.epochs, dict(zip(("d_real", "d_fake", "g", "acc_r", "acc_f"), values)))
+                    last = list_checkpoints(run_dir)
+                    raise TrainingDiverged(
+                        f"non-finite loss at epoch {epoch}, step {step} "
+                        f"({', '.join(f'{k}={v:.4g}' for k, v in zip(STEP_METRICS, values))}); "
+                        + (f"last good checkpoint {last[-1]} is intact: resume it with a lower --lr"
+                           if last else "no checkpoint had been saved yet"))
+                progress.update(step, epoch, config.epochs, {_SHORT[k]: v for k, v in zip(STEP_METRICS, values)})
+                if signals.signum:
+                    log_file.flush()
+                    progress.close()
+                    saved = checkpoint(epoch, complete=index + 1 == steps_per_epoch)
+                    raise Interrupted(f"stopped by signal {signals.signum} at epoch {epoch}, step {step}; "
+                                      f"saved {saved}; continue with --resume {run_dir}", signals.signum)
+            if epoch * steps_per_epoch <= start_step:
+                continue  # this epoch was finished before the resume
             log_file.flush()
-            _end_of_epoch(config, run_dir, epoch, net_g, net_d, opt_g, opt_d, grid_z, grid_labels, grid_cols,
-                          log_path, steps_per_epoch)
+            _draw(config, run_dir, epoch, net_g, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch)
+            if epoch % config.save_every == 0 or epoch == config.epochs:
+                checkpoint(epoch, complete=True)
     progress.close()
     wall = time.perf_counter() - t_start
-    steady = (step - 1) * config.batch_size / max(wall - first_step_seconds, 1e-9)
-    summary = {"epochs": config.epochs, "steps": step, "wall_seconds": round(wall, 1),
-               "first_step_seconds": round(first_step_seconds, 2), "images_per_second": round(steady, 1)}
-    with open(os.path.join(run_dir, "summary.json"), "w") as f:
-        json.dump(summary, f, indent=2)
-    print(f"done in {format_seconds(wall)} ({steady:.0f} images/s after a {first_step_seconds:.1f}s first step); "
+    trained = step - start_step
+    speed = (trained - 1) * config.batch_size / max(wall - first_step_seconds, 1e-9) if trained > 1 else 0.0
+    write_json(os.path.join(run_dir, "summary.json"), {
+        "epochs": config.epochs, "steps": step, "steps_this_process": trained, "wall_seconds": round(wall, 1),
+        "first_step_seconds": round(first_step_seconds, 2), "images_per_second": round(speed, 1)})
+    print(f"done in {format_seconds(wall)} ({speed:.0f} images/s after a {first_step_seconds:.1f}s first step); "
           f"samples in {run_dir}/images, checkpoints in {run_dir}/checkpoints", flush=True)
     return run_dir
 
 
-def _end_of_epoch(config, run_dir, epoch, net_g, net_d, opt_g, opt_d, grid_z, grid_labels, grid_cols,
-                  log_path, steps_per_epoch):
+def _draw(config, run_dir, epoch, net_g, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch):
+    """The epoch's sample grid from the fixed noise, and the curves so far."""
     images = generate(net_g, grid_z, grid_labels)
     row_labels = list(range(config.num_classes)) if config.conditional else None
     save_grid(images, os.path.join(run_dir, "images", f"epoch_{epoch:03d}.png"), ncol=grid_cols,
               title=f"{config.model}, epoch {epoch}", row_labels=row_labels)
     plot_curves(read_log(log_path), os.path.join(run_dir, "curves.png"), title=f"{config.model} training",
                 steps_per_epoch=steps_per_epoch)
-    if epoch % config.save_every == 0 or epoch == config.epochs:
-        save_epoch(run_dir, epoch, net_g, net_d, opt_g, opt_d)
-
-

@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from ms_gan.fileio import temp_path
+
 
 def _pyplot():
     import matplotlib
@@ -56,7 +58,7 @@ def save_grid(images, path: str, ncol: int = 8, title: str = "", row_labels=None
 
 
 def _atomic_savefig(fig, path: str) -> None:
-    tmp = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.tmp-{os.getpid()}.png")
+    tmp = temp_path(path, ".png")  # the suffix tells matplotlib the format
     fig.savefig(tmp)
     os.replace(tmp, path)
 

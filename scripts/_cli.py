@@ -1,11 +1,19 @@
 """What the scripts share: making the package importable from a checkout and turning errors into one line."""
 
+import argparse
 import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (`error: ...`, exit 2) instead of usage plus message."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see --help)\n")
 
 
 def run(main, args) -> None:

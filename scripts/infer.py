@@ -1,15 +1,14 @@
 """Draw digits from a trained generator: python scripts/infer.py --ckpt RUN_DIR_OR_CKPT [--num 64] [--label 7]"""
 
-import argparse
 import os
 
-import _cli  # noqa: F401  (puts the checkout on sys.path)
+import _cli
 from ms_gan.config import DEVICES
 from ms_gan.errors import UserError
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__)
+    p = _cli.Parser(description=__doc__)
     p.add_argument("--ckpt", required=True, help="a run directory (newest generator) or a generator .ckpt in one")
     p.add_argument("--num", type=int, default=64, help="how many images")
     p.add_argument("--label", type=int, default=None, help="conditional models: draw only this digit (0-9)")
@@ -28,7 +27,7 @@ def main(args):
     prepare_process(args.device_target)
     import numpy as np
 
-    from ms_gan.checkpoint import load_into, resolve_generator
+    from ms_gan.checkpoint import find_run_dir, load_into, resolve_generator
     from ms_gan.models import build_generator
     from ms_gan.runtime import setup_context
     from ms_gan.sampling import generate
@@ -40,7 +39,7 @@ def main(args):
             raise UserError(f"--label needs a conditional model; this checkpoint is a {config.model!r} generator")
         if not 0 <= args.label < config.num_classes:
             raise UserError(f"--label must be in 0-{config.num_classes - 1}, got {args.label}")
-    run_dir = os.path.dirname(os.path.dirname(ckpt_path))
+    run_dir = find_run_dir(ckpt_path)
     output_dir = args.output_dir or os.path.join(run_dir, "samples")
     try:
         os.makedirs(output_dir, exist_ok=True)

@@ -1,50 +1,83 @@
-"""Train a GAN on MNIST: python scripts/train.py [--model dcgan] [--device_target CPU] ..."""
+"""Train a GAN on MNIST: python scripts/train.py [--model dcgan] [--device_target CPU] ...
+
+Continue a stopped or killed run with --resume RUN_DIR (its saved settings are used; --epochs, --lr,
+--device_target, --mode, --num_workers, --save_every and --keep_last may be changed).
+"""
 
 import argparse
 import dataclasses
 import sys
 
-import _cli  # noqa: F401  (puts the checkout on sys.path)
+import _cli
 from ms_gan.config import DEVICES, MODELS, MODES, TrainConfig
+
+RESUMABLE = ("epochs", "lr", "device_target", "mode", "num_workers", "save_every", "keep_last")
 
 
 def parse_args(argv=None):
     d = TrainConfig()
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--model", default=d.model, choices=MODELS, help="fc: tutorial MLP GAN; dcgan: conv GAN; "
-                   "cgan: conditional conv GAN that draws the digit you ask for")
-    p.add_argument("--data_dir", default=d.data_dir, help="MNIST_Data folder with train/ and test/ "
-                   "(default: ./data/MNIST_Data, downloaded when absent)")
-    p.add_argument("--data_url", default=d.data_url, help="zip to download when --data_dir is not given")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch_size", type=int, default=d.batch_size)
-    p.add_argument("--latent_dim", type=int, default=d.latent_dim)
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate for G and D")
-    p.add_argument("--beta1", type=float, default=d.beta1)
-    p.add_argument("--ngf", type=int, default=d.ngf, help="generator width (conv models)")
-    p.add_argument("--ndf", type=int, default=d.ndf, help="discriminator width (conv models)")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--save_every", type=int, default=d.save_every, help="epochs between checkpoints")
-    p.add_argument("--output_dir", default=d.output_dir, help="runs go to OUTPUT_DIR/RUN_NAME")
-    p.add_argument("--run_name", default=d.run_name, help="default: MODEL-DATE-TIME")
-    p.add_argument("--device_target", default=d.device_target, choices=DEVICES)
-    p.add_argument("--mode", default=d.mode, choices=MODES, help="graph: compiled step (default)")
-    p.add_argument("--num_workers", type=int, default=d.num_workers, help="dataset worker threads")
+    p = _cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                    argument_default=None)  # None = not given, so --resume can tell what the user changed
+    p.add_argument("--model", choices=MODELS, help=f"fc: tutorial MLP GAN; dcgan: conv GAN; cgan: conditional "
+                   f"conv GAN that draws the digit you ask for (default {d.model})")
+    p.add_argument("--data_dir", help="MNIST_Data folder with train/ and test/ (default: ./data/MNIST_Data, "
+                   "downloaded when absent)")
+    p.add_argument("--data_url", help="zip to download when --data_dir is not given")
+    p.add_argument("--epochs", type=int, help=f"default {d.epochs}")
+    p.add_argument("--batch_size", type=int, help=f"default {d.batch_size}")
+    p.add_argument("--latent_dim", type=int, help=f"default {d.latent_dim}")
+    p.add_argument("--lr", type=float, help=f"Adam learning rate for G and D (default {d.lr})")
+    p.add_argument("--beta1", type=float, help=f"Adam beta1 (default {d.beta1})")
+    p.add_argument("--ngf", type=int, help=f"generator width, conv models (default {d.ngf})")
+    p.add_argument("--ndf", type=int, help=f"discriminator width, conv models (default {d.ndf})")
+    p.add_argument("--seed", type=int, help=f"default {d.seed}")
+    p.add_argument("--save_every", type=int, help=f"epochs between checkpoints (default {d.save_every})")
+    p.add_argument("--keep_last", type=int, help="keep only the newest K checkpoints (default: all)")
+    p.add_argument("--output_dir", help=f"runs go to OUTPUT_DIR/RUN_NAME (default {d.output_dir})")
+    p.add_argument("--run_name", help="default: MODEL-DATE-TIME")
+    p.add_argument("--device_target", choices=DEVICES, help=f"default {d.device_target}")
+    p.add_argument("--mode", choices=MODES, help="graph: compiled step (default); pynative: eager")
+    p.add_argument("--num_workers", type=int, help=f"dataset worker threads (default {d.num_workers})")
+    p.add_argument("--resume", help="continue this run directory from its newest complete checkpoint")
     return p.parse_args(argv)
+
+
+def build_config(args):
+    """The config to train with: defaults + flags, or for --resume the saved config + the changeable flags."""
+    from ms_gan.checkpoint import CONFIG_NAME, find_run_dir
+    from ms_gan.config import load_config
+    from ms_gan.errors import UserError
+
+    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
+    if not args.resume:
+        fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        return TrainConfig(**{k: v for k, v in given.items() if k in fields}).validate()
+    import os
+
+    if not os.path.isdir(args.resume):
+        raise UserError(f"--resume {args.resume} is not a directory")
+    config = load_config(os.path.join(find_run_dir(args.resume), CONFIG_NAME))
+    fixed = sorted(k for k in given if k not in RESUMABLE and given[k] != getattr(config, k, None))
+    if fixed:
+        raise UserError(f"--resume keeps the run's settings; {', '.join('--' + k for k in fixed)} cannot change "
+                        f"(changeable: {', '.join('--' + k for k in RESUMABLE)})")
+    return dataclasses.replace(config, **{k: given[k] for k in given if k in RESUMABLE}).validate()
 
 
 def main(args):
     from ms_gan.runtime import prepare_process
 
-    prepare_process(args.device_target)  # before MindSpore is imported
-    from ms_gan.trainer import TrainingDiverged, train
+    prepare_process(args.device_target or "CPU")  # before MindSpore is imported
+    from ms_gan.trainer import Interrupted, TrainingDiverged, train
 
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    config = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+    config = build_config(args)
     try:
-        train(config)
+        train(config, resume_dir=args.resume or "")
     except TrainingDiverged as e:
         sys.exit(f"error: training diverged: {e}")
+    except Interrupted as e:
+        print(str(e), file=sys.stderr)
+        sys.exit(128 + e.signum)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from ms_gan.errors import UserError
 
 @pytest.mark.parametrize("model", ["fc", "dcgan", "cgan"])
 def test_round_trip_rebuilds_from_config_with_identical_outputs(tmp_path, model):
-    from ms_gan.checkpoint import load_into, resolve_generator, save_epoch
+    from ms_gan.checkpoint import load_into, resolve_generator, save_checkpoint
     from ms_gan.config import save_config
     from ms_gan.models import build_discriminator, build_generator
     from ms_gan.train_step import make_optimizers, make_train_step
@@ -26,12 +26,14 @@ def test_round_trip_rebuilds_from_config_with_identical_outputs(tmp_path, model)
         step(real, z, labels)  # move weights and BatchNorm statistics away from their initial values
     run_dir = str(tmp_path)
     save_config(config, os.path.join(run_dir, "config.json"))
-    save_epoch(run_dir, 1, net_g, net_d, opt_g, opt_d)
-    assert sorted(os.listdir(os.path.join(run_dir, "checkpoints"))) == [
-        "discriminator_epoch1.ckpt", "generator_epoch1.ckpt", "optim_d_epoch1.ckpt", "optim_g_epoch1.ckpt"]
+    cells = {"generator": net_g, "discriminator": net_d, "optim_g": opt_g, "optim_d": opt_d}
+    saved = save_checkpoint(run_dir, {"epoch": 1, "step": 2}, cells)
+    assert os.listdir(os.path.join(run_dir, "checkpoints")) == ["epoch001-step0000002"]
+    assert sorted(os.listdir(saved)) == ["discriminator.ckpt", "generator.ckpt", "optim_d.ckpt", "optim_g.ckpt",
+                                         "state.json"]
 
     ckpt_path, loaded_config = resolve_generator(run_dir)
-    assert ckpt_path.endswith("generator_epoch1.ckpt") and loaded_config == config
+    assert ckpt_path == os.path.join(saved, "generator.ckpt") and loaded_config == config
     rebuilt = build_generator(loaded_config)
     load_into(rebuilt, ckpt_path)
     net_g.set_train(False)
@@ -79,6 +81,24 @@ def test_run_dir_without_config_is_a_user_error(tmp_path):
 
     with pytest.raises(UserError, match="no config.json"):
         resolve_generator(str(tmp_path))
+    (tmp_path / "config.json").write_text(json.dumps({"model": "fc"}))
+    with pytest.raises(UserError, match="no complete checkpoint"):
+        resolve_generator(str(tmp_path))
     (tmp_path / "config.json").write_text(json.dumps({"model": "fc", "bogus": 1}))
     with pytest.raises(UserError, match="bogus"):
         resolve_generator(str(tmp_path))
+
+
+def test_keep_last_prunes_only_after_the_new_checkpoint_is_complete(tmp_path):
+    from ms_gan.checkpoint import list_checkpoints, save_checkpoint
+    from ms_gan.models import build_generator
+
+    cells = {"generator": build_generator(small_config("fc"))}
+    for step in (10, 20, 30):
+        save_checkpoint(str(tmp_path), {"epoch": step // 10, "step": step}, cells, keep_last=2)
+    assert [os.path.basename(p) for p in list_checkpoints(str(tmp_path))] == [
+        "epoch002-step0000020", "epoch003-step0000030"]
+    # a folder left half-written by a kill (no state.json, temporary name) is never taken as a checkpoint
+    os.makedirs(tmp_path / "checkpoints" / ".tmp-123-epoch004-step0000040")
+    os.makedirs(tmp_path / "checkpoints" / "epoch004-step0000040")
+    assert len(list_checkpoints(str(tmp_path))) == 2

@@ -50,9 +50,9 @@ def test_train_writes_config_log_images_curves_and_checkpoints(trained_run):
         assert np.all(np.isfinite(values)), key
     for name in ("images/epoch_001.png", "images/epoch_002.png", "curves.png", "fixed_noise.npz"):
         assert os.path.getsize(os.path.join(run_dir, name)) > 0, name
-    for epoch in (1, 2):
-        for part in ("generator", "discriminator", "optim_g", "optim_d"):
-            assert os.path.isfile(os.path.join(run_dir, "checkpoints", f"{part}_epoch{epoch}.ckpt"))
+    assert sorted(os.listdir(os.path.join(run_dir, "checkpoints"))) == ["epoch001-step0000004", "epoch002-step0000008"]
+    for part in ("generator", "discriminator", "optim_g", "optim_d"):
+        assert os.path.isfile(os.path.join(run_dir, "checkpoints", "epoch002-step0000008", f"{part}.ckpt"))
     assert "epoch 2/2" in result.stderr  # the progress display
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
     assert summary["steps"] == 8 and summary["images_per_second"] > 0
@@ -70,7 +70,7 @@ def test_infer_draws_from_the_saved_generator(trained_run, tmp_path):
         assert sorted(set(samples["labels"].tolist())) == list(range(10))
     else:
         assert "labels" not in samples
-    again = run_script("infer.py", "--ckpt", os.path.join(run_dir, "checkpoints", "generator_epoch2.ckpt"),
+    again = run_script("infer.py", "--ckpt", os.path.join(run_dir, "checkpoints", "epoch002-step0000008", "generator.ckpt"),
                        "--num", 20, "--output_dir", tmp_path / "again", "--seed", 3)
     assert again.returncode == 0, again.stderr[-3000:]
     np.testing.assert_array_equal(np.load(tmp_path / "again" / "samples.npz")["images"], samples["images"])
