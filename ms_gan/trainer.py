@@ -83,9 +83,15 @@ class _SignalCatcher:
         self.previous = {}
 
     def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.previous[sig] = signal.signal(sig, self._handle)
+        self.install()
         return self
+
+    def install(self):
+        """(Re)install the handlers: MindSpore's runtime puts its own SIGINT handler (which re-raises SIGTERM)
+        in place whenever it compiles a graph, so this runs after each compile-prone phase."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous = signal.signal(sig, self._handle)
+            self.previous.setdefault(sig, previous)
 
     def _handle(self, signum, frame):
         self.signum = signum
@@ -133,8 +139,8 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
                 opt.learning_rate.set_data(ms.Tensor(config.lr, ms.float32))
             start_step = state["step"]
         if start_step >= total:
-            raise UserError(f"{run_dir} already finished its {config.epochs} epochs ({start_step} steps); "
-                            f"pass a larger --epochs to train on")
+            raise UserError(f"{run_dir} is already at step {start_step} (epoch {start_step // steps_per_epoch}), "
+                            f"the end of --epochs {config.epochs}; pass a larger --epochs to train on")
         print(f"resuming {run_dir} at step {start_step} of {total}"
               + (f" from {checkpoints[-1]}" if checkpoints else " (no complete checkpoint yet: from the start)"),
               flush=True)
@@ -183,6 +189,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
                 if step == start_step + 1:
                     first_step_seconds = now
                     progress.start_at(step)
+                    signals.install()
                 writer.writerow([epoch, step] + [f"{v:.6g}" for v in values] + [f"{seconds_before + now:.3f}"])
                 if not np.all(np.isfinite(values)):
                     log_file.flush()
@@ -205,6 +212,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
             _draw(config, run_dir, epoch, net_g, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch)
             if epoch % config.save_every == 0 or epoch == config.epochs:
                 checkpoint(epoch, complete=True)
+            signals.install()  # drawing the grid compiled the generator's inference graph
     progress.close()
     wall = time.perf_counter() - t_start
     trained = step - start_step

@@ -1,0 +1,231 @@
+"""Runs survive kills, signals, bad input and divergence without losing work; same seed, same run."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, real_subset
+from ms_gan.data import write_split
+from test_scripts import assert_one_line_error, digest, run_script
+
+TRAIN = os.path.join(ROOT, "scripts", "train.py")
+SMALL = ["--model", "fc", "--epochs", 4, "--batch_size", 64, "--latent_dim", 16]
+
+
+def log_values(run_dir):
+    """log.csv without its wall-clock column."""
+    with open(os.path.join(run_dir, "log.csv")) as f:
+        return [line.rsplit(",", 1)[0] for line in f.read().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_mnist, tmp_path_factory):
+    """An uninterrupted 4-epoch run to compare interrupted ones against."""
+    out = tmp_path_factory.mktemp("reference")
+    result = run_script("train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", out, "--run_name", "ref")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return str(out / "ref")
+
+
+def start_training(tiny_mnist, out, *extra):
+    return subprocess.Popen([sys.executable, TRAIN, *map(str, SMALL), "--data_dir", tiny_mnist, "--output_dir",
+                             str(out), "--run_name", "run", *map(str, extra)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(path, process, timeout=120):
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        assert process.poll() is None, process.communicate()[1][-3000:]
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_sigkill_then_resume_continues_exactly_where_the_checkpoint_left_off(tiny_mnist, reference, tmp_path):
+    process = start_training(tiny_mnist, tmp_path)
+    wait_for(tmp_path / "run" / "checkpoints" / "epoch002-step0000008", process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = len(log_values(tmp_path / "run")) - 1
+    assert 8 <= killed_at < 16  # died part-way through the run
+
+    result = run_script("train.py", "--resume", tmp_path / "run")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resuming" in result.stdout
+    run_dir = str(tmp_path / "run")
+    assert os.path.isfile(os.path.join(run_dir, "checkpoints", "epoch004-step0000016", "generator.ckpt"))
+    # the same steps, once each, with the very losses of the run that was never interrupted
+    assert log_values(run_dir) == log_values(reference)
+    infer = run_script("infer.py", "--ckpt", run_dir, "--num", 8, "--output_dir", tmp_path / "samples")
+    assert infer.returncode == 0, infer.stderr[-3000:]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_saves_the_current_step_and_exits_cleanly(tiny_mnist, reference, tmp_path, signum):
+    process = start_training(tiny_mnist, tmp_path)
+    wait_for(tmp_path / "run" / "checkpoints" / "epoch001-step0000004", process)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    # MindSpore's runtime re-raises SIGINT as SIGTERM while its own handler is in place (it installs it on
+    # each graph compile; ms_gan puts its handler back after each): either way the run stops the same way.
+    allowed = {signal.SIGINT, signal.SIGTERM} if signum == signal.SIGINT else {signal.SIGTERM}
+    assert process.returncode in {128 + s for s in allowed}, stderr[-3000:]
+    assert "Traceback" not in stderr and "stopped by signal" in stderr
+    checkpoints = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
+    newest_step = int(checkpoints[-1].split("step")[1])
+    assert newest_step == len(log_values(tmp_path / "run")) - 1  # saved at the step it stopped on
+
+    result = run_script("train.py", "--resume", tmp_path / "run")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert log_values(tmp_path / "run") == log_values(reference)
+
+
+def test_keep_last_keeps_only_the_newest(tiny_mnist, tmp_path):
+    result = run_script("train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", "k",
+                        "--keep_last", 2)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(os.listdir(tmp_path / "k" / "checkpoints")) == ["epoch003-step0000012", "epoch004-step0000016"]
+
+
+def test_divergence_stops_with_the_step_and_keeps_earlier_checkpoints(tiny_mnist, reference, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(reference, run_dir)
+    for name in os.listdir(run_dir / "checkpoints")[:]:
+        if not name.startswith("epoch001"):
+            shutil.rmtree(run_dir / "checkpoints" / name)
+    before = digest(run_dir / "checkpoints")
+    result = run_script("train.py", "--resume", run_dir, "--lr", 1e30)
+    assert_one_line_error(result, "training diverged: non-finite")
+    assert "step " in result.stderr and "epoch001-step0000004" in result.stderr
+    assert digest(run_dir / "checkpoints") == before
+
+
+@pytest.mark.parametrize("mode", ["graph", "pynative"])
+def test_same_seed_same_losses_and_samples(tiny_mnist, tmp_path, mode):
+    for name in ("a", "b"):
+        result = run_script("train.py", "--model", "cgan", "--ngf", 8, "--ndf", 8, "--epochs", 1, "--batch_size", 64,
+                            "--latent_dim", 16, "--data_dir", tiny_mnist, "--mode", mode, "--seed", 5,
+                            "--output_dir", tmp_path, "--run_name", name)
+        assert result.returncode == 0, result.stderr[-3000:]
+        result = run_script("infer.py", "--ckpt", tmp_path / name, "--num", 10, "--seed", 1)
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert log_values(tmp_path / "a") == log_values(tmp_path / "b")
+    samples = [np.load(tmp_path / name / "samples" / "samples.npz")["images"] for name in ("a", "b")]
+    np.testing.assert_array_equal(*samples)
+
+
+# --- bad input: one line, non-zero exit, nothing on disk touched -------------------------------------
+
+@pytest.fixture(scope="module")
+def bad_data(tmp_path_factory):
+    """Data folders that are wrong in every way the checks know of."""
+    root = tmp_path_factory.mktemp("bad_data")
+    (x, y), _ = real_subset(64, 0)
+    os.makedirs(root / "empty")
+    write_split(str(root / "truncated"), "train", x, y)
+    path = root / "truncated" / "train" / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:5000])
+    write_split(str(root / "corrupt"), "train", x, y)
+    path = root / "corrupt" / "train" / "train-labels-idx1-ubyte"
+    path.write_bytes(b"\xff" * path.stat().st_size)
+    os.makedirs(root / "wrong_size" / "train")
+    (root / "wrong_size" / "train" / "train-images-idx3-ubyte").write_bytes(
+        np.array([2051, 4, 32, 32], ">u4").tobytes() + bytes(4 * 32 * 32))
+    (root / "wrong_size" / "train" / "train-labels-idx1-ubyte").write_bytes(np.array([2049, 4], ">u4").tobytes()
+                                                                           + bytes(4))
+    return root
+
+
+@pytest.mark.parametrize("case, args, fragment", [
+    ("missing data dir", ["--data_dir", "{bad}/nope"], "does not exist"),
+    ("empty data dir", ["--data_dir", "{bad}/empty"], "train-images-idx3-ubyte is missing"),
+    ("truncated IDX", ["--data_dir", "{bad}/truncated"], "truncated or corrupt"),
+    ("corrupt IDX header", ["--data_dir", "{bad}/corrupt"], "not an uncompressed MNIST IDX"),
+    ("wrong image size", ["--data_dir", "{bad}/wrong_size"], "32x32 images"),
+    ("epochs 0", ["--epochs", "0"], "--epochs must be a positive integer"),
+    ("batch size 0", ["--batch_size", "0"], "--batch_size must be a positive integer"),
+    ("negative lr", ["--lr", "-0.1"], "--lr must be positive"),
+    ("batch larger than data", ["--batch_size", "100000"], "larger than the 256 images"),
+    ("unknown model", ["--model", "vae"], "invalid choice: 'vae'"),
+    ("unknown device", ["--device_target", "TPU"], "invalid choice: 'TPU'"),
+    ("GPU not installed", ["--device_target", "GPU"], "no usable GPU backend"),
+    ("epochs not a number", ["--epochs", "ten"], "invalid int value"),
+    ("unwritable output", ["--output_dir", "{reference}/log.csv/runs"], "cannot write run directory"),
+    ("resume without config", ["--resume", "{bad}/empty"], "no config.json"),
+    ("resume changing the model", ["--resume", "{reference}", "--model", "dcgan"], "--model cannot change"),
+    ("resume a finished run", ["--resume", "{reference}", "--epochs", "4"], "already at step 16 (epoch 4)"),
+])
+def test_train_bad_input(tiny_mnist, reference, bad_data, case, args, fragment):
+    before = digest(reference)
+    args = [a.format(bad=bad_data, reference=reference) for a in args]
+    if "--data_dir" not in args and "--resume" not in args:
+        args += ["--data_dir", tiny_mnist]
+    result = run_script("train.py", "--epochs", 1, "--batch_size", 64, "--output_dir", os.path.dirname(reference),
+                        *args)
+    assert_one_line_error(result, fragment)
+    assert digest(reference) == before
+
+
+@pytest.fixture(scope="module")
+def broken_checkpoints(reference, tiny_mnist, tmp_path_factory):
+    """Copies of the reference run whose newest generator.ckpt is damaged, foreign or gone."""
+    root = tmp_path_factory.mktemp("broken")
+    from ms_gan.checkpoint import list_checkpoints
+
+    runs = {}
+    for case in ("truncated", "not a checkpoint", "other architecture", "other latent size", "missing"):
+        run_dir = root / case.replace(" ", "_")
+        shutil.copytree(reference, run_dir)
+        generator = os.path.join(list_checkpoints(str(run_dir))[-1], "generator.ckpt")
+        runs[case] = (str(run_dir), generator)
+    _, g = runs["truncated"]
+    open(g, "r+b").truncate(os.path.getsize(g) // 2)
+    _, g = runs["not a checkpoint"]
+    with open(g, "w") as f:
+        f.write("this is not a checkpoint\n")
+    _, g = runs["missing"]
+    os.remove(g)
+    for case, flags in (("other architecture", ["--model", "dcgan", "--ngf", 8, "--ndf", 8]),
+                        ("other latent size", ["--model", "fc", "--latent_dim", 8])):
+        out = root / f"donor_{case.replace(' ', '_')}"
+        result = run_script("train.py", *flags, "--epochs", 1, "--batch_size", 64, "--data_dir", tiny_mnist,
+                            "--output_dir", out, "--run_name", "d")
+        assert result.returncode == 0, result.stderr[-3000:]
+        donor = os.path.join(list_checkpoints(str(out / "d"))[-1], "generator.ckpt")
+        shutil.copyfile(donor, runs[case][1])
+    return runs
+
+
+@pytest.mark.parametrize("case, fragment", [
+    ("truncated", "not a readable MindSpore checkpoint"),
+    ("not a checkpoint", "not a readable MindSpore checkpoint"),
+    ("other architecture", "missing"),
+    ("other latent size", "shape mismatch in generator.model.0.weight (128, 8) vs (128, 16)"),
+    ("missing", "generator.ckpt is missing"),
+])
+def test_infer_bad_checkpoint(broken_checkpoints, tmp_path, case, fragment):
+    run_dir, _ = broken_checkpoints[case]
+    before = digest(run_dir)
+    result = run_script("infer.py", "--ckpt", run_dir, "--output_dir", tmp_path)
+    assert_one_line_error(result, fragment)
+    assert digest(run_dir) == before
+    assert not os.path.exists(tmp_path / "samples.npz")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--num", "0"], "--num must be positive"),
+    (["--label", "3"], "--label needs a conditional model"),
+    (["--output_dir", "{reference}/log.csv/out"], "cannot create --output_dir"),
+    (["--device_target", "Ascend"], "no usable Ascend backend"),
+])
+def test_infer_bad_input(reference, args, fragment):
+    before = digest(reference)
+    result = run_script("infer.py", "--ckpt", reference, *[a.format(reference=reference) for a in args])
+    assert_one_line_error(result, fragment)
+    assert digest(reference) == before
