@@ -34,11 +34,12 @@ def checkpoint_name(epoch: int, step: int) -> str:
     return f"epoch{epoch:03d}-step{step:07d}"
 
 
-def save_checkpoint(run_dir: str, state: dict, cells: dict, keep_last: int = 0) -> str:
+def save_checkpoint(run_dir: str, state: dict, cells: dict, keep_last: int = 0, name: str = "") -> str:
     """Write CELLS (part name -> Cell) and STATE (epoch, step, ...) as one checkpoint folder, atomically;
-    then, with KEEP_LAST > 0, delete all but the newest KEEP_LAST. Returns the folder."""
+    then, with KEEP_LAST > 0, delete all but the newest KEEP_LAST. NAME (e.g. "best") replaces the
+    epoch/step name; such a folder is never pruned nor taken as the newest. Returns the folder."""
     root = os.path.join(run_dir, CKPT_DIR)
-    final = os.path.join(root, checkpoint_name(state["epoch"], state["step"]))
+    final = os.path.join(root, name or checkpoint_name(state["epoch"], state["step"]))
     tmp = os.path.join(root, f".tmp-{os.getpid()}-{os.path.basename(final)}")
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)

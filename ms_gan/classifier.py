@@ -26,12 +26,22 @@ def _as_input(images_u8: np.ndarray) -> np.ndarray:
 
 def predict(net, images_u8: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """uint8 [N, 28, 28] -> predicted digit [N]."""
+    return features_and_probs(net, images_u8, batch_size)[1].argmax(1)
+
+
+def features_and_probs(net, images_u8: np.ndarray, batch_size: int = 500):
+    """uint8 [N, 28, 28] -> (penultimate features [N, 128], class probabilities [N, 10]), in inference mode."""
     import mindspore as ms
+    from mindspore import ops
 
     net.set_train(False)
-    out = [net(ms.Tensor(_as_input(images_u8[i:i + batch_size]))).asnumpy().argmax(1)
-           for i in range(0, len(images_u8), batch_size)]
-    return np.concatenate(out)
+    body, head = net[:-2], net[-1]  # features: everything up to the last ReLU; Dropout is identity at inference
+    features, probs = [], []
+    for i in range(0, len(images_u8), batch_size):
+        f = body(ms.Tensor(_as_input(images_u8[i:i + batch_size])))
+        features.append(f.asnumpy())
+        probs.append(ops.softmax(head(f), axis=1).asnumpy())
+    return np.concatenate(features).astype(np.float64), np.concatenate(probs).astype(np.float64)
 
 
 def train_classifier(data_dir: str, path: str, epochs: int = 4, seed: int = 0, log=print):

@@ -23,7 +23,8 @@ class TrainConfig:
     batch_size: int = 128           # images per step
     latent_dim: int = 100           # length of the noise vector z
     num_classes: int = 10           # labels the conditional model knows (digits 0-9)
-    lr: float = 2e-4                # Adam learning rate, both G and D
+    lr: float = 2e-4                # Adam learning rate of G (and of D unless lr_d is set)
+    lr_d: float = 0.0               # Adam learning rate of D; 0 = same as lr
     beta1: float = 0.5              # Adam first-moment decay
     beta2: float = 0.999            # Adam second-moment decay
     ngf: int = 64                   # generator width (conv models: channels of the last hidden layer)
@@ -36,6 +37,10 @@ class TrainConfig:
     device_target: str = "CPU"      # one of DEVICES
     mode: str = "graph"             # one of MODES: graph compiles the step with ms.jit
     num_workers: int = 2            # dataset worker threads
+    classes: list = field(default_factory=list)  # digits to train on, e.g. [8]; [] = all ten
+    eval_every: int = 0             # epochs between sample-quality evaluations (0 = never); keeps a 'best' checkpoint by FD
+    eval_samples: int = 10000       # samples per evaluation
+    classifier: str = "data/mnist_classifier.ckpt"  # the MNIST classifier metrics use; trained on data_dir if absent
     num_grid: int = 64              # images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)
     extra: dict = field(default_factory=dict)  # free-form notes kept with the run
 
@@ -50,9 +55,15 @@ class TrainConfig:
             raise UserError(f"unknown --device_target {self.device_target!r}; choose one of {', '.join(DEVICES)}")
         if self.mode not in MODES:
             raise UserError(f"unknown --mode {self.mode!r}; choose one of {', '.join(MODES)}")
-        for name in ("epochs", "batch_size", "latent_dim", "ngf", "ndf", "save_every", "num_workers", "num_grid"):
+        for name in ("epochs", "batch_size", "latent_dim", "ngf", "ndf", "save_every", "num_workers", "num_grid",
+                     "eval_samples"):
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name} must be a positive integer, got {getattr(self, name)}")
+        if self.lr_d < 0 or self.eval_every < 0:
+            raise UserError("--lr_d and --eval_every must not be negative")
+        bad = [c for c in self.classes if not (isinstance(c, int) and 0 <= c < self.num_classes)]
+        if bad or len(set(self.classes)) != len(self.classes):
+            raise UserError(f"--classes takes distinct digits 0-{self.num_classes - 1}, got {self.classes}")
         if self.keep_last < 0:
             raise UserError(f"--keep_last must be 0 (keep all) or positive, got {self.keep_last}")
         if not self.lr > 0:

@@ -97,21 +97,32 @@ class _LatentSampler:
 
 def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional: bool = False,
                    usage: str = "train", seed: int = 0, num_workers: int = 2, shuffle: bool = True,
-                   num_samples: int = None):
+                   num_samples: int = None, classes=None):
     """MNIST -> batches of `image` [N,1,28,28] float32 in [-1,1], `latent_code` [N,latent_dim] float32
-    (fresh every epoch) and, for conditional models, `label` [N] int32. Shuffled, remainder dropped."""
+    (fresh every epoch) and, for conditional models, `label` [N] int32. Shuffled, remainder dropped.
+    CLASSES (e.g. [8]) keeps only those digits; NUM_SAMPLES keeps only the first N images."""
     import mindspore as ms
     import mindspore.dataset as ds
 
     n_images = check_split(data_dir, usage)
     if num_samples:
         n_images = min(n_images, num_samples)
+    sampler = None
+    if classes:
+        labels = read_split(data_dir, usage, limit=n_images)[1]
+        indices = np.flatnonzero(np.isin(labels, classes)).tolist()
+        n_images = len(indices)
+        sampler = ds.SubsetRandomSampler(indices) if shuffle else ds.SubsetSampler(indices)
     if batch_size > n_images:
-        raise UserError(f"--batch_size {batch_size} is larger than the {n_images} images in {data_dir}/{usage}")
+        which = f" of digits {', '.join(map(str, classes))}" if classes else ""
+        raise UserError(f"--batch_size {batch_size} is larger than the {n_images} images{which} in {data_dir}/{usage}")
     ds.config.set_seed(seed)
-    dataset = ds.MnistDataset(os.path.join(data_dir, usage), usage=usage, shuffle=shuffle,
-                              num_parallel_workers=num_workers,
-                              num_samples=num_samples)
+    if sampler is not None:
+        dataset = ds.MnistDataset(os.path.join(data_dir, usage), usage=usage, sampler=sampler,
+                                  num_parallel_workers=num_workers)
+    else:
+        dataset = ds.MnistDataset(os.path.join(data_dir, usage), usage=usage, shuffle=shuffle,
+                                  num_parallel_workers=num_workers, num_samples=num_samples)
     columns = ["image", "label"] if conditional else ["image"]
     dataset = dataset.project(columns)
     if conditional:

@@ -4,15 +4,14 @@ import mindspore as ms
 from mindspore import nn, ops
 
 from ms_gan.losses import LOSSES
-
-# Order of the numbers a step returns; the training log and the progress bar use these names.
-STEP_METRICS = ("d_loss_real", "d_loss_fake", "g_loss", "d_acc_real", "d_acc_fake")
+from ms_gan.runlog import STEP_METRICS  # noqa: F401  (the order train_step's numbers come in)
 
 
 def make_optimizers(net_g, net_d, config):
     """Adam for each net, with prefixed names so the two optimizers' moments never collide."""
     opt_g = nn.Adam(net_g.trainable_params(), learning_rate=config.lr, beta1=config.beta1, beta2=config.beta2)
-    opt_d = nn.Adam(net_d.trainable_params(), learning_rate=config.lr, beta1=config.beta1, beta2=config.beta2)
+    opt_d = nn.Adam(net_d.trainable_params(), learning_rate=config.lr_d or config.lr, beta1=config.beta1,
+                    beta2=config.beta2)
     _prefix_own_parameters(opt_g, "optim_g.")
     _prefix_own_parameters(opt_d, "optim_d.")
     return opt_g, opt_d

@@ -10,16 +10,15 @@ import numpy as np
 from ms_gan.checkpoint import (CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint)
 from ms_gan.config import TrainConfig, save_config
 from ms_gan.data import create_dataset, resolve_data_dir
+from ms_gan.diagnose import diagnose, report
 from ms_gan.errors import UserError
-from ms_gan.fileio import write_json, write_text
+from ms_gan.fileio import write_json
 from ms_gan.progress import Progress, format_seconds
 from ms_gan.runtime import setup_context
 from ms_gan.sampling import generate, grid_inputs
-from ms_gan.train_step import STEP_METRICS
+from ms_gan.runlog import LOG_NAME, STEP_METRICS, read_log, rewrite_log
 from ms_gan.visualize import plot_curves, save_grid
 
-LOG_NAME = "log.csv"
-LOG_COLUMNS = ("epoch", "step") + STEP_METRICS + ("seconds",)
 _SHORT = dict(zip(STEP_METRICS, ("d_real", "d_fake", "g", "acc_r", "acc_f")))
 
 
@@ -49,30 +48,6 @@ def make_run_dir(config: TrainConfig) -> str:
     except OSError as e:
         raise UserError(f"cannot write run directory {run_dir}: {e.strerror or e}") from None
     return run_dir
-
-
-def read_log(path: str, up_to_step: int = None) -> dict:
-    """log.csv -> {column: np.ndarray}; rows past UP_TO_STEP and a torn last line (after a kill) are dropped."""
-    rows = []
-    if os.path.isfile(path):
-        with open(path, newline="") as f:
-            for row in csv.DictReader(f):
-                try:
-                    values = [float(row[k]) for k in LOG_COLUMNS]
-                except (TypeError, ValueError, KeyError):
-                    continue
-                if up_to_step is None or values[1] <= up_to_step:
-                    rows.append(values)
-    table = np.array(rows, dtype=np.float64).reshape(-1, len(LOG_COLUMNS))
-    return {k: table[:, i] for i, k in enumerate(LOG_COLUMNS)}
-
-
-def _rewrite_log(path: str, log: dict) -> None:
-    lines = [",".join(LOG_COLUMNS)]
-    for i in range(len(log["step"])):
-        lines.append(",".join([str(int(log["epoch"][i])), str(int(log["step"][i]))]
-                              + [f"{log[k][i]:.6g}" for k in STEP_METRICS] + [f"{log['seconds'][i]:.3f}"]))
-    write_text(path, "\n".join(lines) + "\n")
 
 
 class _SignalCatcher:
@@ -117,7 +92,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     data_dir = resolve_data_dir(config.data_dir, config.data_url)
     setup_context(config.device_target, config.mode, config.seed)
     dataset = create_dataset(data_dir, config.batch_size, config.latent_dim, config.conditional,
-                             seed=config.seed, num_workers=config.num_workers)
+                             seed=config.seed, num_workers=config.num_workers, classes=config.classes)
     steps_per_epoch = dataset.get_dataset_size()
     total = steps_per_epoch * config.epochs
 
@@ -135,8 +110,8 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
                                 f"the data now gives {steps_per_epoch}: resume with the same data and batch size")
             for name, cell in cells.items():
                 load_into(cell, os.path.join(checkpoints[-1], f"{name}.ckpt"), what=f"{config.model} {name}")
-            for opt in (opt_g, opt_d):  # --lr given on resume wins over the saved one
-                opt.learning_rate.set_data(ms.Tensor(config.lr, ms.float32))
+            for opt, lr in ((opt_g, config.lr), (opt_d, config.lr_d or config.lr)):  # --lr on resume wins
+                opt.learning_rate.set_data(ms.Tensor(lr, ms.float32))
             start_step = state["step"]
         if start_step >= total:
             raise UserError(f"{run_dir} is already at step {start_step} (epoch {start_step // steps_per_epoch}), "
@@ -149,7 +124,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     config.data_dir = data_dir
     save_config(config, os.path.join(run_dir, CONFIG_NAME))
     log_path = os.path.join(run_dir, LOG_NAME)
-    _rewrite_log(log_path, read_log(log_path, up_to_step=start_step))  # drop steps past the checkpoint
+    rewrite_log(log_path, read_log(log_path, up_to_step=start_step))  # drop steps past the checkpoint
 
     train_step = make_train_step(net_g, net_d, opt_g, opt_d, jit=config.mode == "graph")
     net_g.set_train(True)
@@ -163,8 +138,10 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
         np.savez(noise_path, z=grid_z, labels=grid_labels)
     no_labels = ms.Tensor(np.zeros(config.batch_size, dtype=np.int32))
 
-    print(f"run {run_dir}: {config.model} on {data_dir} ({steps_per_epoch * config.batch_size} images/epoch), "
-          f"{config.epochs} epochs x {steps_per_epoch} steps, {config.device_target} {config.mode} mode", flush=True)
+    print(f"run {run_dir}: {config.model} on {data_dir} ({steps_per_epoch * config.batch_size} images/epoch"
+          + (f", digits {config.classes}" if config.classes else "") + f"), {config.epochs} epochs x "
+          f"{steps_per_epoch} steps, {config.device_target} {config.mode} mode", flush=True)
+    quality = _Quality(config, run_dir, data_dir, cells) if config.eval_every else None
     progress = Progress(total, steps_per_epoch)
     step, first_step_seconds, t_start = start_step, 0.0, time.perf_counter()
     seconds_before = float(read_log(log_path)["seconds"][-1]) if start_step else 0.0
@@ -212,6 +189,8 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
             _draw(config, run_dir, epoch, net_g, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch)
             if epoch % config.save_every == 0 or epoch == config.epochs:
                 checkpoint(epoch, complete=True)
+            if quality and (epoch % config.eval_every == 0 or epoch == config.epochs):
+                quality.evaluate(epoch, step, net_g)
             signals.install()  # drawing the grid compiled the generator's inference graph
     progress.close()
     wall = time.perf_counter() - t_start
@@ -222,7 +201,56 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
         "first_step_seconds": round(first_step_seconds, 2), "images_per_second": round(speed, 1)})
     print(f"done in {format_seconds(wall)} ({speed:.0f} images/s after a {first_step_seconds:.1f}s first step); "
           f"samples in {run_dir}/images, checkpoints in {run_dir}/checkpoints", flush=True)
+    verdict, evidence = diagnose(read_log(log_path), *(quality.latest() if quality else (None, None)),
+                                 expected_classes=len(config.classes) or config.num_classes)
+    write_json(os.path.join(run_dir, "diagnosis.json"), {"verdict": verdict, "evidence": evidence})
+    print(report(verdict, evidence), flush=True)
     return run_dir
+
+
+class _Quality:
+    """--eval_every: sample metrics during training, logged to metrics.csv, best generator kept by FD."""
+
+    COLUMNS = ("epoch", "step", "fd", "inception_score", "precision", "recall", "digits_covered", "diversity",
+               "label_accuracy")
+
+    def __init__(self, config, run_dir, data_dir, cells):
+        from ms_gan.classifier import load_or_train_classifier
+        from ms_gan.metrics import Evaluator
+
+        self.config, self.run_dir, self.cells = config, run_dir, cells
+        classifier = load_or_train_classifier(config.classifier, data_dir)
+        self.evaluator = Evaluator(classifier, data_dir, config.classes or None, config.eval_samples)
+        self.path = os.path.join(run_dir, "metrics.csv")
+        self.best_path = os.path.join(run_dir, "checkpoints", "best", "state.json")
+        self.best_fd = read_state(os.path.dirname(self.best_path))["fd"] if os.path.isfile(self.best_path) else np.inf
+        self.last = None
+        real = self.evaluator.real_row
+        print(f"evaluating every {config.eval_every} epochs on {config.eval_samples} samples; real digits score "
+              f"FD {real['fd']:.2f}, IS {real['inception_score']:.2f}, precision {real['precision']:.3f}, "
+              f"recall {real['recall']:.3f}", flush=True)
+
+    def evaluate(self, epoch, step, net_g):
+        m = self.evaluator.score_generator(net_g, self.config, seed=self.config.seed)
+        self.last = m
+        new = not os.path.isfile(self.path)
+        with open(self.path, "a") as f:
+            if new:
+                f.write(",".join(self.COLUMNS) + "\n")
+            row = {"epoch": epoch, "step": step, **m}
+            f.write(",".join(f"{row[k]:.6g}" if k in row else "" for k in self.COLUMNS) + "\n")
+        improved = m["fd"] < self.best_fd
+        if improved:
+            self.best_fd = m["fd"]
+            save_checkpoint(self.run_dir, {"epoch": epoch, "step": step, "fd": m["fd"]}, {"generator": self.cells["generator"]},
+                            name="best")
+        print(f"epoch {epoch}: FD {m['fd']:.2f}, IS {m['inception_score']:.2f}, precision {m['precision']:.3f}, "
+              f"recall {m['recall']:.3f}, digits covered {m['digits_covered']}"
+              + (f", label accuracy {m['label_accuracy']:.3f}" if "label_accuracy" in m else "")
+              + (" (best so far: saved checkpoints/best)" if improved else ""), flush=True)
+
+    def latest(self):
+        return self.last, self.evaluator.real_row
 
 
 def _draw(config, run_dir, epoch, net_g, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch):

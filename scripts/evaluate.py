@@ -1,11 +1,12 @@
-"""Read a generator's digits with an MNIST classifier: python scripts/evaluate.py --ckpt RUN_DIR --data_dir DIR
+"""Score a generator's samples against real digits: python scripts/evaluate.py --ckpt RUN_DIR
 
-Prints the class histogram and how many digits are covered and, for conditional models, the share of
-samples read as the digit they were asked for; writes RUN_DIR/metrics.json.
+FD (Frechet distance in an MNIST classifier's feature space), Inception Score with that classifier,
+precision/recall (k-NN manifolds), class coverage and, for conditional models, the share of samples read as
+the requested digit; next to the same numbers for held-out real digits. Writes RUN_DIR/metrics.json.
+A samples.npz from scripts/infer.py can be scored instead with --samples.
 """
 
 import argparse
-import json
 import os
 
 import _cli
@@ -14,10 +15,13 @@ from ms_gan.errors import UserError
 
 def parse_args(argv=None):
     p = _cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", required=True, help="a run directory or a generator .ckpt in one")
-    p.add_argument("--data_dir", default="", help="MNIST_Data folder: trains the classifier if it is not cached")
-    p.add_argument("--classifier", default=os.path.join("data", "mnist_classifier.ckpt"))
-    p.add_argument("--num", type=int, default=10000, help="samples to draw")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ckpt", help="a run directory, checkpoint folder or generator .ckpt")
+    source.add_argument("--samples", help="a samples.npz written by scripts/infer.py")
+    p.add_argument("--data_dir", default="", help="MNIST_Data folder for the real reference (default: the run's)")
+    p.add_argument("--classifier", default=os.path.join("data", "mnist_classifier.ckpt"),
+                   help="cached MNIST classifier; trained on --data_dir when absent")
+    p.add_argument("--num", type=int, default=10000, help="samples to draw (--ckpt)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -31,46 +35,50 @@ def main(args):
     import numpy as np
 
     from ms_gan.checkpoint import find_run_dir, load_into, resolve_generator
-    from ms_gan.classifier import load_or_train_classifier, predict
-    from ms_gan.data import read_split
+    from ms_gan.classifier import load_or_train_classifier
+    from ms_gan.data import resolve_data_dir
+    from ms_gan.fileio import write_json
+    from ms_gan.metrics import Evaluator, format_table
     from ms_gan.models import build_generator
     from ms_gan.runtime import setup_context
-    from ms_gan.sampling import generate
-    from ms_gan.visualize import to_uint8
 
-    ckpt_path, config = resolve_generator(args.ckpt)
+    config = None
+    if args.ckpt:
+        ckpt_path, config = resolve_generator(args.ckpt)
+    elif not os.path.isfile(args.samples):
+        raise UserError(f"--samples {args.samples} does not exist")
+    data_dir = args.data_dir or (config.data_dir if config else "")
+    if not data_dir:
+        raise UserError("--data_dir is needed to score a samples.npz (the real digits to compare with)")
+    data_dir = resolve_data_dir(data_dir, "")
     setup_context("CPU", "graph", args.seed)
-    classifier = load_or_train_classifier(args.classifier, args.data_dir)
-    net_g = build_generator(config)
-    load_into(net_g, ckpt_path, what=f"{config.model} generator")
+    classifier = load_or_train_classifier(args.classifier, data_dir)
+    classes = (config.classes or None) if config else None
+    evaluator = Evaluator(classifier, data_dir, classes, args.num)
+    print(f"classifier reads {evaluator.classifier_test_accuracy:.4f} of the real test digits correctly")
 
-    rng = np.random.default_rng(args.seed)
-    z = rng.standard_normal((args.num, config.latent_dim), dtype=np.float32)
-    labels = (np.arange(args.num) % config.num_classes).astype(np.int32)
-    predicted = predict(classifier, to_uint8(generate(net_g, z, labels)))
-    histogram = np.bincount(predicted, minlength=10)
-    metrics = {"checkpoint": ckpt_path, "model": config.model, "num_samples": args.num,
-               "class_histogram": histogram.tolist(), "digits_covered": int((histogram >= 0.01 * args.num).sum())}
-    print(f"{args.num} samples from {ckpt_path}")
-    print("class histogram (digit: share): " + "  ".join(f"{d}: {c / args.num:.3f}" for d, c in enumerate(histogram)))
-    print(f"digits covered (>=1% of samples): {metrics['digits_covered']}/10")
-    if config.conditional:
-        hit = predicted == labels
-        metrics["label_accuracy"] = float(hit.mean())
-        metrics["label_accuracy_per_digit"] = [float(hit[labels == d].mean()) for d in range(config.num_classes)]
-        print(f"read as the requested digit: {metrics['label_accuracy']:.4f}  (per digit: "
-              + " ".join(f"{a:.2f}" for a in metrics["label_accuracy_per_digit"]) + ")")
-    if args.data_dir:
-        test_x, test_y = read_split(args.data_dir, "test")
-        metrics["classifier_test_accuracy"] = float((predict(classifier, test_x) == test_y).mean())
-        print(f"reference: the classifier reads {metrics['classifier_test_accuracy']:.4f} of real test digits correctly")
-    run_dir = find_run_dir(ckpt_path)
-    path = os.path.join(run_dir, "metrics.json")
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(metrics, f, indent=2)
-    os.replace(tmp, path)
-    print(f"wrote {path}")
+    if config:
+        net_g = build_generator(config)
+        load_into(net_g, ckpt_path, what=f"{config.model} generator")
+        name, scores = f"{config.model} ({os.path.relpath(ckpt_path)})", evaluator.score_generator(net_g, config, args.seed)
+        out_path = os.path.join(find_run_dir(ckpt_path), "metrics.json")
+    else:
+        try:
+            with np.load(args.samples) as saved:
+                images, labels = saved["images"], saved["labels"] if "labels" in saved else None
+        except (OSError, ValueError, KeyError) as e:
+            raise UserError(f"{args.samples} is not a samples.npz with an 'images' array ({e})") from None
+        if images.dtype != np.uint8 or images.shape[1:] != (28, 28):
+            raise UserError(f"{args.samples}: images must be uint8 [N, 28, 28], got {images.dtype} {images.shape}")
+        name, scores = os.path.relpath(args.samples), evaluator.score_images(images, labels)
+        out_path = os.path.join(os.path.dirname(os.path.abspath(args.samples)), "metrics.json")
+    rows = {name: scores, "real digits (held-out train vs test)": evaluator.real_row}
+    print(format_table(rows))
+    print("class histogram (share per digit 0-9): "
+          + " ".join(f"{c / scores['num_samples']:.3f}" for c in scores["class_histogram"]))
+    write_json(out_path, {"samples": scores, "real": evaluator.real_row,
+                          "classifier_test_accuracy": evaluator.classifier_test_accuracy})
+    print(f"wrote {out_path}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Train a GAN on MNIST: python scripts/train.py [--model dcgan] [--device_target CPU] ...
 
-Continue a stopped or killed run with --resume RUN_DIR (its saved settings are used; --epochs, --lr,
---device_target, --mode, --num_workers, --save_every and --keep_last may be changed).
+Continue a stopped or killed run with --resume RUN_DIR (its saved settings are used; --epochs, the learning
+rates, the device and mode, workers, checkpoint and evaluation settings may be changed).
 """
 
 import argparse
@@ -11,7 +11,8 @@ import sys
 import _cli
 from ms_gan.config import DEVICES, MODELS, MODES, TrainConfig
 
-RESUMABLE = ("epochs", "lr", "device_target", "mode", "num_workers", "save_every", "keep_last")
+RESUMABLE = ("epochs", "lr", "lr_d", "device_target", "mode", "num_workers", "save_every", "keep_last", "eval_every",
+             "eval_samples", "classifier")
 
 
 def parse_args(argv=None):
@@ -26,7 +27,8 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, help=f"default {d.epochs}")
     p.add_argument("--batch_size", type=int, help=f"default {d.batch_size}")
     p.add_argument("--latent_dim", type=int, help=f"default {d.latent_dim}")
-    p.add_argument("--lr", type=float, help=f"Adam learning rate for G and D (default {d.lr})")
+    p.add_argument("--lr", type=float, help=f"Adam learning rate for G, and D unless --lr_d (default {d.lr})")
+    p.add_argument("--lr_d", type=float, help="Adam learning rate for D (default: --lr)")
     p.add_argument("--beta1", type=float, help=f"Adam beta1 (default {d.beta1})")
     p.add_argument("--ngf", type=int, help=f"generator width, conv models (default {d.ngf})")
     p.add_argument("--ndf", type=int, help=f"discriminator width, conv models (default {d.ndf})")
@@ -38,8 +40,21 @@ def parse_args(argv=None):
     p.add_argument("--device_target", choices=DEVICES, help=f"default {d.device_target}")
     p.add_argument("--mode", choices=MODES, help="graph: compiled step (default); pynative: eager")
     p.add_argument("--num_workers", type=int, help=f"dataset worker threads (default {d.num_workers})")
+    p.add_argument("--classes", type=_digits, help="train on these digits only, e.g. 8 or 3,5,8")
+    p.add_argument("--eval_every", type=int, help="evaluate sample quality every K epochs (FD, IS, precision, "
+                   "recall, coverage) and keep checkpoints/best by FD (default: never)")
+    p.add_argument("--eval_samples", type=int, help=f"samples per evaluation (default {d.eval_samples})")
+    p.add_argument("--classifier", help=f"MNIST classifier checkpoint for --eval_every (default {d.classifier}; "
+                   "trained on --data_dir when absent)")
     p.add_argument("--resume", help="continue this run directory from its newest complete checkpoint")
     return p.parse_args(argv)
+
+
+def _digits(text: str) -> list:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected digits like 8 or 3,5,8, got {text!r}") from None
 
 
 def build_config(args):

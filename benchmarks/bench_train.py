@@ -1,0 +1,245 @@
+"""Training and inference speed of ms_gan against an identical PyTorch loop, side by side.
+
+    python benchmarks/bench_train.py                       # all models, batch 128, 3 alternating repeats
+    python benchmarks/bench_train.py --models fc --repeats 5 --scaling
+
+Each measurement runs in a fresh subprocess, alternating ms_gan and PyTorch so both see the same machine
+state. ms_gan goes through its default path (the same data pipeline, step and environment as
+scripts/train.py, no extra flags). Prints one JSON line per measurement, then a markdown table of medians.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "mnist")
+STEPS = {"fc": 60, "dcgan": 12, "cgan": 12}  # timed steps after warm-up, per model at batch 128
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed_loop(batches, step, steps: int, warmup: int):
+    """Run warm-up + timed steps; returns (first step s, steady images/s, data wait ms/step, compute ms/step)."""
+    it = iter(batches)
+    t = time.perf_counter()
+    step(*next(it))
+    first = time.perf_counter() - t
+    for _ in range(warmup):
+        step(*next(it))
+    wait = compute = 0.0
+    n_images = 0
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        batch = next(it)
+        t1 = time.perf_counter()
+        step(*batch)  # each step returns numpy, so the work is done when it returns
+        t2 = time.perf_counter()
+        wait, compute = wait + t1 - t0, compute + t2 - t1
+        n_images += len(batch[0])
+    return first, n_images / (wait + compute), 1000 * wait / steps, 1000 * compute / steps
+
+
+def worker_ms(args) -> dict:
+    from ms_gan.runtime import prepare_process
+
+    prepare_process("CPU")  # exactly what scripts/train.py does before importing MindSpore
+    import mindspore as ms
+    import numpy as np
+
+    from ms_gan.config import TrainConfig
+    from ms_gan.data import create_dataset
+    from ms_gan.models import build_discriminator, build_generator
+    from ms_gan.runtime import setup_context
+    from ms_gan.sampling import generate
+    from ms_gan.train_step import make_optimizers, make_train_step
+
+    config = TrainConfig(model=args.model, batch_size=args.batch_size, data_dir=args.data_dir)
+    setup_context("CPU", "graph", 0)
+    dataset = create_dataset(args.data_dir, config.batch_size, config.latent_dim, config.conditional,
+                             num_workers=config.num_workers, num_samples=args.num_images or None)
+    net_g, net_d = build_generator(config), build_discriminator(config)
+    opt_g, opt_d = make_optimizers(net_g, net_d, config)
+    train_step = make_train_step(net_g, net_d, opt_g, opt_d)
+    no_labels = ms.Tensor(np.zeros(config.batch_size, np.int32))
+
+    def batches():
+        for _ in range(1000):
+            for batch in dataset.create_tuple_iterator(num_epochs=1):
+                yield batch if config.conditional else (batch[0], batch[1], no_labels)
+
+    def step(real, z, labels):
+        return train_step(real, z, labels).asnumpy()
+
+    if args.epoch_time:
+        return {"epoch_seconds": _epoch_time(batches(), step, dataset.get_dataset_size())}
+    first, ips, wait, compute = timed_loop(batches(), step, args.steps, args.warmup)
+    result = {"first_step_s": first, "train_images_per_s": ips, "data_wait_ms": wait, "compute_ms": compute}
+    if args.inference:
+        z = np.random.default_rng(0).standard_normal((10000, config.latent_dim), dtype=np.float32)
+        labels = (np.arange(10000) % 10).astype(np.int32)
+        generate(net_g, z[:500], labels[:500])  # compile
+        t = time.perf_counter()
+        generate(net_g, z, labels)
+        result["infer_images_per_s"] = 10000 / (time.perf_counter() - t)
+    return result
+
+
+def worker_torch(args) -> dict:
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from ms_gan.data import read_split
+    from torch_reference import Batches, build, make_train_step
+
+    torch.manual_seed(0)
+    images, labels = read_split(args.data_dir, "train", args.num_images or None)
+    data = Batches(images, labels, args.batch_size, 100)
+    net_g, net_d = build(args.model)
+    step = make_train_step(net_g, net_d)
+
+    def batches():
+        for _ in range(1000):
+            yield from data
+
+    if args.epoch_time:
+        return {"epoch_seconds": _epoch_time(batches(), step, len(data))}
+    first, ips, wait, compute = timed_loop(batches(), step, args.steps, args.warmup)
+    result = {"first_step_s": first, "train_images_per_s": ips, "data_wait_ms": wait, "compute_ms": compute}
+    if args.inference:
+        net_g.eval()
+        z = torch.randn(10000, 100)
+        lab = torch.arange(10000) % 10
+        with torch.no_grad():
+            net_g(z[:500], lab[:500])
+            t = time.perf_counter()
+            for i in range(0, 10000, 500):
+                net_g(z[i:i + 500], lab[i:i + 500]).numpy()
+        result["infer_images_per_s"] = 10000 / (time.perf_counter() - t)
+    return result
+
+
+def _epoch_time(batches, step, steps_per_epoch: int) -> float:
+    it = iter(batches)
+    step(*next(it))  # compile / warm up outside the timed epoch
+    t = time.perf_counter()
+    for _ in range(steps_per_epoch):
+        step(*next(it))
+    return time.perf_counter() - t
+
+
+def run_worker(framework, model, batch_size, args, **extra) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--models", model,
+           "--batch_sizes", str(batch_size), "--data_dir", args.data_dir,
+           "--steps", str(extra.get("steps", max(3, STEPS[model] * 128 // batch_size))),
+           "--warmup", str(args.warmup), "--num_images", str(extra.get("num_images", 0))]
+    if extra.get("inference"):
+        cmd.append("--inference")
+    if extra.get("epoch_time"):
+        cmd.append("--epoch_time")
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode != 0 or not lines:
+        raise SystemExit(f"error: {framework} worker for {model} failed: {out.stderr.strip().splitlines()[-1:]}")
+    record = {"framework": framework, "model": model, "batch_size": batch_size, **json.loads(lines[-1])}
+    print(json.dumps(record), flush=True)
+    return record
+
+
+def median_of(records, key):
+    values = [r[key] for r in records if key in r]
+    return statistics.median(values) if values else float("nan")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default="fc,dcgan,cgan")
+    p.add_argument("--batch_sizes", default="128")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=0)
+    p.add_argument("--data_dir", default=DEFAULT_DATA)
+    p.add_argument("--scaling", action="store_true", help="also images/s at batch 64-512 and epoch time 10k vs 24k")
+    p.add_argument("--output", default="", help="also write every record and the table to this JSON file")
+    p.add_argument("--worker", choices=("ms", "torch"), help=argparse.SUPPRESS)
+    p.add_argument("--num_images", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--inference", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--epoch_time", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    sys.path.insert(0, ROOT)
+
+    if args.worker:
+        args.model, args.batch_size = args.models, int(args.batch_sizes)
+        result = (worker_ms if args.worker == "ms" else worker_torch)(args)
+        result["peak_rss_mb"] = peak_rss_mb()
+        print(json.dumps(result))
+        return
+
+    try:
+        import torch  # noqa: F401
+        frameworks = ("ms", "torch")
+    except ImportError:
+        print("notice: torch is not installed (pip install -r benchmarks/requirements.txt); "
+              "measuring ms_gan alone", file=sys.stderr)
+        frameworks = ("ms",)
+    models = args.models.split(",")
+    records = []
+    for repeat in range(args.repeats):
+        for model in models:
+            for framework in (frameworks if repeat % 2 == 0 else frameworks[::-1]):
+                extra = {"inference": True}
+                if args.steps:
+                    extra["steps"] = args.steps
+                records.append(run_worker(framework, model, 128, args, **extra))
+
+    rows = ["| model | framework | train images/s | ms/step (data wait + compute) | data wait | first step s | "
+            "peak RSS MB | generate images/s | vs PyTorch |", "|---|---|---|---|---|---|---|---|---|"]
+    for model in models:
+        torch_ips = median_of([r for r in records if r["model"] == model and r["framework"] == "torch"],
+                              "train_images_per_s")
+        for framework in frameworks:
+            rs = [r for r in records if r["model"] == model and r["framework"] == framework]
+            ips, wait, compute = (median_of(rs, k) for k in ("train_images_per_s", "data_wait_ms", "compute_ms"))
+            ratio = f"{ips / torch_ips:.2f}x" if framework == "ms" and "torch" in frameworks else ""
+            rows.append(f"| {model} | {'ms_gan' if framework == 'ms' else 'PyTorch 2.13'} | {ips:.0f} | "
+                        f"{wait + compute:.1f} ({wait:.1f} + {compute:.1f}) | {100 * wait / (wait + compute):.1f}% | "
+                        f"{median_of(rs, 'first_step_s'):.2f} | {median_of(rs, 'peak_rss_mb'):.0f} | "
+                        f"{median_of(rs, 'infer_images_per_s'):.0f} | {ratio} |")
+    table = "\n".join(rows)
+    scaling = []
+    if args.scaling:
+        for model in models:
+            for batch_size in (64, 128, 256, 512):
+                for framework in frameworks:
+                    scaling.append(run_worker(framework, model, batch_size, args))
+            for n in (10000, 24345):
+                for framework in frameworks:
+                    scaling.append(run_worker(framework, model, 128, args, num_images=n, epoch_time=True))
+        srows = ["| model | framework | b=64 | b=128 | b=256 | b=512 | epoch 10k s | epoch 24k s |",
+                 "|---|---|---|---|---|---|---|---|"]
+        for model in models:
+            for framework in frameworks:
+                rs = [r for r in scaling if r["model"] == model and r["framework"] == framework]
+                ips = [f"{next(r['train_images_per_s'] for r in rs if r['batch_size'] == b and 'train_images_per_s' in r):.0f}"
+                       for b in (64, 128, 256, 512)]
+                epochs = [f"{r['epoch_seconds']:.1f}" for r in rs if "epoch_seconds" in r]
+                srows.append(f"| {model} | {'ms_gan' if framework == 'ms' else 'PyTorch'} | {' | '.join(ips)} | "
+                             f"{' | '.join(epochs)} |")
+        table += "\n\nimages/s by batch size, and one epoch's seconds (batch 128):\n\n" + "\n".join(srows)
+    print()
+    print(table)
+    if args.output:
+        with open(args.output, "w") as f:
+            json.dump({"records": records, "scaling": scaling, "table": table}, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""PyTorch twins of ms_gan's networks, optimiser, loss and step, for side-by-side timing only."""
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def _init_dcgan(module):
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class FCGenerator(nn.Module):
+    def __init__(self, latent_dim=100):
+        super().__init__()
+        layers = [nn.Linear(latent_dim, 128), nn.ReLU()]
+        for a, b in ((128, 256), (256, 512), (512, 1024)):
+            layers += [nn.Linear(a, b), nn.BatchNorm1d(b), nn.ReLU()]
+        self.model = nn.Sequential(*layers, nn.Linear(1024, 784), nn.Tanh())
+
+    def forward(self, z, labels=None):
+        return self.model(z).view(-1, 1, 28, 28)
+
+
+class FCDiscriminator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
+                                   nn.Linear(256, 1))
+
+    def forward(self, x, labels=None):
+        return self.model(x.view(-1, 784)).squeeze(-1)
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, latent_dim=100, ngf=64, in_extra=0):
+        super().__init__()
+        self.ngf = ngf
+        self.project = nn.Linear(latent_dim + in_extra, ngf * 4 * 49, bias=False)
+        self.model = nn.Sequential(
+            nn.BatchNorm2d(ngf * 4), nn.ReLU(),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(),
+            nn.ConvTranspose2d(ngf * 2, 1, 4, 2, 1, bias=False), nn.Tanh())
+        self.apply(_init_dcgan)
+
+    def forward(self, z, labels=None):
+        return self.model(self.project(z).view(-1, self.ngf * 4, 7, 7))
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, ndf=64, in_channels=1):
+        super().__init__()
+        self.model = nn.Sequential(
+            nn.Conv2d(in_channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 2, 1, 7, 1, 0, bias=False))
+        self.apply(_init_dcgan)
+
+    def forward(self, x, labels=None):
+        return self.model(x).view(-1)
+
+
+class CGANGenerator(nn.Module):
+    def __init__(self, latent_dim=100, ngf=64, num_classes=10, embed_dim=50):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, embed_dim)
+        self.body = DCGANGenerator(latent_dim, ngf, in_extra=embed_dim)
+
+    def forward(self, z, labels):
+        return self.body(torch.cat((z, self.embed(labels)), 1))
+
+
+class CGANDiscriminator(nn.Module):
+    def __init__(self, ndf=64, num_classes=10):
+        super().__init__()
+        self.embed = nn.Embedding(num_classes, 784)
+        self.body = DCGANDiscriminator(ndf, in_channels=2)
+
+    def forward(self, x, labels):
+        return self.body(torch.cat((x, self.embed(labels).view(-1, 1, 28, 28)), 1))
+
+
+def build(model: str, latent_dim=100, ngf=64, ndf=64):
+    if model == "fc":
+        return FCGenerator(latent_dim), FCDiscriminator()
+    if model == "dcgan":
+        return DCGANGenerator(latent_dim, ngf), DCGANDiscriminator(ndf)
+    return CGANGenerator(latent_dim, ngf), CGANDiscriminator(ndf)
+
+
+def make_train_step(net_g, net_d, lr=2e-4, betas=(0.5, 0.999)):
+    """The same update as ms_gan.train_step: (1) D on real and G(z) (no grad into G), (2) G through D."""
+    opt_g = torch.optim.Adam(net_g.parameters(), lr=lr, betas=betas)
+    opt_d = torch.optim.Adam(net_d.parameters(), lr=lr, betas=betas)
+    bce = nn.functional.binary_cross_entropy_with_logits
+
+    def step(real, z, labels):
+        with torch.no_grad():
+            fake = net_g(z, labels)
+        real_logits, fake_logits = net_d(real, labels), net_d(fake, labels)
+        loss_real = bce(real_logits, torch.ones_like(real_logits))
+        loss_fake = bce(fake_logits, torch.zeros_like(fake_logits))
+        opt_d.zero_grad(set_to_none=True)
+        (loss_real + loss_fake).backward()
+        opt_d.step()
+        logits = net_d(net_g(z, labels), labels)
+        g_loss = bce(logits, torch.ones_like(logits))
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        acc_real = (real_logits > 0).float().mean()
+        acc_fake = (fake_logits < 0).float().mean()
+        return torch.stack((loss_real.detach(), loss_fake.detach(), g_loss.detach(), acc_real, acc_fake)).numpy()
+
+    return step
+
+
+class Batches:
+    """The idiomatic in-memory PyTorch pipeline for MNIST: shuffle each epoch, scale, fresh z per batch."""
+
+    def __init__(self, images_u8: np.ndarray, labels: np.ndarray, batch_size: int, latent_dim: int, seed=0):
+        self.images = torch.from_numpy(images_u8).unsqueeze(1)
+        self.labels = torch.from_numpy(labels.astype(np.int64))
+        self.batch_size, self.latent_dim = batch_size, latent_dim
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        return len(self.images) // self.batch_size
+
+    def __iter__(self):
+        order = torch.randperm(len(self.images), generator=self.generator)
+        for i in range(len(self)):
+            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            real = self.images[idx].float().div_(127.5).sub_(1.0)
+            z = torch.randn(self.batch_size, self.latent_dim, generator=self.generator)
+            yield real, z, self.labels[idx]

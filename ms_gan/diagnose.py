@@ -1,0 +1,71 @@
+"""The GAN failure-mode guide, automated: read a run's log (and sample metrics) and name what happened.
+
+Verdicts, checked in this order:
+- diverged: a loss became NaN or infinite.
+- convergence failure: D wins. Over the last third of training D's loss is near 0, it tells fakes from
+  reals almost perfectly, and G's loss is high and has climbed since the first third.
+- mode collapse: G draws a few near-identical images. Sample diversity in the classifier's feature space
+  is far below real digits' (and/or few digit classes are covered), often with the loss curves swinging.
+- stable: none of the above; D and G stay in balance.
+"""
+
+import numpy as np
+
+from ms_gan.runlog import LOG_COLUMNS
+
+# Thresholds, from the signatures in the guide and checked on ms_gan's own runs (see README, Diagnosis).
+D_LOSS_WON = 0.1          # D loss (real + fake) below this: D is winning outright
+D_ACC_WON = 0.95          # D accuracy on real and fake above this
+G_LOSS_LOST = 3.0         # G loss above this (BCE; ln 2 ~ 0.69 is balance)
+DIVERSITY_COLLAPSED = 0.6  # sample diversity below this share of real digits' diversity
+
+
+def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classes: int = 10):
+    """LOG: {column: array} from log.csv; METRICS/REAL: score() dicts for samples and real digits.
+    Returns (verdict, [evidence lines])."""
+    steps = log["step"]
+    if len(steps) == 0:
+        return "unknown", ["the log is empty: no step has been trained"]
+    values = np.stack([log[k] for k in LOG_COLUMNS[2:7]], axis=1)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.argmax(bad.any(1)))
+        names = [LOG_COLUMNS[2 + i] for i in np.flatnonzero(bad[row])]
+        return "diverged", [f"non-finite {', '.join(names)} at step {int(steps[row])} (epoch {int(log['epoch'][row])})"]
+
+    third = max(1, len(steps) // 3)
+    first, last = slice(0, third), slice(len(steps) - third, len(steps))
+    span = lambda s: f"steps {int(steps[s][0])}-{int(steps[s][-1])}"  # noqa: E731
+    d_loss = log["d_loss_real"] + log["d_loss_fake"]
+    stats = {
+        "d_loss": d_loss[last].mean(), "acc_real": log["d_acc_real"][last].mean(),
+        "acc_fake": log["d_acc_fake"][last].mean(), "g_loss": log["g_loss"][last].mean(),
+        "g_loss_start": log["g_loss"][first].mean(), "g_loss_std": log["g_loss"][last].std(),
+    }
+    evidence = [f"{span(last)}: D loss {stats['d_loss']:.3f}, D accuracy real {stats['acc_real']:.2f} / fake "
+                f"{stats['acc_fake']:.2f}, G loss {stats['g_loss']:.2f} (std {stats['g_loss_std']:.2f}; "
+                f"{stats['g_loss_start']:.2f} over {span(first)})"]
+    if (stats["d_loss"] < D_LOSS_WON and min(stats["acc_real"], stats["acc_fake"]) > D_ACC_WON
+            and stats["g_loss"] > G_LOSS_LOST and stats["g_loss"] > stats["g_loss_start"]):
+        evidence.append(f"D loss < {D_LOSS_WON}, D accuracy > {D_ACC_WON:.0%} on both, G loss > {G_LOSS_LOST} "
+                        f"and climbing: the discriminator has won and G gets no useful gradient")
+        return "convergence failure", evidence
+
+    if metrics is None or real is None:
+        evidence.append("no sample metrics (no classifier or checkpoint): mode collapse was not checked")
+        return "stable", evidence
+    ratio = metrics["diversity"] / max(real["diversity"], 1e-12)
+    covered = metrics["digits_covered"]
+    evidence.append(f"sample diversity {metrics['diversity']:.2f} vs real {real['diversity']:.2f} "
+                    f"(ratio {ratio:.2f}); digits covered {covered} of {expected_classes} trained; "
+                    f"recall {metrics['recall']:.3f} vs real {real['recall']:.3f}")
+    if ratio < DIVERSITY_COLLAPSED or covered < expected_classes - (1 if expected_classes > 2 else 0):
+        evidence.append(f"diversity below {DIVERSITY_COLLAPSED:.0%} of real digits' or classes missing: "
+                        f"the generator maps most noise to a few outputs")
+        return "mode collapse", evidence
+    evidence.append("D and G stay in balance and the samples are about as varied as real digits")
+    return "stable", evidence
+
+
+def report(verdict: str, evidence: list) -> str:
+    return "\n".join([f"diagnosis: {verdict}"] + [f"  - {line}" for line in evidence])

@@ -1,0 +1,133 @@
+"""Sample quality in an MNIST classifier's feature space: Frechet distance, Inception Score, precision and
+recall, class coverage, conditional accuracy and diversity, always beside the same numbers for real data."""
+
+import numpy as np
+
+from ms_gan.classifier import features_and_probs
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to feature sets A and B (FID's formula, classifier features)."""
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    # Tr(sqrt(Ca Cb)) = sum of sqrt(eigenvalues of Ca^1/2 Cb Ca^1/2), a symmetric PSD matrix: no scipy needed
+    vals, vecs = np.linalg.eigh(cov_a)
+    root_a = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_sqrt = np.sqrt(np.clip(middle, 0, None)).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt)
+
+
+def inception_score(probs: np.ndarray, splits: int = 10):
+    """exp(E KL(p(y|x) || p(y))) over SPLITS chunks, with the MNIST classifier's p(y|x): (mean, std). Max 10."""
+    scores = []
+    for chunk in np.array_split(probs, splits):
+        marginal = chunk.mean(0, keepdims=True)
+        kl = (chunk * (np.log(chunk + 1e-12) - np.log(marginal + 1e-12))).sum(1)
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def _kth_neighbour_radius(x: np.ndarray, k: int, chunk: int = 2000) -> np.ndarray:
+    sq = (x ** 2).sum(1)
+    radii = np.empty(len(x))
+    for i in range(0, len(x), chunk):
+        d = sq[i:i + chunk, None] + sq[None, :] - 2 * x[i:i + chunk] @ x.T
+        radii[i:i + chunk] = np.sqrt(np.clip(np.partition(d, k, axis=1)[:, k], 0, None))  # index 0 is itself
+    return radii
+
+
+def _inside_manifold(points: np.ndarray, support: np.ndarray, radii: np.ndarray, chunk: int = 2000) -> np.ndarray:
+    sq_s = (support ** 2).sum(1)
+    inside = np.empty(len(points), dtype=bool)
+    for i in range(0, len(points), chunk):
+        p = points[i:i + chunk]
+        d = np.sqrt(np.clip((p ** 2).sum(1)[:, None] + sq_s[None, :] - 2 * p @ support.T, 0, None))
+        inside[i:i + chunk] = (d <= radii[None, :]).any(1)
+    return inside
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3):
+    """Kynkaanniemi et al. 2019: precision = share of fakes inside the real k-NN manifold, recall = share of
+    reals inside the fake one."""
+    precision = _inside_manifold(fake, real, _kth_neighbour_radius(real, k)).mean()
+    recall = _inside_manifold(real, fake, _kth_neighbour_radius(fake, k)).mean()
+    return float(precision), float(recall)
+
+
+def diversity(features: np.ndarray, n: int = 1000, seed: int = 0) -> float:
+    """Mean pairwise distance between (up to N) samples' features: near 0 when every sample looks the same."""
+    rng = np.random.default_rng(seed)
+    x = features[rng.permutation(len(features))[:n]]
+    sq = (x ** 2).sum(1)
+    d = np.sqrt(np.clip(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0, None))
+    return float(d.sum() / (len(x) * (len(x) - 1)))
+
+
+def score(features: np.ndarray, probs: np.ndarray, reference: np.ndarray, requested=None, classes=None) -> dict:
+    """Every metric for one sample set against REFERENCE features (the real test split)."""
+    predicted = probs.argmax(1)
+    histogram = np.bincount(predicted, minlength=10)
+    precision, recall = precision_recall(reference, features)
+    is_mean, is_std = inception_score(probs)
+    out = {
+        "num_samples": int(len(features)),
+        "fd": frechet_distance(features, reference),
+        "inception_score": is_mean, "inception_score_std": is_std,
+        "precision": precision, "recall": recall,
+        "class_histogram": histogram.tolist(),
+        "digits_covered": int((histogram >= 0.01 * len(predicted)).sum()),
+        "diversity": diversity(features),
+    }
+    if classes is not None:
+        out["in_trained_classes"] = float(np.isin(predicted, classes).mean())
+    if requested is not None:
+        hit = predicted == requested
+        out["label_accuracy"] = float(hit.mean())
+        out["label_accuracy_per_digit"] = [float(hit[requested == d].mean()) for d in np.unique(requested)]
+    return out
+
+
+class Evaluator:
+    """Holds the classifier and the real reference (test split features) so repeated evaluations are cheap."""
+
+    def __init__(self, classifier, data_dir: str, classes=None, num_samples: int = 10000):
+        from ms_gan.data import read_split
+
+        self.classifier, self.classes, self.num_samples = classifier, classes, num_samples
+        test_x, test_y = read_split(data_dir, "test")
+        train_x, train_y = read_split(data_dir, "train")
+        if classes is not None:
+            test_x, train_x = test_x[np.isin(test_y, classes)], train_x[np.isin(train_y, classes)]
+            test_y, train_y = test_y[np.isin(test_y, classes)], train_y[np.isin(train_y, classes)]
+        self.reference, test_probs = features_and_probs(classifier, test_x)
+        self.classifier_test_accuracy = float((test_probs.argmax(1) == test_y).mean())
+        held_out = train_x[-min(num_samples, len(train_x)):]  # real digits the reference has never seen
+        self.real_row = self.score_images(held_out, requested=train_y[-len(held_out):])
+
+    def score_images(self, images_u8: np.ndarray, requested=None) -> dict:
+        features, probs = features_and_probs(self.classifier, images_u8)
+        return score(features, probs, self.reference, requested, self.classes)
+
+    def score_generator(self, net_g, config, seed: int = 0) -> dict:
+        from ms_gan.sampling import generate
+        from ms_gan.visualize import to_uint8
+
+        rng = np.random.default_rng(seed)
+        z = rng.standard_normal((self.num_samples, config.latent_dim), dtype=np.float32)
+        pool = np.array(self.classes if self.classes is not None else range(config.num_classes), dtype=np.int32)
+        labels = pool[np.arange(self.num_samples) % len(pool)]
+        images = to_uint8(generate(net_g, z, labels))
+        return self.score_images(images, requested=labels if config.conditional else None)
+
+
+def format_table(rows: dict) -> str:
+    """{row name: metrics} -> a markdown table."""
+    cols = [("FD", "fd", "{:.2f}"), ("IS", "inception_score", "{:.2f}"), ("precision", "precision", "{:.3f}"),
+            ("recall", "recall", "{:.3f}"), ("digits covered", "digits_covered", "{}"),
+            ("diversity", "diversity", "{:.2f}"), ("label acc.", "label_accuracy", "{:.3f}")]
+    lines = ["| samples | n | " + " | ".join(c[0] for c in cols) + " |", "|---|---|" + "---|" * len(cols)]
+    for name, m in rows.items():
+        cells = [fmt.format(m[key]) if key in m else "" for _, key, fmt in cols]
+        lines.append(f"| {name} | {m['num_samples']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

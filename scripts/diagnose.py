@@ -1,0 +1,61 @@
+"""Name what happened in a training run: python scripts/diagnose.py RUN_DIR
+
+Verdict: stable, mode collapse, convergence failure or diverged, with the evidence (signals and steps).
+Sample diversity and coverage come from the run's newest generator and the MNIST classifier; with
+--no_samples only the log is read.
+"""
+
+import argparse
+import os
+
+import _cli
+from ms_gan.errors import UserError
+
+
+def parse_args(argv=None):
+    p = _cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run_dir")
+    p.add_argument("--no_samples", action="store_true", help="judge from the log alone")
+    p.add_argument("--classifier", default=os.path.join("data", "mnist_classifier.ckpt"))
+    p.add_argument("--num", type=int, default=2000, help="samples drawn for diversity and coverage")
+    return p.parse_args(argv)
+
+
+def main(args):
+    from ms_gan.checkpoint import CONFIG_NAME, list_checkpoints
+    from ms_gan.config import load_config
+    from ms_gan.diagnose import diagnose, report
+    from ms_gan.fileio import write_json
+    from ms_gan.runlog import LOG_NAME, read_log
+
+    if not os.path.isdir(args.run_dir):
+        raise UserError(f"{args.run_dir} is not a directory")
+    config = load_config(os.path.join(args.run_dir, CONFIG_NAME))
+    log_path = os.path.join(args.run_dir, LOG_NAME)
+    if not os.path.isfile(log_path):
+        raise UserError(f"no {LOG_NAME} in {args.run_dir}")
+    metrics = real = None
+    if not args.no_samples and list_checkpoints(args.run_dir):
+        from ms_gan.runtime import prepare_process
+
+        prepare_process("CPU")
+        from ms_gan.checkpoint import load_into
+        from ms_gan.classifier import load_or_train_classifier
+        from ms_gan.metrics import Evaluator
+        from ms_gan.models import build_generator
+        from ms_gan.runtime import setup_context
+
+        setup_context("CPU", "graph", config.seed)
+        evaluator = Evaluator(load_or_train_classifier(args.classifier, config.data_dir), config.data_dir,
+                              config.classes or None, args.num)
+        net_g = build_generator(config)
+        load_into(net_g, os.path.join(list_checkpoints(args.run_dir)[-1], "generator.ckpt"))
+        metrics, real = evaluator.score_generator(net_g, config), evaluator.real_row
+    verdict, evidence = diagnose(read_log(log_path), metrics, real,
+                                 expected_classes=len(config.classes) or config.num_classes)
+    write_json(os.path.join(args.run_dir, "diagnosis.json"), {"verdict": verdict, "evidence": evidence})
+    print(report(verdict, evidence))
+
+
+if __name__ == "__main__":
+    _cli.run(main, parse_args())
