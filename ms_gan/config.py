@@ -42,7 +42,6 @@ class TrainConfig:
     eval_samples: int = 10000       # samples per evaluation
     classifier: str = "data/mnist_classifier.ckpt"  # the MNIST classifier metrics use; trained on data_dir if absent
     num_grid: int = 64              # images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)
-    extra: dict = field(default_factory=dict)  # free-form notes kept with the run
 
     @property
     def conditional(self) -> bool:

@@ -55,7 +55,7 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
         evidence.append("no sample metrics (no classifier or checkpoint): mode collapse was not checked")
         return "stable", evidence
     ratio = metrics["diversity"] / max(real["diversity"], 1e-12)
-    covered = metrics["digits_covered"]
+    covered = metrics.get("trained_classes_covered", metrics["digits_covered"])
     evidence.append(f"sample diversity {metrics['diversity']:.2f} vs real {real['diversity']:.2f} "
                     f"(ratio {ratio:.2f}); digits covered {covered} of {expected_classes} trained; "
                     f"recall {metrics['recall']:.3f} vs real {real['recall']:.3f}")

@@ -79,8 +79,9 @@ def score(features: np.ndarray, probs: np.ndarray, reference: np.ndarray, reques
         "digits_covered": int((histogram >= 0.01 * len(predicted)).sum()),
         "diversity": diversity(features),
     }
-    if classes is not None:
+    if classes is not None:  # trained on a subset: coverage is judged over those digits only
         out["in_trained_classes"] = float(np.isin(predicted, classes).mean())
+        out["trained_classes_covered"] = int((histogram[list(classes)] >= 0.01 * len(predicted)).sum())
     if requested is not None:
         hit = predicted == requested
         out["label_accuracy"] = float(hit.mean())
