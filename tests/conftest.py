@@ -13,6 +13,9 @@ SHARED_MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist")
 from ms_gan.runtime import prepare_process  # noqa: E402
 
 prepare_process("CPU")  # before anything imports MindSpore, as scripts/train.py does
+import mindspore  # noqa: E402
+
+mindspore.set_device("CPU")  # once: the device cannot change after the first op has run
 
 
 def real_subset(n_train: int, n_test: int):
@@ -41,7 +44,6 @@ def graph_or_pynative(request):
     import mindspore as ms
 
     mode = request.param
-    ms.set_device("CPU")
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
     yield mode
     ms.set_context(mode=ms.PYNATIVE_MODE)
