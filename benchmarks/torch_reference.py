@@ -66,7 +66,7 @@ class DCGANDiscriminator(nn.Module):
 class CGANGenerator(nn.Module):
     def __init__(self, latent_dim=100, ngf=64, num_classes=10, embed_dim=50):
         super().__init__()
-        self.embed = nn.Embedding(num_classes, embed_dim)
+        self.embed = nn.Embedding(num_classes, embed_dim)  # N(0, 1) init, as in ms_gan
         self.body = DCGANGenerator(latent_dim, ngf, in_extra=embed_dim)
 
     def forward(self, z, labels):
@@ -76,11 +76,13 @@ class CGANGenerator(nn.Module):
 class CGANDiscriminator(nn.Module):
     def __init__(self, ndf=64, num_classes=10):
         super().__init__()
-        self.embed = nn.Embedding(num_classes, 784)
-        self.body = DCGANDiscriminator(ndf, in_channels=2)
+        body = DCGANDiscriminator(ndf, in_channels=1)
+        self.first, self.rest = body.model[0], body.model[1:]
+        self.label_bias = nn.Embedding(num_classes, ndf)
+        nn.init.normal_(self.label_bias.weight, 0.0, 0.08)
 
     def forward(self, x, labels):
-        return self.body(torch.cat((x, self.embed(labels).view(-1, 1, 28, 28)), 1))
+        return self.rest(self.first(x) + self.label_bias(labels)[:, :, None, None]).view(-1)
 
 
 def build(model: str, latent_dim=100, ngf=64, ndf=64):

@@ -1,0 +1,167 @@
+"""Sample metrics on known cases, the diagnosis on synthetic and real logs, evaluate.py and diagnose.py."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import real_subset
+from ms_gan.diagnose import diagnose
+from ms_gan.metrics import frechet_distance, inception_score, precision_recall
+from ms_gan.runlog import LOG_COLUMNS
+from test_scripts import run_script
+
+
+def test_frechet_distance_known_values():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((20000, 4))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    assert frechet_distance(a, a + 3.0) == pytest.approx(4 * 9.0, rel=1e-6)  # mean shift only: d * c^2
+    b = 2.0 * rng.standard_normal((20000, 4))  # cov 4I vs I: d * (1 + 4 - 2 * 2) = 4
+    assert frechet_distance(a, b) == pytest.approx(4.0, rel=0.05)
+
+
+def test_inception_score_bounds():
+    confident_all_classes = np.eye(10)[np.arange(1000) % 10]
+    assert inception_score(confident_all_classes)[0] == pytest.approx(10.0, rel=1e-6)
+    assert inception_score(np.eye(10)[np.zeros(1000, int)])[0] == pytest.approx(1.0, rel=1e-6)
+    assert inception_score(np.full((1000, 10), 0.1))[0] == pytest.approx(1.0, rel=1e-6)
+
+
+def test_precision_recall_identical_and_disjoint():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((500, 8))
+    assert precision_recall(x, x) == (1.0, 1.0)
+    assert precision_recall(x, x + 100.0) == (0.0, 0.0)
+    narrow = 0.01 * rng.standard_normal((500, 8))  # all fakes in one spot: precise, no recall
+    precision, recall = precision_recall(x, narrow)
+    assert precision == 1.0 and recall < 0.1
+
+
+@pytest.fixture(scope="module")
+def evaluator(tmp_path_factory):
+    """A classifier trained briefly on 3,000 real digits, and an Evaluator on a real data folder."""
+    from ms_gan.classifier import train_classifier
+    from ms_gan.data import write_split
+    from ms_gan.metrics import Evaluator
+
+    root = str(tmp_path_factory.mktemp("metric_data"))
+    (x, y), (tx, ty) = real_subset(3000, 1000)
+    write_split(root, "train", x, y)
+    write_split(root, "test", tx, ty)
+    net, accuracy = train_classifier(root, os.path.join(root, "clf.ckpt"), epochs=2, log=lambda *_: None)
+    assert accuracy > 0.9
+    return Evaluator(net, root, num_samples=1000), x, y
+
+
+def test_real_digits_score_far_better_than_noise(evaluator):
+    ev, _, _ = evaluator
+    noise = np.random.default_rng(0).integers(0, 256, (1000, 28, 28), dtype=np.uint8)
+    noise_scores = ev.score_images(noise)
+    real = ev.real_row
+    assert real["fd"] * 10 < noise_scores["fd"]
+    assert real["inception_score"] > 6 and real["inception_score"] > 2 * noise_scores["inception_score"]
+    assert real["precision"] > 0.7 and real["recall"] > 0.7
+    assert noise_scores["precision"] < 0.1
+    assert real["digits_covered"] == 10 and real["label_accuracy"] > 0.9
+
+
+def test_a_single_repeated_image_is_collapsed(evaluator):
+    ev, x, _ = evaluator
+    repeated = np.repeat(x[:1], 1000, axis=0)
+    scores = ev.score_images(repeated)
+    assert scores["digits_covered"] == 1 and scores["diversity"] == pytest.approx(0.0, abs=1e-6)
+    verdict, evidence = diagnose(synthetic_log("stable"), scores, ev.real_row)
+    assert verdict == "mode collapse" and any("diversity" in line for line in evidence)
+    verdict, _ = diagnose(synthetic_log("stable"), ev.real_row, ev.real_row)
+    assert verdict == "stable"
+
+
+def synthetic_log(kind: str, n: int = 300) -> dict:
+    """Logs with the failure-mode guide's signatures."""
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, n)
+    noise = lambda s: s * rng.standard_normal(n)  # noqa: E731
+    log = {"epoch": 1 + np.arange(n) // 30, "step": 1 + np.arange(n), "seconds": 0.03 * np.arange(n)}
+    if kind == "convergence failure":
+        log.update(d_loss_real=0.5 * np.exp(-8 * t) + 0.005, d_loss_fake=0.5 * np.exp(-8 * t) + 0.005,
+                   g_loss=1 + 6 * t + noise(0.1), d_acc_real=np.minimum(1, 0.6 + t), d_acc_fake=np.minimum(1, 0.6 + t))
+    else:
+        log.update(d_loss_real=0.6 + noise(0.05), d_loss_fake=0.6 + noise(0.05), g_loss=0.9 + noise(0.1),
+                   d_acc_real=0.7 + noise(0.05), d_acc_fake=0.7 + noise(0.05))
+    if kind == "diverged":
+        log["g_loss"][200:] = np.nan
+    return {k: np.asarray(log[k], dtype=np.float64) for k in LOG_COLUMNS}
+
+
+@pytest.mark.parametrize("kind", ["stable", "convergence failure", "diverged"])
+def test_diagnosis_of_synthetic_logs(kind):
+    verdict, evidence = diagnose(synthetic_log(kind))
+    assert verdict == kind
+    if kind == "diverged":
+        assert "step 201" in evidence[0] and "g_loss" in evidence[0]
+    if kind == "convergence failure":
+        assert any("discriminator has won" in line for line in evidence)
+
+
+def test_diagnosis_of_an_empty_log():
+    assert diagnose({k: np.array([]) for k in LOG_COLUMNS})[0] == "unknown"
+
+
+@pytest.fixture(scope="module")
+def short_run(tiny_mnist, tmp_path_factory):
+    """A real (tiny) run trained with --eval_every, and the classifier it trained for itself."""
+    out = tmp_path_factory.mktemp("eval_run")
+    classifier = str(out / "clf.ckpt")
+    result = run_script("train.py", "--model", "cgan", "--ngf", 8, "--ndf", 8, "--latent_dim", 16, "--epochs", 2,
+                        "--batch_size", 64, "--data_dir", tiny_mnist, "--output_dir", out, "--run_name", "r",
+                        "--eval_every", 1, "--eval_samples", 200, "--classifier", classifier)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return str(out / "r"), classifier, result.stdout
+
+
+def test_eval_every_logs_metrics_keeps_best_and_diagnoses(short_run):
+    run_dir, classifier, stdout = short_run
+    assert os.path.isfile(classifier)
+    with open(os.path.join(run_dir, "metrics.csv")) as f:
+        rows = f.read().splitlines()
+    assert rows[0].startswith("epoch,step,fd,") and len(rows) == 3
+    assert os.path.isfile(os.path.join(run_dir, "checkpoints", "best", "generator.ckpt"))
+    assert "diagnosis: " in stdout
+    diagnosis = json.load(open(os.path.join(run_dir, "diagnosis.json")))
+    assert diagnosis["verdict"] in ("stable", "mode collapse", "convergence failure") and diagnosis["evidence"]
+
+
+def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
+    run_dir, classifier, _ = short_run
+    result = run_script("evaluate.py", "--ckpt", run_dir, "--classifier", classifier, "--num", 200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| real digits (held-out train vs test) |" in result.stdout
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    for key in ("fd", "inception_score", "precision", "recall", "digits_covered", "label_accuracy"):
+        assert key in metrics["samples"] and key in metrics["real"], key
+    assert metrics["samples"]["num_samples"] == 200
+
+    result = run_script("infer.py", "--ckpt", run_dir, "--num", 50, "--output_dir", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_script("evaluate.py", "--samples", tmp_path / "samples.npz", "--classifier", classifier,
+                        "--data_dir", json.load(open(os.path.join(run_dir, "config.json")))["data_dir"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.load(open(tmp_path / "metrics.json"))["samples"]["num_samples"] == 50
+
+    result = run_script("diagnose.py", run_dir, "--classifier", classifier, "--num", 200)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("diagnosis: ") and "sample diversity" in result.stdout
+    result = run_script("diagnose.py", run_dir, "--no_samples")
+    assert result.returncode == 0 and "mode collapse was not checked" in result.stdout
+
+
+def test_classes_subset_trains_on_those_digits_only(tiny_mnist):
+    from ms_gan.data import create_dataset, read_split
+
+    labels = read_split(tiny_mnist, "train")[1]
+    dataset = create_dataset(tiny_mnist, 8, 4, conditional=True, classes=[3, 8], num_workers=1)
+    seen = np.concatenate([b["label"] for b in dataset.create_dict_iterator(num_epochs=1, output_numpy=True)])
+    assert set(seen) == {3, 8}
+    assert len(seen) == (np.isin(labels, [3, 8]).sum() // 8) * 8
