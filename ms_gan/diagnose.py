@@ -3,7 +3,8 @@
 Verdicts, checked in this order:
 - diverged: a loss became NaN or infinite.
 - convergence failure: D wins. Over the last third of training D's loss is near 0, it tells fakes from
-  reals almost perfectly, and G's loss is high and has climbed since the first third.
+  reals almost perfectly, and G's loss is high and above where it started. (Medians: one spike must not
+  hide a lost run, nor fake one.)
 - mode collapse: G draws a few near-identical images. Sample diversity in the classifier's feature space
   is far below real digits' (and/or few digit classes are covered), often with the loss curves swinging.
 - stable: none of the above; D and G stay in balance.
@@ -34,21 +35,22 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
         return "diverged", [f"non-finite {', '.join(names)} at step {int(steps[row])} (epoch {int(log['epoch'][row])})"]
 
     third = max(1, len(steps) // 3)
-    first, last = slice(0, third), slice(len(steps) - third, len(steps))
+    start = slice(0, min(len(steps), max(5, len(steps) // 100)))
+    last = slice(len(steps) - third, len(steps))
     span = lambda s: f"steps {int(steps[s][0])}-{int(steps[s][-1])}"  # noqa: E731
     d_loss = log["d_loss_real"] + log["d_loss_fake"]
     stats = {
-        "d_loss": d_loss[last].mean(), "acc_real": log["d_acc_real"][last].mean(),
-        "acc_fake": log["d_acc_fake"][last].mean(), "g_loss": log["g_loss"][last].mean(),
-        "g_loss_start": log["g_loss"][first].mean(), "g_loss_std": log["g_loss"][last].std(),
+        "d_loss": np.median(d_loss[last]), "acc_real": np.median(log["d_acc_real"][last]),
+        "acc_fake": np.median(log["d_acc_fake"][last]), "g_loss": np.median(log["g_loss"][last]),
+        "g_loss_start": np.median(log["g_loss"][start]), "g_loss_std": log["g_loss"][last].std(),
     }
-    evidence = [f"{span(last)}: D loss {stats['d_loss']:.3f}, D accuracy real {stats['acc_real']:.2f} / fake "
-                f"{stats['acc_fake']:.2f}, G loss {stats['g_loss']:.2f} (std {stats['g_loss_std']:.2f}; "
-                f"{stats['g_loss_start']:.2f} over {span(first)})"]
+    evidence = [f"{span(last)} (medians): D loss {stats['d_loss']:.3f}, D accuracy real {stats['acc_real']:.2f} / "
+                f"fake {stats['acc_fake']:.2f}, G loss {stats['g_loss']:.2f} (std {stats['g_loss_std']:.2f}; "
+                f"{stats['g_loss_start']:.2f} over {span(start)})"]
     if (stats["d_loss"] < D_LOSS_WON and min(stats["acc_real"], stats["acc_fake"]) > D_ACC_WON
             and stats["g_loss"] > G_LOSS_LOST and stats["g_loss"] > stats["g_loss_start"]):
         evidence.append(f"D loss < {D_LOSS_WON}, D accuracy > {D_ACC_WON:.0%} on both, G loss > {G_LOSS_LOST} "
-                        f"and climbing: the discriminator has won and G gets no useful gradient")
+                        f"and above its start: the discriminator has won and G gets no useful gradient")
         return "convergence failure", evidence
 
     if metrics is None or real is None:
