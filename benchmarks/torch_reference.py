@@ -76,13 +76,11 @@ class CGANGenerator(nn.Module):
 class CGANDiscriminator(nn.Module):
     def __init__(self, ndf=64, num_classes=10):
         super().__init__()
-        body = DCGANDiscriminator(ndf, in_channels=1)
-        self.first, self.rest = body.model[0], body.model[1:]
-        self.label_bias = nn.Embedding(num_classes, ndf)
-        nn.init.normal_(self.label_bias.weight, 0.0, 0.08)
+        self.embed = nn.Embedding(num_classes, 784)  # N(0, 1) init, as in ms_gan
+        self.body = DCGANDiscriminator(ndf, in_channels=2)
 
     def forward(self, x, labels):
-        return self.rest(self.first(x) + self.label_bias(labels)[:, :, None, None]).view(-1)
+        return self.body(torch.cat((x, self.embed(labels).view(-1, 1, 28, 28)), 1))
 
 
 def build(model: str, latent_dim=100, ngf=64, ndf=64):
