@@ -1,6 +1,7 @@
 """Pictures people look at: sample grids and training curves (PNG, via matplotlib's Agg backend)."""
 
 import os
+import textwrap
 
 import numpy as np
 
@@ -40,7 +41,9 @@ def save_grid(images, path: str, ncol: int = 8, title: str = "", row_labels=None
     canvas = mosaic(images_u8.reshape(-1, 28, 28), ncol)
     scale = 0.5  # inches per 28 px cell
     nrow = -(-len(images_u8) // ncol)
-    fig, ax = plt.subplots(figsize=(ncol * scale + 0.6, nrow * scale + (0.5 if title else 0.1)), dpi=100)
+    lines = textwrap.wrap(title, max(14, ncol * 5)) if title else []  # a narrow grid gets a wrapped title
+    title = "\n".join(lines)
+    fig, ax = plt.subplots(figsize=(ncol * scale + 0.6, nrow * scale + 0.1 + 0.2 * len(lines)), dpi=100)
     ax.imshow(canvas, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     ax.set_xticks([])
     if row_labels is not None:

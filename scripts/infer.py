@@ -71,7 +71,7 @@ def main(args):
     if config.conditional and args.label is None and args.num % config.num_classes == 0:
         row_labels = list(range(config.num_classes))
     save_grid(images, os.path.join(output_dir, "samples.png"), ncol=ncol,
-              title=f"{config.model}: {os.path.basename(ckpt_path)}" + (f", digit {args.label}" if args.label is not None else ""),
+              title=f"{config.model}: {os.path.basename(os.path.dirname(ckpt_path))}" + (f", digit {args.label}" if args.label is not None else ""),
               row_labels=row_labels)
     print(f"wrote {args.num} images from {ckpt_path} to {output_dir}/samples.png and samples.npz")
 
