@@ -63,7 +63,7 @@ def test_real_digits_score_far_better_than_noise(evaluator):
     assert real["fd"] * 10 < noise_scores["fd"]
     assert real["inception_score"] > 6 and real["inception_score"] > 2 * noise_scores["inception_score"]
     assert real["precision"] > 0.7 and real["recall"] > 0.7
-    assert noise_scores["precision"] < 0.1
+    assert noise_scores["precision"] < 0.5 * real["precision"]
     assert real["digits_covered"] == 10 and real["label_accuracy"] > 0.9
 
 
