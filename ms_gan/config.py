@@ -27,8 +27,8 @@ class TrainConfig:
     lr_d: float = 0.0               # Adam learning rate of D; 0 = same as lr
     beta1: float = 0.5              # Adam first-moment decay
     beta2: float = 0.999            # Adam second-moment decay
-    ngf: int = 64                   # generator width (conv models: channels of the last hidden layer)
-    ndf: int = 64                   # discriminator width (conv models: channels of the first layer)
+    ngf: int = 64                   # generator width (conv models: hidden layers have 4*ngf and 2*ngf channels)
+    ndf: int = 64                   # discriminator width (conv models: ndf and 2*ndf channels)
     seed: int = 0                   # seeds MindSpore, numpy and the dataset shuffle
     save_every: int = 1             # epochs between checkpoints; the last epoch is always saved
     keep_last: int = 0              # keep only the newest K checkpoints (0 = keep all)
