@@ -93,7 +93,6 @@ def worker_ms(args) -> dict:
 
 
 def worker_torch(args) -> dict:
-    import numpy as np
     import torch
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

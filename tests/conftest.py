@@ -27,15 +27,21 @@ def real_subset(n_train: int, n_test: int):
     return read_split(SHARED_MNIST, "train", n_train), read_split(SHARED_MNIST, "test", n_test)
 
 
+def real_mnist_dir(root: str, n_train: int, n_test: int) -> tuple:
+    """Write the first N real digits of each split to ROOT in the MNIST_Data layout; returns the train split."""
+    from ms_gan.data import write_split
+
+    (train_x, train_y), (test_x, test_y) = real_subset(n_train, n_test)
+    write_split(root, "train", train_x, train_y)
+    write_split(root, "test", test_x, test_y)
+    return train_x, train_y
+
+
 @pytest.fixture(scope="session")
 def tiny_mnist(tmp_path_factory):
     """MNIST_Data layout with 256 real training and 64 real test digits."""
-    from ms_gan.data import write_split
-
     root = str(tmp_path_factory.mktemp("tiny_mnist"))
-    (train_x, train_y), (test_x, test_y) = real_subset(256, 64)
-    write_split(root, "train", train_x, train_y)
-    write_split(root, "test", test_x, test_y)
+    real_mnist_dir(root, 256, 64)
     return root
 
 

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import real_subset
+from conftest import real_mnist_dir
 from ms_gan.diagnose import diagnose
 from ms_gan.metrics import frechet_distance, inception_score, precision_recall
 from ms_gan.runlog import LOG_COLUMNS
@@ -43,13 +43,10 @@ def test_precision_recall_identical_and_disjoint():
 def evaluator(tmp_path_factory):
     """A classifier trained briefly on 4,000 real digits, and an Evaluator on a real data folder."""
     from ms_gan.classifier import train_classifier
-    from ms_gan.data import write_split
     from ms_gan.metrics import Evaluator
 
     root = str(tmp_path_factory.mktemp("metric_data"))
-    (x, y), (tx, ty) = real_subset(4000, 1000)
-    write_split(root, "train", x, y)
-    write_split(root, "test", tx, ty)
+    x, y = real_mnist_dir(root, 4000, 1000)
     net, accuracy = train_classifier(root, os.path.join(root, "clf.ckpt"), epochs=3, log=lambda *_: None)
     assert accuracy > 0.9, accuracy
     return Evaluator(net, root, num_samples=1000), x, y
