@@ -21,11 +21,14 @@ _NAME_RE = re.compile(r"^epoch(\d+)-step(\d+)$")
 
 
 def save_cell(cell, path: str) -> None:
-    """Save a Cell's parameters to PATH (.ckpt) via a temporary file and a rename, with a CRC."""
+    """Save a Cell's parameters to PATH (.ckpt) via a temporary file and a rename, with a CRC. A cell with
+    a `ckpt_prefix` (the generator EMA) is saved with that prefix dropped from its parameter names."""
     import mindspore as ms
 
     stem = path[:-len(".ckpt")] if path.endswith(".ckpt") else path
     tmp_stem = temp_path(stem)
+    if getattr(cell, "ckpt_prefix", ""):
+        cell = [{"name": name, "data": param.value()} for name, param in _saved_parameters(cell).items()]
     ms.save_checkpoint(cell, tmp_stem, crc_check=True)  # MindSpore appends .ckpt
     os.replace(tmp_stem + ".ckpt", stem + ".ckpt")
 
@@ -82,25 +85,29 @@ def find_run_dir(path: str) -> str:
     raise UserError(f"no config.json in or above {path}: is this a run directory written by scripts/train.py?")
 
 
-def resolve_generator(ckpt: str):
+def resolve_generator(ckpt: str, ema: bool = True):
     """--ckpt takes a run directory (its newest checkpoint), a checkpoint folder, or a generator .ckpt
-    inside a run; returns (generator .ckpt path, TrainConfig)."""
+    inside a run; returns (generator .ckpt path, TrainConfig). For a folder or run trained with
+    --ema_decay, the averaged generator_ema.ckpt is picked unless EMA is False."""
     if not os.path.exists(ckpt):
         raise UserError(f"--ckpt {ckpt} does not exist")
     run_dir = find_run_dir(ckpt)
     config = load_config(os.path.join(run_dir, CONFIG_NAME))
     if os.path.isfile(ckpt):
         return ckpt, config
-    if os.path.isfile(os.path.join(ckpt, "generator.ckpt")):
-        return os.path.join(ckpt, "generator.ckpt"), config
-    checkpoints = list_checkpoints(run_dir)
-    if not checkpoints:
-        raise UserError(f"no complete checkpoint in {os.path.join(run_dir, CKPT_DIR)}")
-    return os.path.join(checkpoints[-1], "generator.ckpt"), config
+    folder = ckpt
+    if not os.path.isfile(os.path.join(folder, "generator.ckpt")):
+        checkpoints = list_checkpoints(run_dir)
+        if not checkpoints:
+            raise UserError(f"no complete checkpoint in {os.path.join(run_dir, CKPT_DIR)}")
+        folder = checkpoints[-1]
+    averaged = os.path.join(folder, "generator_ema.ckpt")
+    return (averaged if ema and os.path.isfile(averaged) else os.path.join(folder, "generator.ckpt")), config
 
 
 def load_into(cell, path: str, what: str = "checkpoint") -> None:
-    """Load PATH into CELL, requiring every parameter to be present and of the same shape."""
+    """Load PATH into CELL, requiring every parameter to be present and of the same shape (names in the
+    file lack the cell's `ckpt_prefix`, if it has one)."""
     import mindspore as ms
 
     if not os.path.isfile(path):
@@ -110,7 +117,8 @@ def load_into(cell, path: str, what: str = "checkpoint") -> None:
     except Exception as e:  # MindSpore raises ValueError/RuntimeError with multi-line text
         first = " ".join(str(e).split())[:200]
         raise UserError(f"{path} is not a readable MindSpore checkpoint ({first})") from None
-    expected = {p.name: p for p in cell.get_parameters()}
+    prefix = getattr(cell, "ckpt_prefix", "")
+    expected = _saved_parameters(cell)
     missing = sorted(set(expected) - set(params))
     mismatched = [f"{n} {tuple(params[n].shape)} vs {tuple(p.shape)}" for n, p in expected.items()
                   if n in params and tuple(params[n].shape) != tuple(p.shape)]
@@ -120,4 +128,11 @@ def load_into(cell, path: str, what: str = "checkpoint") -> None:
             f"shape mismatch in {', '.join(mismatched[:3])} (checkpoint vs model)" if mismatched else "",
         ]))
         raise UserError(f"{path} does not fit this {what} (other architecture or latent size?): {detail}")
-    ms.load_param_into_net(cell, params, strict_load=True)
+    ms.load_param_into_net(cell, {prefix + name: params[name] for name in expected}, strict_load=True)
+
+
+def _saved_parameters(cell) -> dict:
+    """{name in the checkpoint file: parameter}. A cell with a `ckpt_prefix` owns only the parameters
+    under that prefix (the EMA also refers to the generator's), and the file names drop it."""
+    prefix = getattr(cell, "ckpt_prefix", "")
+    return {p.name[len(prefix):]: p for p in cell.get_parameters() if p.name.startswith(prefix)}

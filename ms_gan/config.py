@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from ms_gan.errors import UserError
 from ms_gan.fileio import write_json
 
-MODELS = ("fc", "dcgan", "cgan")
+MODELS = ("fc", "fc_improved", "dcgan", "cgan")
+LOSS_NAMES = ("bce", "lsgan", "hinge", "wgan-gp")
 DEVICES = ("CPU", "GPU", "Ascend")
 MODES = ("graph", "pynative")
 MNIST_URL = "https://mindspore-website.obs.cn-north-4.myhuaweicloud.com/notebook/datasets/MNIST_Data.zip"
@@ -42,10 +43,25 @@ class TrainConfig:
     eval_samples: int = 10000       # samples per evaluation
     classifier: str = "data/mnist_classifier.ckpt"  # the MNIST classifier metrics use; trained on data_dir if absent
     num_grid: int = 64              # images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)
+    loss: str = "bce"               # one of LOSS_NAMES: bce (non-saturating), lsgan, hinge, wgan-gp
+    gp_weight: float = 10.0         # wgan-gp: weight (lambda) of the gradient penalty
+    n_critic: int = 1               # D updates per G update (wgan-gp usually 5)
+    label_smoothing: float = 1.0    # D's target for real images (bce, lsgan); 0.9 = one-sided label smoothing
+    ema_decay: float = 0.0          # decay of the generator's exponential moving average (0 = off; e.g. 0.999)
+    spectral_norm: bool = False     # spectral normalisation on every D layer (replaces D's BatchNorm)
+    clip_grad_norm: float = 0.0     # clip each net's gradients to this global L2 norm (0 = off)
 
     @property
     def conditional(self) -> bool:
         return self.model == "cgan"
+
+    @property
+    def d_norm(self) -> str:
+        """What follows D's hidden convs: per-sample LayerNorm for wgan-gp (its penalty needs each sample's
+        own gradient), nothing under spectral normalisation, DCGAN's BatchNorm otherwise."""
+        if self.loss == "wgan-gp":
+            return "layer"
+        return "none" if self.spectral_norm else "batch"
 
     def validate(self) -> "TrainConfig":
         if self.model not in MODELS:
@@ -54,8 +70,10 @@ class TrainConfig:
             raise UserError(f"unknown --device_target {self.device_target!r}; choose one of {', '.join(DEVICES)}")
         if self.mode not in MODES:
             raise UserError(f"unknown --mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        if self.loss not in LOSS_NAMES:
+            raise UserError(f"unknown --loss {self.loss!r}; choose one of {', '.join(LOSS_NAMES)}")
         for name in ("epochs", "batch_size", "latent_dim", "ngf", "ndf", "save_every", "num_workers", "num_grid",
-                     "eval_samples"):
+                     "eval_samples", "n_critic"):
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name} must be a positive integer, got {getattr(self, name)}")
         if self.lr_d < 0 or self.eval_every < 0:
@@ -70,6 +88,14 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise UserError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
+        if not 0 < self.label_smoothing <= 1:
+            raise UserError(f"--label_smoothing is D's target for real images, in (0, 1], got {self.label_smoothing}")
+        if self.label_smoothing != 1 and self.loss not in ("bce", "lsgan"):
+            raise UserError(f"--label_smoothing works with --loss bce or lsgan; {self.loss} has no real-image target")
+        if not 0 <= self.ema_decay < 1:
+            raise UserError(f"--ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
+        if self.gp_weight < 0 or self.clip_grad_norm < 0:
+            raise UserError("--gp_weight and --clip_grad_norm must not be negative")
         return self
 
     def to_dict(self) -> dict:

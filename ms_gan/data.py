@@ -83,23 +83,29 @@ class _LatentSampler:
     single seeded generator makes the noise sequence reproducible for a given seed.
     """
 
-    def __init__(self, latent_dim: int, seed: int):
+    def __init__(self, latent_dim: int, seed: int, mix: bool = False):
         self.latent_dim = latent_dim
         self.rng = np.random.default_rng(seed)
+        # its own stream, so asking for `mix` leaves z exactly as it is without it
+        self.mix_rng = np.random.default_rng([seed, 1]) if mix else None
 
     def __call__(self, images):
         # [N, 28, 28, 1] uint8 -> [N, 1, 28, 28] float32 in [-1, 1]
         images = np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32)
         images = images * np.float32(1 / 127.5) - np.float32(1.0)
         latent = self.rng.standard_normal((images.shape[0], self.latent_dim), dtype=np.float32)
-        return images, latent
+        if self.mix_rng is None:
+            return images, latent
+        return images, latent, self.mix_rng.random((images.shape[0], 1, 1, 1), dtype=np.float32)
 
 
 def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional: bool = False,
                    usage: str = "train", seed: int = 0, num_workers: int = 2, shuffle: bool = True,
-                   num_samples: int = None, classes=None):
+                   num_samples: int = None, classes=None, mix: bool = False):
     """MNIST -> batches of `image` [N,1,28,28] float32 in [-1,1], `latent_code` [N,latent_dim] float32
-    (fresh every epoch) and, for conditional models, `label` [N] int32. Shuffled, remainder dropped.
+    (fresh every epoch), for conditional models `label` [N] int32, and with MIX `mix` [N,1,1,1] float32
+    uniform in [0, 1) (WGAN-GP's interpolation weights, drawn here so a resumed run replays them).
+    Shuffled, remainder dropped.
     CLASSES (e.g. [8]) keeps only those digits; NUM_SAMPLES keeps only the first N images."""
     import mindspore as ms
     import mindspore.dataset as ds
@@ -128,9 +134,10 @@ def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional:
     if conditional:
         dataset = dataset.map(ds.transforms.TypeCast(ms.int32), input_columns="label")
     dataset = dataset.batch(batch_size, drop_remainder=True)
-    dataset = dataset.map(_LatentSampler(latent_dim, seed), input_columns="image",
-                          output_columns=["image", "latent_code"], num_parallel_workers=1)
-    return dataset.project(["image", "latent_code"] + (["label"] if conditional else []))
+    noise = ["image", "latent_code"] + (["mix"] if mix else [])
+    dataset = dataset.map(_LatentSampler(latent_dim, seed, mix), input_columns="image", output_columns=noise,
+                          num_parallel_workers=1)
+    return dataset.project(noise[:2] + (["label"] if conditional else []) + noise[2:])
 
 
 def write_split(data_dir: str, usage: str, images: np.ndarray, labels: np.ndarray) -> None:

@@ -4,7 +4,9 @@ Verdicts, checked in this order:
 - diverged: a loss became NaN or infinite.
 - convergence failure: D wins. Over the last third of training D's loss is near 0, it tells fakes from
   reals almost perfectly, and G's loss is high and above where it started. (Medians: one spike must not
-  hide a lost run, nor fake one.)
+  hide a lost run, nor fake one.) The loss thresholds are BCE's; for lsgan and hinge only D's accuracy
+  and G's rising loss are used, and for wgan-gp this check is skipped: a critic that separates reals from
+  fakes still gives G a useful gradient, which is the point of the Wasserstein loss.
 - mode collapse: G draws a few near-identical images. Sample diversity in the classifier's feature space
   is far below real digits' (and/or few digit classes are covered), often with the loss curves swinging.
 - stable: none of the above; D and G stay in balance.
@@ -21,9 +23,9 @@ G_LOSS_LOST = 3.0         # G loss above this (BCE; ln 2 ~ 0.69 is balance)
 DIVERSITY_COLLAPSED = 0.6  # sample diversity below this share of real digits' diversity
 
 
-def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classes: int = 10):
-    """LOG: {column: array} from log.csv; METRICS/REAL: score() dicts for samples and real digits.
-    Returns (verdict, [evidence lines])."""
+def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classes: int = 10, loss: str = "bce"):
+    """LOG: {column: array} from log.csv; METRICS/REAL: score() dicts for samples and real digits;
+    LOSS: the run's --loss. Returns (verdict, [evidence lines])."""
     steps = log["step"]
     if len(steps) == 0:
         return "unknown", ["the log is empty: no step has been trained"]
@@ -47,11 +49,17 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
     evidence = [f"{span(last)} (medians): D loss {stats['d_loss']:.3f}, D accuracy real {stats['acc_real']:.2f} / "
                 f"fake {stats['acc_fake']:.2f}, G loss {stats['g_loss']:.2f} (std {stats['g_loss_std']:.2f}; "
                 f"{stats['g_loss_start']:.2f} over {span(start)})"]
-    if (stats["d_loss"] < D_LOSS_WON and min(stats["acc_real"], stats["acc_fake"]) > D_ACC_WON
-            and stats["g_loss"] > G_LOSS_LOST and stats["g_loss"] > stats["g_loss_start"]):
+    d_won = min(stats["acc_real"], stats["acc_fake"]) > D_ACC_WON and stats["g_loss"] > stats["g_loss_start"]
+    if loss == "bce" and d_won and stats["d_loss"] < D_LOSS_WON and stats["g_loss"] > G_LOSS_LOST:
         evidence.append(f"D loss < {D_LOSS_WON}, D accuracy > {D_ACC_WON:.0%} on both, G loss > {G_LOSS_LOST} "
                         f"and above its start: the discriminator has won and G gets no useful gradient")
         return "convergence failure", evidence
+    if loss in ("lsgan", "hinge") and d_won:
+        evidence.append(f"D accuracy > {D_ACC_WON:.0%} on both and G loss above its start: the discriminator "
+                        f"has won and G gets no useful gradient")
+        return "convergence failure", evidence
+    if loss == "wgan-gp":
+        evidence.append("wgan-gp: a critic that separates reals from fakes is expected; D winning is not checked")
 
     if metrics is None or real is None:
         evidence.append("no sample metrics (no classifier or checkpoint): mode collapse was not checked")

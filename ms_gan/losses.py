@@ -1,17 +1,22 @@
-"""GAN loss pairs on discriminator logits, chosen by name."""
+"""GAN loss pairs on discriminator logits, chosen by name, and the WGAN-GP gradient penalty.
+
+Each entry of LOSSES is (d_loss(real_logits, fake_logits, real_target) -> (on real, on fake),
+g_loss(fake_logits), threshold(real_logits, fake_logits)): the logit value D's accuracy is read against.
+REAL_TARGET < 1 is one-sided label smoothing (bce and lsgan only).
+"""
 
 from mindspore import ops
 
 
-def bce_with_logits(logits, target: float):
+def bce_with_logits(logits, target):
     """Mean binary cross-entropy of sigmoid(logits) against a constant target, computed stably."""
     # BCE(x, y) = softplus(x) - x * y; softplus never overflows where log(sigmoid(x)) would
     return ops.mean(ops.softplus(logits) - logits * target)
 
 
-def bce_d_loss(real_logits, fake_logits):
-    """Discriminator: real -> 1, fake -> 0. Returns (loss on real, loss on fake)."""
-    return bce_with_logits(real_logits, 1.0), bce_with_logits(fake_logits, 0.0)
+def bce_d_loss(real_logits, fake_logits, real_target=1.0):
+    """Discriminator: real -> 1 (or the smoothed target), fake -> 0. Returns (loss on real, loss on fake)."""
+    return bce_with_logits(real_logits, real_target), bce_with_logits(fake_logits, 0.0)
 
 
 def bce_g_loss(fake_logits):
@@ -19,4 +24,64 @@ def bce_g_loss(fake_logits):
     return bce_with_logits(fake_logits, 1.0)
 
 
-LOSSES = {"bce": (bce_d_loss, bce_g_loss)}
+def lsgan_d_loss(real_logits, fake_logits, real_target=1.0):
+    """Least squares (Mao et al., 2017): D regresses reals to 1 and fakes to 0, each term halved."""
+    return 0.5 * ops.mean((real_logits - real_target) ** 2), 0.5 * ops.mean(fake_logits ** 2)
+
+
+def lsgan_g_loss(fake_logits):
+    return 0.5 * ops.mean((fake_logits - 1.0) ** 2)
+
+
+def hinge_d_loss(real_logits, fake_logits, real_target=1.0):
+    """Hinge (Lim & Ye; Miyato et al.): D is only pushed while a real scores below 1 or a fake above -1."""
+    return ops.mean(ops.relu(1.0 - real_logits)), ops.mean(ops.relu(1.0 + fake_logits))
+
+
+def wgan_d_loss(real_logits, fake_logits, real_target=1.0):
+    """Wasserstein critic: raise real scores, lower fake ones (the gradient penalty is added by the step)."""
+    return -ops.mean(real_logits), ops.mean(fake_logits)
+
+
+def wgan_g_loss(fake_logits):
+    return -ops.mean(fake_logits)
+
+
+def zero_threshold(real_logits, fake_logits):
+    return 0.0
+
+
+def midpoint_threshold(real_logits, fake_logits):
+    # a critic's scores have no fixed origin: read "accuracy" against the middle of the two means
+    return (ops.mean(real_logits) + ops.mean(fake_logits)) / 2
+
+
+def half_threshold(real_logits, fake_logits):
+    return 0.5
+
+
+LOSSES = {
+    "bce": (bce_d_loss, bce_g_loss, zero_threshold),
+    "lsgan": (lsgan_d_loss, lsgan_g_loss, half_threshold),
+    "hinge": (hinge_d_loss, wgan_g_loss, zero_threshold),
+    "wgan-gp": (wgan_d_loss, wgan_g_loss, midpoint_threshold),
+}
+SMOOTHABLE = ("bce", "lsgan")  # losses with a real target that one-sided label smoothing can lower
+
+
+def gradient_penalty(critic, real, fake, labels, mix):
+    """WGAN-GP (Gulrajani et al., 2017): mean over samples of (||d critic / d x_hat_i|| - 1)^2, with
+    x_hat_i = mix_i * real_i + (1 - mix_i) * fake_i and mix [N, 1, 1, 1] in [0, 1].
+
+    The norm is per sample: the gradient of sum_i critic(x_hat_i) with respect to the batch x_hat holds
+    each sample's own gradient in its own row (the critic must not mix samples, so no BatchNorm), and
+    each row is normed separately. Norming the whole batch gradient at once is the classic bug."""
+    x_hat = mix * real + (1.0 - mix) * fake
+
+    def critic_sum(x):
+        return ops.sum(critic(x, labels))
+
+    grads = ops.grad(critic_sum)(x_hat)  # [N, C, H, W]
+    # [N, C, H, W] -> [N]; the epsilon keeps the norm's own gradient finite at 0
+    norms = ops.sqrt(ops.sum(ops.reshape(grads ** 2, (grads.shape[0], -1)), dim=1) + 1e-12)
+    return ops.mean((norms - 1.0) ** 2)

@@ -31,3 +31,33 @@ def generate(net_g, z: np.ndarray, labels: np.ndarray, batch_size: int = 500) ->
         return np.concatenate(chunks)
     finally:
         net_g.set_train(was_training)
+
+
+def slerp(z0: np.ndarray, z1: np.ndarray, steps: int) -> np.ndarray:
+    """STEPS points from z0 to z1 [latent] along the great circle, as float32 [STEPS, latent]. Straight
+    lines between Gaussian samples pass through the low-norm middle that G never saw in training;
+    spherical interpolation keeps the norm typical all the way."""
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    cos = np.dot(z0, z1) / (np.linalg.norm(z0) * np.linalg.norm(z1))
+    theta = np.arccos(np.clip(cos, -1.0, 1.0))
+    if theta < 1e-6:  # (anti)parallel-free degenerate case: the line is the arc
+        return ((1 - t) * z0 + t * z1).astype(np.float32)
+    return ((np.sin((1 - t) * theta) * z0 + np.sin(t * theta) * z1) / np.sin(theta)).astype(np.float32)
+
+
+def interpolation_inputs(config, steps: int, seed: int, label=None):
+    """(z, labels, rows) for an interpolation strip between two latent points drawn from SEED: one row of
+    STEPS images; for a conditional model without LABEL, one row per digit along the same path."""
+    rng = np.random.default_rng(seed)
+    path = slerp(*rng.standard_normal((2, config.latent_dim)), steps)
+    if not config.conditional:
+        return path, np.zeros(steps, dtype=np.int32), 1
+    digits = [label] if label is not None else list(range(config.num_classes))
+    return np.tile(path, (len(digits), 1)), np.repeat(np.array(digits, dtype=np.int32), steps), len(digits)
+
+
+def style_grid_inputs(config, styles: int, seed: int):
+    """(z, labels) for a digit x style grid: STYLES z's, the same z down each column, one row per digit."""
+    rng = np.random.default_rng(seed)
+    z = np.tile(rng.standard_normal((styles, config.latent_dim), dtype=np.float32), (config.num_classes, 1))
+    return z, np.repeat(np.arange(config.num_classes, dtype=np.int32), styles)

@@ -3,7 +3,7 @@
 import mindspore as ms
 from mindspore import nn, ops
 
-from ms_gan.losses import LOSSES
+from ms_gan.losses import LOSSES, gradient_penalty
 from ms_gan.runlog import STEP_METRICS  # noqa: F401  (the order train_step's numbers come in)
 
 
@@ -27,17 +27,28 @@ def _prefix_own_parameters(optimizer, prefix: str) -> None:
             param.name = prefix + param.name
 
 
-def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce"):
-    """Two uncompiled functions: update_d(real, z, labels) -> [4] and update_g(z, labels) -> g_loss."""
-    d_loss_fn, g_loss_fn = LOSSES[loss]
+def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing: float = 1.0,
+                 gp_weight: float = 10.0, clip_grad_norm: float = 0.0):
+    """Two uncompiled functions: update_d(real, z, labels, mix) -> [5] (D's loss on real and on fake,
+    its accuracy on each, and the G loss its fakes scored before the update) and update_g(z, labels) -> g_loss.
 
-    def forward_d(real, z, labels):
+    LOSS names a LOSSES pair; LABEL_SMOOTHING is D's target for reals; for wgan-gp, GP_WEIGHT * penalty on
+    the interpolates mix * real + (1 - mix) * fake joins D's loss on fakes. CLIP_GRAD_NORM > 0 clips each
+    net's gradients to that global norm before its optimizer sees them."""
+    d_loss_fn, g_loss_fn, threshold_fn = LOSSES[loss]
+    penalised = loss == "wgan-gp"
+
+    def forward_d(real, z, labels, mix):
         fake = ops.stop_gradient(net_g(z, labels))
         real_logits, fake_logits = net_d(real, labels), net_d(fake, labels)
-        loss_real, loss_fake = d_loss_fn(real_logits, fake_logits)
-        acc_real = ops.mean((real_logits > 0).astype(ms.float32))
-        acc_fake = ops.mean((fake_logits < 0).astype(ms.float32))
-        return loss_real + loss_fake, (loss_real, loss_fake, acc_real, acc_fake)
+        loss_real, loss_fake = d_loss_fn(real_logits, fake_logits, label_smoothing)
+        if penalised:
+            loss_fake = loss_fake + gp_weight * gradient_penalty(net_d, real, fake, labels, mix)
+        threshold = ops.stop_gradient(threshold_fn(real_logits, fake_logits))
+        acc_real = ops.mean((real_logits > threshold).astype(ms.float32))
+        acc_fake = ops.mean((fake_logits < threshold).astype(ms.float32))
+        g_loss = ops.stop_gradient(g_loss_fn(fake_logits))
+        return loss_real + loss_fake, (loss_real, loss_fake, acc_real, acc_fake, g_loss)
 
     def forward_g(z, labels):
         return g_loss_fn(net_d(net_g(z, labels), labels))
@@ -45,27 +56,53 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce"):
     grad_d = ms.value_and_grad(forward_d, None, opt_d.parameters, has_aux=True)
     grad_g = ms.value_and_grad(forward_g, None, opt_g.parameters)
 
-    def update_d(real, z, labels):
-        (_, (loss_real, loss_fake, acc_real, acc_fake)), grads = grad_d(real, z, labels)
-        opt_d(grads)
-        return ops.stack((loss_real, loss_fake, acc_real, acc_fake))
+    def clip(grads):
+        return ops.clip_by_global_norm(grads, clip_grad_norm) if clip_grad_norm > 0 else grads
+
+    def update_d(real, z, labels, mix=None):
+        (_, stats), grads = grad_d(real, z, labels, mix)
+        opt_d(clip(grads))
+        return ops.stack(stats)
 
     def update_g(z, labels):
-        loss, grads = grad_g(z, labels)
-        opt_g(grads)
-        return loss
+        loss_g, grads = grad_g(z, labels)
+        opt_g(clip(grads))
+        return loss_g
 
     return update_d, update_g
 
 
-def make_train_step(net_g, net_d, opt_g, opt_d, loss: str = "bce", jit: bool = True):
-    """One step = (1) update D, (2) update G with the same z. Returns a [5] tensor in STEP_METRICS order."""
-    update_d, update_g = make_updates(net_g, net_d, opt_g, opt_d, loss)
+def make_train_step(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = True):
+    """One step = (1) update D, (2) update G with the same z, (3) with EMA, fold G into its average.
+    Returns the step, called as step(real, z, labels, mix=None) -> [5] tensor in STEP_METRICS order.
+    CONFIG (a TrainConfig; None = defaults) gives the loss and the stabilisers.
 
-    def train_step(real, z, labels):
-        d_stats = update_d(real, z, labels)  # (1) update D
-        g_loss = update_g(z, labels)         # (2) update G
-        loss_real, loss_fake, acc_real, acc_fake = d_stats[0], d_stats[1], d_stats[2], d_stats[3]
-        return ops.stack((loss_real, loss_fake, g_loss, acc_real, acc_fake))
+    With config.n_critic > 1 the caller alternates: see make_critic_step."""
+    update_d, update_g = make_updates(net_g, net_d, opt_g, opt_d, **_update_options(config))
+
+    def train_step(real, z, labels, mix=None):
+        d_stats = update_d(real, z, labels, mix)  # (1) update D
+        g_loss = update_g(z, labels)               # (2) update G
+        if ema is not None:
+            ema()                                  # (3) average G
+        return ops.stack((d_stats[0], d_stats[1], g_loss, d_stats[2], d_stats[3]))
 
     return ms.jit(train_step) if jit else train_step
+
+
+def make_critic_step(net_g, net_d, opt_g, opt_d, config=None, jit: bool = True):
+    """The D-only step of n_critic training: (1) update D; G's loss is read off the same fakes, unchanged."""
+    update_d, _ = make_updates(net_g, net_d, opt_g, opt_d, **_update_options(config))
+
+    def critic_step(real, z, labels, mix=None):
+        d_stats = update_d(real, z, labels, mix)
+        return ops.stack((d_stats[0], d_stats[1], d_stats[4], d_stats[2], d_stats[3]))
+
+    return ms.jit(critic_step) if jit else critic_step
+
+
+def _update_options(config) -> dict:
+    if config is None:
+        return {}
+    return {"loss": config.loss, "label_smoothing": config.label_smoothing, "gp_weight": config.gp_weight,
+            "clip_grad_norm": config.clip_grad_norm}

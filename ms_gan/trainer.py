@@ -86,19 +86,26 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     import mindspore as ms
 
     from ms_gan.models import build_discriminator, build_generator
-    from ms_gan.train_step import make_optimizers, make_train_step
+    from ms_gan.train_step import make_critic_step, make_optimizers, make_train_step
 
     config.validate()
     data_dir = resolve_data_dir(config.data_dir, config.data_url)
     setup_context(config.device_target, config.mode, config.seed)
     dataset = create_dataset(data_dir, config.batch_size, config.latent_dim, config.conditional,
-                             seed=config.seed, num_workers=config.num_workers, classes=config.classes)
+                             seed=config.seed, num_workers=config.num_workers, classes=config.classes,
+                             mix=config.loss == "wgan-gp")
     steps_per_epoch = dataset.get_dataset_size()
     total = steps_per_epoch * config.epochs
 
     net_g, net_d = build_generator(config), build_discriminator(config)
     opt_g, opt_d = make_optimizers(net_g, net_d, config)
     cells = {"generator": net_g, "discriminator": net_d, "optim_g": opt_g, "optim_d": opt_d}
+    ema = None
+    if config.ema_decay:
+        from ms_gan.ema import GeneratorEMA
+
+        ema = cells["generator_ema"] = GeneratorEMA(net_g, build_generator(config), config.ema_decay)
+    sampler = ema.net if ema else net_g  # what grids, evaluations and 'best' draw from
     start_step = 0
     if resume_dir:
         run_dir = resume_dir
@@ -126,7 +133,9 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     log_path = os.path.join(run_dir, LOG_NAME)
     rewrite_log(log_path, read_log(log_path, up_to_step=start_step))  # drop steps past the checkpoint
 
-    train_step = make_train_step(net_g, net_d, opt_g, opt_d, jit=config.mode == "graph")
+    jit = config.mode == "graph"
+    train_step = make_train_step(net_g, net_d, opt_g, opt_d, config, ema, jit=jit)
+    critic_step = make_critic_step(net_g, net_d, opt_g, opt_d, config, jit=jit) if config.n_critic > 1 else None
     net_g.set_train(True)
     net_d.set_train(True)
     grid_z, grid_labels, grid_cols = grid_inputs(config, seed=config.seed + 1)
@@ -147,7 +156,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     seconds_before = float(read_log(log_path)["seconds"][-1]) if start_step else 0.0
 
     def checkpoint(epoch, complete):
-        if not _all_finite(net_g, net_d):
+        if not _all_finite(net_g, net_d, *([ema.net] if ema else [])):
             raise TrainingDiverged(f"non-finite parameters at epoch {epoch}, step {step}; not saved")
         state = {"epoch": epoch, "step": step, "epoch_complete": complete, "steps_per_epoch": steps_per_epoch}
         return save_checkpoint(run_dir, state, cells, keep_last=config.keep_last)
@@ -160,7 +169,9 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
                 if (epoch - 1) * steps_per_epoch + index < start_step:
                     continue  # replaying data already trained on, so shuffles and noise line up exactly
                 labels = batch["label"] if config.conditional else no_labels
-                values = train_step(batch["image"], batch["latent_code"], labels).asnumpy()
+                # n_critic > 1: D alone for n_critic - 1 steps, then D and G
+                step_fn = critic_step if critic_step and (step + 1) % config.n_critic else train_step
+                values = step_fn(batch["image"], batch["latent_code"], labels, batch.get("mix")).asnumpy()
                 step += 1
                 now = time.perf_counter() - t_start
                 if step == start_step + 1:
@@ -186,11 +197,11 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
             if epoch * steps_per_epoch <= start_step:
                 continue  # this epoch was finished before the resume
             log_file.flush()
-            _draw(config, run_dir, epoch, net_g, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch)
+            _draw(config, run_dir, epoch, sampler, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch)
             if epoch % config.save_every == 0 or epoch == config.epochs:
                 checkpoint(epoch, complete=True)
             if quality and (epoch % config.eval_every == 0 or epoch == config.epochs):
-                quality.evaluate(epoch, step, net_g)
+                quality.evaluate(epoch, step, sampler)
             signals.install()  # drawing the grid compiled the generator's inference graph
     progress.close()
     wall = time.perf_counter() - t_start
@@ -202,7 +213,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     print(f"done in {format_seconds(wall)} ({speed:.0f} images/s after a {first_step_seconds:.1f}s first step); "
           f"samples in {run_dir}/images, checkpoints in {run_dir}/checkpoints", flush=True)
     verdict, evidence = diagnose(read_log(log_path), *(quality.latest() if quality else (None, None)),
-                                 expected_classes=len(config.classes) or config.num_classes)
+                                 expected_classes=len(config.classes) or config.num_classes, loss=config.loss)
     write_json(os.path.join(run_dir, "diagnosis.json"), {"verdict": verdict, "evidence": evidence})
     print(report(verdict, evidence), flush=True)
     return run_dir
@@ -242,8 +253,8 @@ class _Quality:
         improved = m["fd"] < self.best_fd
         if improved:
             self.best_fd = m["fd"]
-            save_checkpoint(self.run_dir, {"epoch": epoch, "step": step, "fd": m["fd"]}, {"generator": self.cells["generator"]},
-                            name="best")
+            generators = {k: v for k, v in self.cells.items() if k in ("generator", "generator_ema")}
+            save_checkpoint(self.run_dir, {"epoch": epoch, "step": step, "fd": m["fd"]}, generators, name="best")
         print(f"epoch {epoch}: FD {m['fd']:.2f}, IS {m['inception_score']:.2f}, precision {m['precision']:.3f}, "
               f"recall {m['recall']:.3f}, digits covered {m['digits_covered']}"
               + (f", label accuracy {m['label_accuracy']:.3f}" if "label_accuracy" in m else "")

@@ -1,4 +1,8 @@
-"""Draw digits from a trained generator: python scripts/infer.py --ckpt RUN_DIR_OR_CKPT [--num 64] [--label 7]"""
+"""Draw digits from a trained generator: python scripts/infer.py --ckpt RUN_DIR_OR_CKPT [--num 64] [--label 7]
+
+Latent-space views: --interpolate 10 adds interpolation.png (a walk between two latent points; for cgan one
+row per digit), --style_grid 10 adds style_grid.png (cgan: the same z down each column, one row per digit).
+"""
 
 import os
 
@@ -15,6 +19,12 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0, help="same seed, same images")
     p.add_argument("--output_dir", default="", help="default: RUN_DIR/samples")
     p.add_argument("--ncol", type=int, default=0, help="grid columns (default: about square; cgan: --num/10)")
+    p.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
+                   help="also write interpolation.png: STEPS images between two latent points drawn from --seed")
+    p.add_argument("--style_grid", type=int, default=0, metavar="STYLES",
+                   help="conditional models: also write style_grid.png, digits 0-9 x STYLES latent codes")
+    p.add_argument("--no_ema", action="store_true",
+                   help="runs trained with --ema_decay: use the raw generator, not its moving average")
     p.add_argument("--device_target", default="CPU", choices=DEVICES)
     return p.parse_args(argv)
 
@@ -24,16 +34,20 @@ def main(args):
 
     if args.num <= 0:
         raise UserError(f"--num must be positive, got {args.num}")
+    if args.interpolate < 0 or args.interpolate == 1 or args.style_grid < 0:
+        raise UserError("--interpolate takes 2 or more steps and --style_grid a positive number of styles")
     prepare_process(args.device_target)
     import numpy as np
 
     from ms_gan.checkpoint import find_run_dir, load_into, resolve_generator
     from ms_gan.models import build_generator
     from ms_gan.runtime import setup_context
-    from ms_gan.sampling import generate
+    from ms_gan.sampling import generate, interpolation_inputs, style_grid_inputs
     from ms_gan.visualize import save_grid, to_uint8
 
-    ckpt_path, config = resolve_generator(args.ckpt)
+    ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
+    if args.style_grid and not config.conditional:
+        raise UserError(f"--style_grid needs a conditional model; this checkpoint is a {config.model!r} generator")
     if args.label is not None:
         if not config.conditional:
             raise UserError(f"--label needs a conditional model; this checkpoint is a {config.model!r} generator")
@@ -73,7 +87,20 @@ def main(args):
     save_grid(images, os.path.join(output_dir, "samples.png"), ncol=ncol,
               title=f"{config.model}: {os.path.basename(os.path.dirname(ckpt_path))}" + (f", digit {args.label}" if args.label is not None else ""),
               row_labels=row_labels)
-    print(f"wrote {args.num} images from {ckpt_path} to {output_dir}/samples.png and samples.npz")
+    written = ["samples.png", "samples.npz"]
+    source = os.path.basename(os.path.dirname(ckpt_path))
+    if args.interpolate:
+        z, labels, rows = interpolation_inputs(config, args.interpolate, args.seed, args.label)
+        save_grid(generate(net_g, z, labels), os.path.join(output_dir, "interpolation.png"), ncol=args.interpolate,
+                  title=f"{config.model}: {source}, latent interpolation",
+                  row_labels=sorted(set(labels.tolist())) if config.conditional else None)
+        written.append("interpolation.png")
+    if args.style_grid:
+        z, labels = style_grid_inputs(config, args.style_grid, args.seed)
+        save_grid(generate(net_g, z, labels), os.path.join(output_dir, "style_grid.png"), ncol=args.style_grid,
+                  title=f"{config.model}: {source}, one z per column", row_labels=list(range(config.num_classes)))
+        written.append("style_grid.png")
+    print(f"wrote {args.num} images from {ckpt_path} to {output_dir}: {', '.join(written)}")
 
 
 def _default_ncol(num: int, by_digit: bool, num_classes: int) -> int:

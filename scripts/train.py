@@ -9,7 +9,7 @@ import dataclasses
 import sys
 
 import _cli
-from ms_gan.config import DEVICES, MODELS, MODES, TrainConfig
+from ms_gan.config import DEVICES, LOSS_NAMES, MODELS, MODES, TrainConfig
 
 RESUMABLE = ("epochs", "lr", "lr_d", "device_target", "mode", "num_workers", "save_every", "keep_last", "eval_every",
              "eval_samples", "classifier")
@@ -19,8 +19,9 @@ def parse_args(argv=None):
     d = TrainConfig()
     p = _cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
                     argument_default=None)  # None = not given, so --resume can tell what the user changed
-    p.add_argument("--model", choices=MODELS, help=f"fc: tutorial MLP GAN; dcgan: conv GAN; cgan: conditional "
-                   f"conv GAN that draws the digit you ask for (default {d.model})")
+    p.add_argument("--model", choices=MODELS, help=f"fc: tutorial MLP GAN; fc_improved: its LayerNorm + LeakyReLU "
+                   f"generator; dcgan: conv GAN; cgan: conditional conv GAN that draws the digit you ask for "
+                   f"(default {d.model})")
     p.add_argument("--data_dir", help="MNIST_Data folder with train/ and test/ (default: ./data/MNIST_Data, "
                    "downloaded when absent)")
     p.add_argument("--data_url", help="zip to download when --data_dir is not given")
@@ -46,6 +47,19 @@ def parse_args(argv=None):
     p.add_argument("--eval_samples", type=int, help=f"samples per evaluation (default {d.eval_samples})")
     p.add_argument("--classifier", help=f"MNIST classifier checkpoint for --eval_every (default {d.classifier}; "
                    "trained on --data_dir when absent)")
+    g = p.add_argument_group("losses and stabilisers")
+    g.add_argument("--loss", choices=LOSS_NAMES, help="bce: non-saturating BCE (default); lsgan: least squares; "
+                   "hinge; wgan-gp: Wasserstein critic with gradient penalty (D gets LayerNorm)")
+    g.add_argument("--gp_weight", type=float, help=f"wgan-gp penalty weight lambda (default {d.gp_weight})")
+    g.add_argument("--n_critic", type=int, help=f"D updates per G update (default {d.n_critic}; wgan-gp: try 5)")
+    g.add_argument("--label_smoothing", type=float, help="D's target for real images, e.g. 0.9 (one-sided "
+                   "label smoothing; bce and lsgan; default 1 = off)")
+    g.add_argument("--ema_decay", type=float, help="keep an exponential moving average of G with this decay "
+                   "(e.g. 0.999); grids, evaluation and infer.py then use it (default 0 = off)")
+    g.add_argument("--spectral_norm", action="store_true", default=None,
+                   help="spectral normalisation on every D layer (replaces D's BatchNorm)")
+    g.add_argument("--clip_grad_norm", type=float, help="clip each net's gradients to this global L2 norm "
+                   "(default 0 = off)")
     p.add_argument("--resume", help="continue this run directory from its newest complete checkpoint")
     return p.parse_args(argv)
 

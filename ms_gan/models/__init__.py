@@ -2,7 +2,7 @@
 
 from ms_gan.models.cgan import CGANDiscriminator, CGANGenerator
 from ms_gan.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from ms_gan.models.fc import FCDiscriminator, FCGenerator
+from ms_gan.models.fc import FCDiscriminator, FCGenerator, FCImprovedGenerator
 
 G_PREFIX, D_PREFIX = "generator", "discriminator"
 
@@ -10,6 +10,8 @@ G_PREFIX, D_PREFIX = "generator", "discriminator"
 def build_generator(config):
     if config.model == "fc":
         net = FCGenerator(config.latent_dim)
+    elif config.model == "fc_improved":
+        net = FCImprovedGenerator(config.latent_dim)
     elif config.model == "dcgan":
         net = DCGANGenerator(config.latent_dim, config.ngf)
     else:
@@ -19,11 +21,11 @@ def build_generator(config):
 
 
 def build_discriminator(config):
-    if config.model == "fc":
-        net = FCDiscriminator()
+    if config.model in ("fc", "fc_improved"):
+        net = FCDiscriminator(config.spectral_norm)
     elif config.model == "dcgan":
-        net = DCGANDiscriminator(config.ndf)
+        net = DCGANDiscriminator(config.ndf, norm=config.d_norm, spectral=config.spectral_norm)
     else:
-        net = CGANDiscriminator(config.ndf, config.num_classes)
+        net = CGANDiscriminator(config.ndf, config.num_classes, norm=config.d_norm, spectral=config.spectral_norm)
     net.update_parameters_name(D_PREFIX + ".")
     return net

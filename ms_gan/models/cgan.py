@@ -1,9 +1,10 @@
-"""Conditional DCGAN: the digit label, embedded, joins z in G and the image (as a channel) in D."""
+"""Conditional DCGAN: the digit label, embedded, joins z in G; in D it is an input channel and a projection."""
 
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from ms_gan.models.dcgan import DCGANGenerator
+from ms_gan.models.layers import conv, d_norm
 
 
 class CGANGenerator(nn.Cell):
@@ -21,14 +22,33 @@ class CGANGenerator(nn.Cell):
 
 
 class CGANDiscriminator(nn.Cell):
-    """(image [N, 1, 28, 28], labels [N]) -> logit [N]: is this a real image *of this digit*?"""
+    """(image [N, 1, 28, 28], labels [N]) -> logit [N]: is this a real image *of this digit*?
 
-    def __init__(self, ndf: int = 64, num_classes: int = 10):
+    The DCGAN discriminator with the label fed twice: as a learned 28x28 plane stacked on the image, so
+    the first convolutions can look for the digit's strokes, and as a projection (Miyato & Koyama, 2018)
+    on the last features, logit = <w + e_y, h>, which gives G a direct, per-digit gradient. With the
+    input plane alone, 5 epochs left ~13% of samples reading as the wrong digit."""
+
+    def __init__(self, ndf: int = 64, num_classes: int = 10, norm: str = "batch", spectral: bool = False):
         super().__init__()
+        self.ndf = ndf
         self.embed = nn.Embedding(num_classes, 28 * 28, embedding_table=Normal(1.0))
-        self.body = DCGANDiscriminator(ndf, in_channels=2)
+        self.features = nn.SequentialCell(
+            # [N, 2, 28, 28] -> [N, ndf, 14, 14]
+            conv(2, ndf, 4, 2, 1, spectral), nn.LeakyReLU(0.2),
+            # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
+            conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), nn.LeakyReLU(0.2),
+        )
+        # [N, 2ndf, 7, 7] -> [N, 1, 1, 1]: the unconditional part of the logit
+        self.head = conv(ndf * 2, 1, 7, 1, 0, spectral)
+        # one [2ndf * 7 * 7] vector per digit, initialised like the head's weights
+        self.project = nn.Embedding(num_classes, ndf * 2 * 7 * 7, embedding_table=Normal(0.02))
 
     def construct(self, images, labels):
         # [N] -> [N, 784] -> [N, 1, 28, 28], stacked on the image: [N, 2, 28, 28]
         label_map = ops.reshape(self.embed(labels), (-1, 1, 28, 28))
-        return self.body(ops.concat((images, label_map), axis=1))
+        features = self.features(ops.concat((images, label_map), axis=1))
+        unconditional = ops.reshape(self.head(features), (-1,))
+        # [N, 2ndf * 49] . [N, 2ndf * 49] -> [N]
+        conditional = ops.sum(ops.reshape(features, (-1, self.ndf * 2 * 49)) * self.project(labels), dim=1)
+        return unconditional + conditional

@@ -3,20 +3,7 @@
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-
-def conv_t(c_in, c_out, kernel, stride, padding):
-    return nn.Conv2dTranspose(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding,
-                              weight_init=Normal(0.02), has_bias=False)
-
-
-def conv(c_in, c_out, kernel, stride, padding):
-    return nn.Conv2d(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding,
-                     weight_init=Normal(0.02), has_bias=False)
-
-
-def batch_norm(channels):
-    # DCGAN init: gamma ~ N(1, 0.02), beta = 0
-    return nn.BatchNorm2d(channels, gamma_init=Normal(0.02, 1.0))
+from ms_gan.models.layers import batch_norm, conv, conv_t, d_norm
 
 
 class DCGANGenerator(nn.Cell):
@@ -42,17 +29,18 @@ class DCGANGenerator(nn.Cell):
 
 
 class DCGANDiscriminator(nn.Cell):
-    """image [N, C, 28, 28] -> real/fake logit [N]: strided convs with LeakyReLU(0.2)."""
+    """image [N, C, 28, 28] -> real/fake logit [N]: strided convs with LeakyReLU(0.2).
+    NORM (layers.D_NORMS) follows the second conv; SPECTRAL puts spectral normalisation on every conv."""
 
-    def __init__(self, ndf: int = 64, in_channels: int = 1):
+    def __init__(self, ndf: int = 64, in_channels: int = 1, norm: str = "batch", spectral: bool = False):
         super().__init__()
         self.model = nn.SequentialCell(
-            # [N, C, 28, 28] -> [N, ndf, 14, 14]; no BatchNorm on the input layer, as in DCGAN
-            conv(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
+            # [N, C, 28, 28] -> [N, ndf, 14, 14]; no normalisation on the input layer, as in DCGAN
+            conv(in_channels, ndf, 4, 2, 1, spectral), nn.LeakyReLU(0.2),
             # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-            conv(ndf, ndf * 2, 4, 2, 1), batch_norm(ndf * 2), nn.LeakyReLU(0.2),
+            conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), nn.LeakyReLU(0.2),
             # [N, 2ndf, 7, 7] -> [N, 1, 1, 1]
-            conv(ndf * 2, 1, 7, 1, 0),
+            conv(ndf * 2, 1, 7, 1, 0, spectral),
         )
 
     def construct(self, images, labels=None):

@@ -1,6 +1,8 @@
-"""The MindSpore GAN tutorial's fully connected generator and discriminator for 28x28 digits."""
+"""Fully connected GANs for 28x28 digits: the MindSpore GAN tutorial's pair, and its improved generator."""
 
 from mindspore import nn, ops
+
+from ms_gan.models.layers import dense
 
 IMAGE_PIXELS = 28 * 28
 
@@ -21,15 +23,34 @@ class FCGenerator(nn.Cell):
         return ops.reshape(self.model(z), (-1, 1, 28, 28))
 
 
-class FCDiscriminator(nn.Cell):
-    """image [N, 1, 28, 28] -> real/fake logit [N]: 784->512->256->1 with LeakyReLU(0.2)."""
+class FCImprovedGenerator(nn.Cell):
+    """The tutorial's improved MLP generator: the same widths, LayerNorm + LeakyReLU(0.2) in place of
+    BatchNorm + ReLU. LayerNorm normalises each sample on its own, so a sample does not depend on its
+    batch-mates and training and inference behave alike; LeakyReLU keeps a gradient for negative inputs."""
 
-    def __init__(self):
+    def __init__(self, latent_dim: int = 100):
+        super().__init__()
+        layers = [nn.Dense(latent_dim, 128), nn.LeakyReLU(0.2)]
+        for width_in, width_out in ((128, 256), (256, 512), (512, 1024)):
+            layers += [nn.Dense(width_in, width_out), nn.LayerNorm((width_out,)), nn.LeakyReLU(0.2)]
+        layers += [nn.Dense(1024, IMAGE_PIXELS), nn.Tanh()]
+        self.model = nn.SequentialCell(layers)
+
+    def construct(self, z, labels=None):
+        # [N, latent] -> [N, 784] -> [N, 1, 28, 28]
+        return ops.reshape(self.model(z), (-1, 1, 28, 28))
+
+
+class FCDiscriminator(nn.Cell):
+    """image [N, 1, 28, 28] -> real/fake logit [N]: 784->512->256->1 with LeakyReLU(0.2).
+    SPECTRAL puts spectral normalisation on every layer."""
+
+    def __init__(self, spectral: bool = False):
         super().__init__()
         self.model = nn.SequentialCell(
-            nn.Dense(IMAGE_PIXELS, 512), nn.LeakyReLU(0.2),
-            nn.Dense(512, 256), nn.LeakyReLU(0.2),
-            nn.Dense(256, 1),  # a logit: the tutorial's Sigmoid lives inside the BCE-with-logits loss
+            dense(IMAGE_PIXELS, 512, spectral), nn.LeakyReLU(0.2),
+            dense(512, 256, spectral), nn.LeakyReLU(0.2),
+            dense(256, 1, spectral),  # a logit: the tutorial's Sigmoid lives inside the BCE-with-logits loss
         )
 
     def construct(self, images, labels=None):

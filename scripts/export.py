@@ -1,0 +1,67 @@
+"""Export a trained generator for deployment: python scripts/export.py --ckpt RUN_DIR [--file_format MINDIR]
+
+Writes the generator (its EMA when the run kept one) as a MindIR (or ONNX) graph with a fixed batch size:
+inputs z float32 [N, latent_dim] and labels int32 [N] (ignored by unconditional models), output images float32
+[N, 1, 28, 28] in [-1, 1]. Load it back with ms.load(path) and nn.GraphCell, or with MindSpore Lite.
+"""
+
+import os
+
+import _cli
+from ms_gan.errors import UserError
+
+SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx"}
+
+
+def parse_args(argv=None):
+    p = _cli.Parser(description=__doc__)
+    p.add_argument("--ckpt", required=True, help="a run directory, checkpoint folder or generator .ckpt")
+    p.add_argument("--file_format", default="MINDIR", choices=sorted(SUFFIX))
+    p.add_argument("--batch_size", type=int, default=64, help="the exported graph's fixed batch size")
+    p.add_argument("--output", default="", help="file to write (default: RUN_DIR/export/generator.mindir|.onnx)")
+    p.add_argument("--no_ema", action="store_true", help="export the raw generator even if the run kept an EMA")
+    return p.parse_args(argv)
+
+
+def main(args):
+    from ms_gan.runtime import prepare_process
+
+    if args.batch_size <= 0:
+        raise UserError(f"--batch_size must be positive, got {args.batch_size}")
+    prepare_process("CPU")
+    import mindspore as ms
+    import numpy as np
+
+    from ms_gan.checkpoint import find_run_dir, load_into, resolve_generator
+    from ms_gan.fileio import temp_path
+    from ms_gan.models import build_generator
+    from ms_gan.runtime import setup_context
+
+    ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
+    output = args.output or os.path.join(find_run_dir(ckpt_path), "export", "generator" + SUFFIX[args.file_format])
+    if not output.endswith(SUFFIX[args.file_format]):
+        raise UserError(f"--output for {args.file_format} must end in {SUFFIX[args.file_format]}, got {output}")
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create the folder for --output {output}: {e.strerror}") from None
+
+    setup_context("CPU", "graph", 0)
+    net_g = build_generator(config)
+    load_into(net_g, ckpt_path, what=f"{config.model} generator (latent_dim {config.latent_dim})")
+    net_g.set_train(False)  # BatchNorm with its running statistics, as in inference
+    z = ms.Tensor(np.zeros((args.batch_size, config.latent_dim), np.float32))
+    labels = ms.Tensor(np.zeros(args.batch_size, np.int32))
+    stem = temp_path(output[:-len(SUFFIX[args.file_format])])
+    try:
+        ms.export(net_g, z, labels, file_name=stem, file_format=args.file_format)
+    except Exception as e:  # MindSpore reports unsupported operators with a multi-line RuntimeError
+        first = " ".join(str(e).split())[:300]
+        raise UserError(f"MindSpore could not export this {config.model} generator as {args.file_format}: {first}") from None
+    os.replace(stem + SUFFIX[args.file_format], output)  # whole or not at all
+    print(f"wrote {output} ({args.file_format}; z [{args.batch_size}, {config.latent_dim}] float32, "
+          f"labels [{args.batch_size}] int32 -> images [{args.batch_size}, 1, 28, 28]) from {ckpt_path}")
+
+
+if __name__ == "__main__":
+    _cli.run(main, parse_args())

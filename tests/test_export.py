@@ -1,0 +1,64 @@
+"""scripts/export.py: the exported MindIR draws the same images as the checkpoint it came from."""
+
+import os
+
+import numpy as np
+import pytest
+
+from conftest import small_config
+from test_scripts import assert_one_line_error, run_script
+
+
+def saved_run(root, model, **overrides):
+    """A run directory with config.json and one checkpoint of a freshly initialised generator (its
+    BatchNorm statistics set to non-trivial values, so eval-mode inference is what gets compared)."""
+    import mindspore as ms
+
+    from ms_gan.checkpoint import CONFIG_NAME, save_checkpoint
+    from ms_gan.config import save_config
+    from ms_gan.models import build_generator
+
+    config = small_config(model, **overrides)
+    net_g = build_generator(config)
+    rng = np.random.default_rng(0)
+    for p in net_g.get_parameters():
+        if "moving_" in p.name:
+            values = rng.uniform(0.5, 1.5, p.shape) if "variance" in p.name else rng.normal(0, 0.3, p.shape)
+            p.set_data(ms.Tensor(values.astype(np.float32)))
+    run_dir = os.path.join(root, model)
+    os.makedirs(run_dir)
+    save_config(config, os.path.join(run_dir, CONFIG_NAME))
+    save_checkpoint(run_dir, {"epoch": 1, "step": 1}, {"generator": net_g})
+    return run_dir, config, net_g
+
+
+@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+def test_mindir_round_trip_gives_the_checkpoints_images(tmp_path, model):
+    import mindspore as ms
+    from mindspore import nn
+
+    run_dir, config, net_g = saved_run(tmp_path, model)
+    result = run_script("export.py", "--ckpt", run_dir, "--batch_size", 6)
+    assert result.returncode == 0, result.stderr[-3000:]
+    path = os.path.join(run_dir, "export", "generator.mindir")
+    assert os.path.isfile(path) and path in result.stdout
+
+    rng = np.random.default_rng(1)
+    z = ms.Tensor(rng.standard_normal((6, config.latent_dim)).astype(np.float32))
+    labels = ms.Tensor(np.array([0, 3, 5, 7, 9, 1], np.int32))
+    exported = nn.GraphCell(ms.load(path))(z, labels).asnumpy()
+    net_g.set_train(False)
+    expected = net_g(z, labels).asnumpy()
+    assert exported.shape == (6, 1, 28, 28)
+    np.testing.assert_allclose(exported, expected, atol=1e-5)
+
+
+def test_onnx_export_writes_a_file_and_bad_input_is_one_line(tmp_path):
+    run_dir, _, _ = saved_run(tmp_path, "dcgan")
+    result = run_script("export.py", "--ckpt", run_dir, "--file_format", "ONNX", "--output", tmp_path / "g.onnx")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(tmp_path / "g.onnx", "rb") as f:
+        assert len(f.read()) > 10000  # the weights are in it
+    assert_one_line_error(run_script("export.py", "--ckpt", run_dir, "--output", tmp_path / "g.onnx"), "must end in .mindir")
+    assert_one_line_error(run_script("export.py", "--ckpt", tmp_path / "nothing"), "does not exist")
+    assert_one_line_error(run_script("export.py", "--ckpt", run_dir, "--batch_size", 0), "--batch_size must be positive")
