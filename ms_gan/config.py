@@ -12,14 +12,17 @@ MODELS = ("fc", "fc_improved", "dcgan", "cgan")
 LOSS_NAMES = ("bce", "lsgan", "hinge", "wgan-gp")
 DEVICES = ("CPU", "GPU", "Ascend")
 MODES = ("graph", "pynative")
-MNIST_URL = "https://mindspore-website.obs.cn-north-4.myhuaweicloud.com/notebook/datasets/MNIST_Data.zip"
+DATASET_NAMES = ("mnist", "fashion_mnist")
+AMP_LEVELS = ("O0", "O1", "O2", "O3")
 
 
 @dataclass
 class TrainConfig:
     model: str = "dcgan"            # one of MODELS
-    data_dir: str = ""              # MNIST_Data layout (DIR/train, DIR/test); "" = ./data/MNIST_Data, downloaded if absent
-    data_url: str = MNIST_URL       # zip holding MNIST_Data/{train,test}, used only when data_dir is ""
+    dataset: str = "mnist"          # one of DATASET_NAMES; picks the default data folder, download and classifier
+    data_dir: str = ""              # DIR/{train,test} or the four IDX files in DIR, raw or .gz; "" = the dataset's
+                                    # ./data folder (Fashion-MNIST: or Debian's copy), downloaded if absent
+    data_url: str = ""              # where to download from when data_dir is ""; "" = the dataset's own source
     epochs: int = 5                 # passes over the training split
     batch_size: int = 128           # images per step
     latent_dim: int = 100           # length of the noise vector z
@@ -38,10 +41,13 @@ class TrainConfig:
     device_target: str = "CPU"      # one of DEVICES
     mode: str = "graph"             # one of MODES: graph compiles the step with ms.jit
     num_workers: int = 2            # dataset worker threads
+    distribute: bool = False        # data-parallel over the workers msrun started; batch_size is the global batch
+    amp_level: str = "O0"           # one of AMP_LEVELS: mixed precision on GPU/Ascend (O1 lists, O2 all but BatchNorm,
+                                    # O3 all float16) with dynamic loss scaling; CPU trains in float32 regardless
     classes: list = field(default_factory=list)  # digits to train on, e.g. [8]; [] = all ten
     eval_every: int = 0             # epochs between sample-quality evaluations (0 = never); keeps a 'best' checkpoint by FD
     eval_samples: int = 10000       # samples per evaluation
-    classifier: str = "data/mnist_classifier.ckpt"  # the MNIST classifier metrics use; trained on data_dir if absent
+    classifier: str = ""            # the classifier metrics use; "" = data/<dataset>_classifier.ckpt; trained on data_dir if absent
     num_grid: int = 64              # images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)
     loss: str = "bce"               # one of LOSS_NAMES: bce (non-saturating), lsgan, hinge, wgan-gp
     gp_weight: float = 10.0         # wgan-gp: weight (lambda) of the gradient penalty
@@ -54,6 +60,15 @@ class TrainConfig:
     @property
     def conditional(self) -> bool:
         return self.model == "cgan"
+
+    @property
+    def mixed_precision(self) -> bool:
+        """Whether --amp_level takes effect: float16 is for accelerators (on CPU it is slower, not faster)."""
+        return self.amp_level != "O0" and self.device_target != "CPU"
+
+    @property
+    def classifier_path(self) -> str:
+        return self.classifier or default_classifier(self.dataset)
 
     @property
     def d_norm(self) -> str:
@@ -70,6 +85,10 @@ class TrainConfig:
             raise UserError(f"unknown --device_target {self.device_target!r}; choose one of {', '.join(DEVICES)}")
         if self.mode not in MODES:
             raise UserError(f"unknown --mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        if self.dataset not in DATASET_NAMES:
+            raise UserError(f"unknown --dataset {self.dataset!r}; choose one of {', '.join(DATASET_NAMES)}")
+        if self.amp_level not in AMP_LEVELS:
+            raise UserError(f"unknown --amp_level {self.amp_level!r}; choose one of {', '.join(AMP_LEVELS)}")
         if self.loss not in LOSS_NAMES:
             raise UserError(f"unknown --loss {self.loss!r}; choose one of {', '.join(LOSS_NAMES)}")
         for name in ("epochs", "batch_size", "latent_dim", "ngf", "ndf", "save_every", "num_workers", "num_grid",
@@ -100,6 +119,10 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+def default_classifier(dataset: str) -> str:
+    return os.path.join("data", f"{dataset}_classifier.ckpt")
 
 
 def save_config(config: TrainConfig, path: str) -> None:

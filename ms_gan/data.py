@@ -1,4 +1,4 @@
-"""MNIST on disk (checking, downloading) and the dataset pipeline that feeds training."""
+"""MNIST-like data on disk (finding, unpacking, checking, downloading) and the pipeline that feeds training."""
 
 import os
 import struct
@@ -6,24 +6,75 @@ import struct
 import numpy as np
 
 from ms_gan.errors import UserError
+from ms_gan.fileio import temp_path
 
 IMAGE_SIZE = 28
-DEFAULT_DATA_DIR = os.path.join("data", "MNIST_Data")
 SPLIT_FILES = {  # usage -> (images, labels), the names MindSpore's MnistDataset looks for
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-_POINTER = "point --data_dir at a local MNIST_Data copy (a folder holding train/ and test/ with the raw IDX files)"
+FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+DATASETS = {
+    # name -> where it lives by default, where else to look before downloading, what to download
+    "mnist": {"title": "MNIST", "dir": os.path.join("data", "MNIST_Data"), "local": (),
+              "url": "https://mindspore-website.obs.cn-north-4.myhuaweicloud.com/notebook/datasets/MNIST_Data.zip"},
+    "fashion_mnist": {"title": "Fashion-MNIST", "dir": os.path.join("data", "FashionMNIST_Data"),
+                      "local": ("/usr/share/datasets/fashion-mnist",),  # Debian: apt install dataset-fashion-mnist
+                      "url": FASHION_URL},
+}
+DEFAULT_DATA_DIR = DATASETS["mnist"]["dir"]
+CACHE_DIR = os.path.join("data", "unpacked")  # gunzipped copies of .gz splits, keyed by their source folder
+_POINTER = ("point --data_dir at a local copy (a folder holding train/ and test/, or the four files side by "
+            "side, as raw or gzipped IDX)")
+
+
+def split_dir(data_dir: str, usage: str = "train") -> str:
+    """The folder holding USAGE's raw IDX files, as MnistDataset reads them. Accepted: DIR/usage/ (MindSpore's
+    MNIST_Data layout) or DIR/ itself (the original distribution's), raw or gzipped (.gz files are unpacked
+    once into CACHE_DIR). Raises UserError naming the missing file."""
+    names = SPLIT_FILES[usage]
+    candidates = [os.path.join(data_dir, usage), data_dir]
+    for folder in candidates:
+        if all(os.path.isfile(os.path.join(folder, n)) for n in names):
+            return folder
+    for folder in candidates:
+        if all(os.path.isfile(os.path.join(folder, n + ".gz")) for n in names):
+            return _gunzip_split(folder, usage)
+    folder = next((c for c in candidates if any(os.path.isfile(os.path.join(c, n + z)) for n in names
+                                                 for z in ("", ".gz"))), candidates[0])
+    missing = next(n for n in names if not os.path.isfile(os.path.join(folder, n)))
+    raise UserError(f"{usage} split incomplete: {os.path.join(folder, missing)} is missing; {_POINTER}")
+
+
+def _gunzip_split(folder: str, usage: str) -> str:
+    """Unpack FOLDER's gzipped USAGE files into the cache (once; atomically); return the cache folder."""
+    import gzip
+    import hashlib
+    import shutil
+
+    source = os.path.abspath(folder)
+    key = hashlib.sha1(source.encode()).hexdigest()[:12]
+    target = os.path.join(CACHE_DIR, f"{os.path.basename(source) or 'root'}-{key}", usage)
+    for name in SPLIT_FILES[usage]:
+        packed, unpacked = os.path.join(source, name + ".gz"), os.path.join(target, name)
+        if os.path.isfile(unpacked) and os.path.getmtime(unpacked) >= os.path.getmtime(packed):
+            continue
+        try:
+            os.makedirs(target, exist_ok=True)
+            tmp = temp_path(unpacked)
+            with gzip.open(packed, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            os.replace(tmp, unpacked)
+        except (OSError, EOFError, gzip.BadGzipFile) as e:
+            raise UserError(f"cannot unpack {packed} into {target}: {getattr(e, 'strerror', None) or e}") from None
+    return target
 
 
 def check_split(data_dir: str, usage: str = "train") -> int:
-    """Check DIR/usage holds a complete, 28x28 MNIST split; return its image count, or raise UserError."""
-    split_dir = os.path.join(data_dir, usage)
+    """Check DATA_DIR holds a complete, 28x28 split USAGE (see split_dir); return its image count, or raise UserError."""
+    folder = split_dir(data_dir, usage)
     images_name, labels_name = SPLIT_FILES[usage]
-    images_path, labels_path = os.path.join(split_dir, images_name), os.path.join(split_dir, labels_name)
-    for path in (images_path, labels_path):
-        if not os.path.isfile(path):
-            raise UserError(f"MNIST {usage} split incomplete: {path} is missing; {_POINTER}")
+    images_path, labels_path = os.path.join(folder, images_name), os.path.join(folder, labels_name)
     n_images, rows, cols = _read_header(images_path, magic=2051, dims=3)
     (n_labels,) = _read_header(labels_path, magic=2049, dims=1)
     if (rows, cols) != (IMAGE_SIZE, IMAGE_SIZE):
@@ -43,21 +94,38 @@ def _read_header(path: str, magic: int, dims: int) -> tuple:
     with open(path, "rb") as f:
         head = f.read(4 + 4 * dims)
     if len(head) < 4 + 4 * dims or struct.unpack(">I", head[:4])[0] != magic:
-        raise UserError(f"{path} is not an uncompressed MNIST IDX file (bad or missing header)")
+        raise UserError(f"{path} is not an MNIST IDX file (bad or missing header)")
     return struct.unpack(f">{dims}I", head[4:])
 
 
-def resolve_data_dir(data_dir: str, data_url: str) -> str:
-    """Return a checked MNIST_Data folder: DATA_DIR as given, else ./data/MNIST_Data, downloaded if absent."""
+def resolve_data_dir(data_dir: str, data_url: str = "", dataset: str = "mnist") -> str:
+    """Return a checked data folder: DATA_DIR as given; else DATASET's ./data folder, else a local system copy
+    (Fashion-MNIST: Debian's dataset-fashion-mnist), else ./data downloaded from DATA_URL (default: the
+    dataset's own)."""
     if data_dir:
         if not os.path.isdir(data_dir):
             raise UserError(f"--data_dir {data_dir} does not exist; {_POINTER}")
         check_split(data_dir, "train")
         return data_dir
-    if not os.path.isdir(os.path.join(DEFAULT_DATA_DIR, "train")):
-        download_mnist(data_url, os.path.dirname(DEFAULT_DATA_DIR))
-    check_split(DEFAULT_DATA_DIR, "train")
-    return DEFAULT_DATA_DIR
+    spec = DATASETS[dataset]
+    for folder in (spec["dir"], *spec["local"]):
+        if _has_split(folder, "train"):
+            check_split(folder, "train")
+            return folder
+    if dataset == "mnist":
+        download_mnist(data_url or spec["url"], os.path.dirname(spec["dir"]))
+    else:
+        download_idx(data_url or spec["url"], spec["dir"], spec["title"])
+    check_split(spec["dir"], "train")
+    return spec["dir"]
+
+
+def _has_split(folder: str, usage: str) -> bool:
+    try:
+        split_dir(folder, usage)
+        return True
+    except UserError:
+        return False
 
 
 def download_mnist(url: str, dest_root: str) -> str:
@@ -76,6 +144,22 @@ def download_mnist(url: str, dest_root: str) -> str:
     return target
 
 
+def download_idx(base_url: str, dest: str, title: str) -> str:
+    """Fetch the four gzipped IDX files (train-*, t10k-*) from BASE_URL into DEST, side by side."""
+    from download import download
+
+    print(f"{title} not found; downloading it from {base_url} into {dest}", flush=True)
+    for name in (n for names in SPLIT_FILES.values() for n in names):
+        url = base_url.rstrip("/") + "/" + name + ".gz"
+        try:
+            download(url, os.path.join(dest, name + ".gz"), kind="file", replace=True, progressbar=False,
+                     verbose=False, timeout=60)
+        except Exception as e:
+            reason = " ".join(str(e).split()) or type(e).__name__
+            raise UserError(f"could not download {title} from {url} ({reason}); {_POINTER}") from None
+    return dest
+
+
 class _LatentSampler:
     """Batch-level map: scales uint8 images to [-1, 1] NCHW and draws a fresh standard-normal z.
 
@@ -83,9 +167,10 @@ class _LatentSampler:
     single seeded generator makes the noise sequence reproducible for a given seed.
     """
 
-    def __init__(self, latent_dim: int, seed: int, mix: bool = False):
+    def __init__(self, latent_dim: int, seed: int, mix: bool = False, shard_id: int = 0):
         self.latent_dim = latent_dim
-        self.rng = np.random.default_rng(seed)
+        # each data-parallel worker draws its own noise; worker 0 draws what a single process would
+        self.rng = np.random.default_rng([seed, shard_id] if shard_id else seed)
         # its own stream, so asking for `mix` leaves z exactly as it is without it
         self.mix_rng = np.random.default_rng([seed, 1]) if mix else None
 
@@ -101,11 +186,13 @@ class _LatentSampler:
 
 def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional: bool = False,
                    usage: str = "train", seed: int = 0, num_workers: int = 2, shuffle: bool = True,
-                   num_samples: int = None, classes=None, mix: bool = False):
+                   num_samples: int = None, classes=None, mix: bool = False, num_shards: int = 1,
+                   shard_id: int = 0):
     """MNIST -> batches of `image` [N,1,28,28] float32 in [-1,1], `latent_code` [N,latent_dim] float32
     (fresh every epoch), for conditional models `label` [N] int32, and with MIX `mix` [N,1,1,1] float32
     uniform in [0, 1) (WGAN-GP's interpolation weights, drawn here so a resumed run replays them).
-    Shuffled, remainder dropped.
+    Shuffled, remainder dropped. NUM_SHARDS > 1: this worker reads only its shard SHARD_ID of the images
+    (BATCH_SIZE is then the worker's own batch).
     CLASSES (e.g. [8]) keeps only those digits; NUM_SAMPLES keeps only the first N images."""
     import mindspore as ms
     import mindspore.dataset as ds
@@ -116,26 +203,29 @@ def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional:
     sampler = None
     if classes:
         labels = read_split(data_dir, usage, limit=n_images)[1]
-        indices = np.flatnonzero(np.isin(labels, classes)).tolist()
+        indices = np.flatnonzero(np.isin(labels, classes)).tolist()[shard_id::num_shards]
         n_images = len(indices)
         sampler = ds.SubsetRandomSampler(indices) if shuffle else ds.SubsetSampler(indices)
+    elif num_shards > 1:
+        n_images //= num_shards
     if batch_size > n_images:
         which = f" of digits {', '.join(map(str, classes))}" if classes else ""
         raise UserError(f"--batch_size {batch_size} is larger than the {n_images} images{which} in {data_dir}/{usage}")
     ds.config.set_seed(seed)
     if sampler is not None:
-        dataset = ds.MnistDataset(os.path.join(data_dir, usage), usage=usage, sampler=sampler,
+        dataset = ds.MnistDataset(split_dir(data_dir, usage), usage=usage, sampler=sampler,
                                   num_parallel_workers=num_workers)
     else:
-        dataset = ds.MnistDataset(os.path.join(data_dir, usage), usage=usage, shuffle=shuffle,
-                                  num_parallel_workers=num_workers, num_samples=num_samples)
+        shards = {"num_shards": num_shards, "shard_id": shard_id} if num_shards > 1 else {}
+        dataset = ds.MnistDataset(split_dir(data_dir, usage), usage=usage, shuffle=shuffle,
+                                  num_parallel_workers=num_workers, num_samples=num_samples, **shards)
     columns = ["image", "label"] if conditional else ["image"]
     dataset = dataset.project(columns)
     if conditional:
         dataset = dataset.map(ds.transforms.TypeCast(ms.int32), input_columns="label")
     dataset = dataset.batch(batch_size, drop_remainder=True)
     noise = ["image", "latent_code"] + (["mix"] if mix else [])
-    dataset = dataset.map(_LatentSampler(latent_dim, seed, mix), input_columns="image", output_columns=noise,
+    dataset = dataset.map(_LatentSampler(latent_dim, seed, mix, shard_id), input_columns="image", output_columns=noise,
                           num_parallel_workers=1)
     return dataset.project(noise[:2] + (["label"] if conditional else []) + noise[2:])
 
@@ -149,12 +239,12 @@ def write_split(data_dir: str, usage: str, images: np.ndarray, labels: np.ndarra
         raise ValueError(f"images must be uint8 [N, 28, 28], got {images.dtype} {images.shape}")
     if labels.shape != (len(images),):
         raise ValueError(f"labels must be [N] = [{len(images)}], got {labels.shape}")
-    split_dir = os.path.join(data_dir, usage)
-    os.makedirs(split_dir, exist_ok=True)
+    folder = os.path.join(data_dir, usage)
+    os.makedirs(folder, exist_ok=True)
     images_name, labels_name = SPLIT_FILES[usage]
-    with open(os.path.join(split_dir, images_name), "wb") as f:
+    with open(os.path.join(folder, images_name), "wb") as f:
         f.write(struct.pack(">4I", 2051, len(images), IMAGE_SIZE, IMAGE_SIZE) + images.tobytes())
-    with open(os.path.join(split_dir, labels_name), "wb") as f:
+    with open(os.path.join(folder, labels_name), "wb") as f:
         f.write(struct.pack(">2I", 2049, len(labels)) + labels.astype(np.uint8).tobytes())
 
 
@@ -163,6 +253,7 @@ def read_split(data_dir: str, usage: str = "train", limit: int = None):
     n = check_split(data_dir, usage)
     n = min(n, limit) if limit else n
     images_name, labels_name = SPLIT_FILES[usage]
-    images = np.fromfile(os.path.join(data_dir, usage, images_name), dtype=np.uint8, count=n * 784, offset=16)
-    labels = np.fromfile(os.path.join(data_dir, usage, labels_name), dtype=np.uint8, count=n, offset=8)
+    folder = split_dir(data_dir, usage)
+    images = np.fromfile(os.path.join(folder, images_name), dtype=np.uint8, count=n * 784, offset=16)
+    labels = np.fromfile(os.path.join(folder, labels_name), dtype=np.uint8, count=n, offset=8)
     return images.reshape(n, IMAGE_SIZE, IMAGE_SIZE), labels

@@ -1,7 +1,7 @@
 """The compiled GAN update: (1) update D on real and fake, (2) update G; returns only numbers."""
 
 import mindspore as ms
-from mindspore import nn, ops
+from mindspore import amp, nn, ops
 
 from ms_gan.losses import LOSSES, gradient_penalty
 from ms_gan.runlog import STEP_METRICS  # noqa: F401  (the order train_step's numbers come in)
@@ -28,13 +28,17 @@ def _prefix_own_parameters(optimizer, prefix: str) -> None:
 
 
 def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing: float = 1.0,
-                 gp_weight: float = 10.0, clip_grad_norm: float = 0.0):
+                 gp_weight: float = 10.0, clip_grad_norm: float = 0.0, reducers=(None, None),
+                 loss_scale: bool = False):
     """Two uncompiled functions: update_d(real, z, labels, mix) -> [5] (D's loss on real and on fake,
     its accuracy on each, and the G loss its fakes scored before the update) and update_g(z, labels) -> g_loss.
 
     LOSS names a LOSSES pair; LABEL_SMOOTHING is D's target for reals; for wgan-gp, GP_WEIGHT * penalty on
     the interpolates mix * real + (1 - mix) * fake joins D's loss on fakes. CLIP_GRAD_NORM > 0 clips each
-    net's gradients to that global norm before its optimizer sees them."""
+    net's gradients to that global norm before its optimizer sees them. REDUCERS (for D, for G) average the
+    gradients over data-parallel workers first (None: one process). LOSS_SCALE (mixed precision) scales each
+    loss up before differentiating and the gradients back down, skipping an update whose gradients
+    overflowed and shrinking the scale, as float16 gradients would otherwise underflow to zero."""
     d_loss_fn, g_loss_fn, threshold_fn = LOSSES[loss]
     penalised = loss == "wgan-gp"
 
@@ -48,61 +52,104 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
         acc_real = ops.mean((real_logits > threshold).astype(ms.float32))
         acc_fake = ops.mean((fake_logits < threshold).astype(ms.float32))
         g_loss = ops.stop_gradient(g_loss_fn(fake_logits))
-        return loss_real + loss_fake, (loss_real, loss_fake, acc_real, acc_fake, g_loss)
+        loss_d = loss_real + loss_fake
+        if scale_d is not None:
+            loss_d = scale_d.scale(loss_d)
+        return loss_d, (loss_real, loss_fake, acc_real, acc_fake, g_loss)
 
     def forward_g(z, labels):
-        return g_loss_fn(net_d(net_g(z, labels), labels))
+        loss_g = g_loss_fn(net_d(net_g(z, labels), labels))
+        return (scale_g.scale(loss_g) if scale_g is not None else loss_g), loss_g
 
+    scale_d, scale_g = _loss_scaler("d", loss_scale), _loss_scaler("g", loss_scale)
     grad_d = ms.value_and_grad(forward_d, None, opt_d.parameters, has_aux=True)
-    grad_g = ms.value_and_grad(forward_g, None, opt_g.parameters)
+    grad_g = ms.value_and_grad(forward_g, None, opt_g.parameters, has_aux=True)
+
+    reduce_d, reduce_g = reducers
 
     def clip(grads):
         return ops.clip_by_global_norm(grads, clip_grad_norm) if clip_grad_norm > 0 else grads
 
+    def apply(optimizer, scaler, reduce, grads):
+        if reduce is not None:
+            grads = reduce(grads)
+        if scaler is not None:
+            grads = scaler.unscale(grads)
+            finite = amp.all_finite(grads)
+            scaler.adjust(finite)
+            if finite:
+                optimizer(clip(grads))
+        else:
+            optimizer(clip(grads))
+
     def update_d(real, z, labels, mix=None):
         (_, stats), grads = grad_d(real, z, labels, mix)
-        opt_d(clip(grads))
+        apply(opt_d, scale_d, reduce_d, grads)
         return ops.stack(stats)
 
     def update_g(z, labels):
-        loss_g, grads = grad_g(z, labels)
-        opt_g(clip(grads))
+        (_, loss_g), grads = grad_g(z, labels)
+        apply(opt_g, scale_g, reduce_g, grads)
         return loss_g
 
     return update_d, update_g
 
 
-def make_train_step(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = True):
-    """One step = (1) update D, (2) update G with the same z, (3) with EMA, fold G into its average.
+def make_train_step(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = True, replicas=None):
+    """One step = (1) update D, (2) update G with the same z, (3) on several workers, average the
+    non-trained state and the step's numbers, (4) with EMA, fold G into its average.
     Returns the step, called as step(real, z, labels, mix=None) -> [5] tensor in STEP_METRICS order.
-    CONFIG (a TrainConfig; None = defaults) gives the loss and the stabilisers.
+    CONFIG (a TrainConfig; None = defaults) gives the loss and the stabilisers; REPLICAS
+    (distributed.Replicas) the data-parallel workers.
 
     With config.n_critic > 1 the caller alternates: see make_critic_step."""
-    update_d, update_g = make_updates(net_g, net_d, opt_g, opt_d, **_update_options(config))
+    update_d, update_g, sync = _build(net_g, net_d, opt_g, opt_d, config, replicas)
 
     def train_step(real, z, labels, mix=None):
         d_stats = update_d(real, z, labels, mix)  # (1) update D
         g_loss = update_g(z, labels)               # (2) update G
+        stats = ops.stack((d_stats[0], d_stats[1], g_loss, d_stats[2], d_stats[3]))
+        if sync is not None:                       # (3) the workers agree
+            sync()
+            stats = sync.mean(stats)
         if ema is not None:
-            ema()                                  # (3) average G
-        return ops.stack((d_stats[0], d_stats[1], g_loss, d_stats[2], d_stats[3]))
+            ema()                                  # (4) average G
+        return stats
 
     return ms.jit(train_step) if jit else train_step
 
 
-def make_critic_step(net_g, net_d, opt_g, opt_d, config=None, jit: bool = True):
+def make_critic_step(net_g, net_d, opt_g, opt_d, config=None, jit: bool = True, replicas=None):
     """The D-only step of n_critic training: (1) update D; G's loss is read off the same fakes, unchanged."""
-    update_d, _ = make_updates(net_g, net_d, opt_g, opt_d, **_update_options(config))
+    update_d, _, sync = _build(net_g, net_d, opt_g, opt_d, config, replicas)
 
     def critic_step(real, z, labels, mix=None):
         d_stats = update_d(real, z, labels, mix)
-        return ops.stack((d_stats[0], d_stats[1], d_stats[4], d_stats[2], d_stats[3]))
+        stats = ops.stack((d_stats[0], d_stats[1], d_stats[4], d_stats[2], d_stats[3]))
+        if sync is not None:
+            sync()
+            stats = sync.mean(stats)
+        return stats
 
     return ms.jit(critic_step) if jit else critic_step
 
 
-def _update_options(config) -> dict:
-    if config is None:
-        return {}
-    return {"loss": config.loss, "label_smoothing": config.label_smoothing, "gp_weight": config.gp_weight,
-            "clip_grad_norm": config.clip_grad_norm}
+def _loss_scaler(net: str, enabled: bool):
+    """A dynamic loss scaler with its own parameter names (two scalers' defaults would collide in graph mode)."""
+    if not enabled:
+        return None
+    scaler = amp.DynamicLossScaler(scale_value=2.0 ** 12, scale_factor=2, scale_window=1000)
+    scaler.scale_value.name, scaler.counter.name = f"loss_scale_{net}.value", f"loss_scale_{net}.counter"
+    return scaler
+
+
+def _build(net_g, net_d, opt_g, opt_d, config, replicas):
+    options = {}
+    if config is not None:
+        options = {"loss": config.loss, "label_smoothing": config.label_smoothing, "gp_weight": config.gp_weight,
+                   "clip_grad_norm": config.clip_grad_norm, "loss_scale": config.mixed_precision}
+    sync = None
+    if replicas is not None and replicas.size > 1:
+        options["reducers"] = (replicas.grad_reducer(opt_d), replicas.grad_reducer(opt_g))
+        sync = replicas.state_sync(net_g, net_d)
+    return (*make_updates(net_g, net_d, opt_g, opt_d, **options), sync)

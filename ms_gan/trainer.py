@@ -85,19 +85,33 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     Raises UserError for bad input, TrainingDiverged on NaN/inf, Interrupted on SIGINT/SIGTERM."""
     import mindspore as ms
 
-    from ms_gan.models import build_discriminator, build_generator
+    from ms_gan.distributed import Replicas, parameter_checksum
+    from ms_gan.models import build_discriminator, build_generator, to_mixed_precision
     from ms_gan.train_step import make_critic_step, make_optimizers, make_train_step
 
     config.validate()
-    data_dir = resolve_data_dir(config.data_dir, config.data_url)
+    data_dir = resolve_data_dir(config.data_dir, config.data_url, config.dataset)
     setup_context(config.device_target, config.mode, config.seed)
-    dataset = create_dataset(data_dir, config.batch_size, config.latent_dim, config.conditional,
+    replicas = Replicas(config.distribute)  # one process unless started by msrun with --distribute
+    if config.batch_size % replicas.size:
+        raise UserError(f"--batch_size {config.batch_size} is the global batch; it must divide evenly among the "
+                        f"{replicas.size} workers")
+    batch_size = config.batch_size // replicas.size  # this worker's share
+
+    def lead_print(text):
+        if replicas.lead:
+            print(text, flush=True)
+    dataset = create_dataset(data_dir, batch_size, config.latent_dim, config.conditional,
                              seed=config.seed, num_workers=config.num_workers, classes=config.classes,
-                             mix=config.loss == "wgan-gp")
+                             mix=config.loss == "wgan-gp", num_shards=replicas.size, shard_id=replicas.rank)
     steps_per_epoch = dataset.get_dataset_size()
     total = steps_per_epoch * config.epochs
 
     net_g, net_d = build_generator(config), build_discriminator(config)
+    if config.mixed_precision:  # casts the ops, keeps float32 parameters (and so checkpoints)
+        net_g, net_d = to_mixed_precision(net_g, config.amp_level), to_mixed_precision(net_d, config.amp_level)
+    elif config.amp_level != "O0":
+        lead_print(f"note: --amp_level {config.amp_level} is for GPU/Ascend; on CPU ms_gan trains in float32")
     opt_g, opt_d = make_optimizers(net_g, net_d, config)
     cells = {"generator": net_g, "discriminator": net_d, "optim_g": opt_g, "optim_d": opt_d}
     ema = None
@@ -123,19 +137,20 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
         if start_step >= total:
             raise UserError(f"{run_dir} is already at step {start_step} (epoch {start_step // steps_per_epoch}), "
                             f"the end of --epochs {config.epochs}; pass a larger --epochs to train on")
-        print(f"resuming {run_dir} at step {start_step} of {total}"
-              + (f" from {checkpoints[-1]}" if checkpoints else " (no complete checkpoint yet: from the start)"),
-              flush=True)
+        lead_print(f"resuming {run_dir} at step {start_step} of {total}"
+                   + (f" from {checkpoints[-1]}" if checkpoints else " (no complete checkpoint yet: from the start)"))
     else:
-        run_dir = make_run_dir(config)
+        run_dir = make_run_dir(config) if replicas.lead else ""  # the other workers write nothing
     config.data_dir = data_dir
-    save_config(config, os.path.join(run_dir, CONFIG_NAME))
-    log_path = os.path.join(run_dir, LOG_NAME)
-    rewrite_log(log_path, read_log(log_path, up_to_step=start_step))  # drop steps past the checkpoint
+    log_path = os.path.join(run_dir, LOG_NAME) if run_dir else os.devnull
+    if replicas.lead:
+        save_config(config, os.path.join(run_dir, CONFIG_NAME))
+        rewrite_log(log_path, read_log(log_path, up_to_step=start_step))  # drop steps past the checkpoint
 
     jit = config.mode == "graph"
-    train_step = make_train_step(net_g, net_d, opt_g, opt_d, config, ema, jit=jit)
-    critic_step = make_critic_step(net_g, net_d, opt_g, opt_d, config, jit=jit) if config.n_critic > 1 else None
+    train_step = make_train_step(net_g, net_d, opt_g, opt_d, config, ema, jit=jit, replicas=replicas)
+    critic_step = (make_critic_step(net_g, net_d, opt_g, opt_d, config, jit=jit, replicas=replicas)
+                   if config.n_critic > 1 else None)
     net_g.set_train(True)
     net_d.set_train(True)
     grid_z, grid_labels, grid_cols = grid_inputs(config, seed=config.seed + 1)
@@ -143,15 +158,16 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     if os.path.isfile(noise_path):  # a resumed run keeps drawing its grids from the very same noise
         with np.load(noise_path) as saved:
             grid_z, grid_labels = saved["z"], saved["labels"]
-    else:
+    elif replicas.lead:
         np.savez(noise_path, z=grid_z, labels=grid_labels)
-    no_labels = ms.Tensor(np.zeros(config.batch_size, dtype=np.int32))
+    no_labels = ms.Tensor(np.zeros(batch_size, dtype=np.int32))
 
-    print(f"run {run_dir}: {config.model} on {data_dir} ({steps_per_epoch * config.batch_size} images/epoch"
-          + (f", digits {config.classes}" if config.classes else "") + f"), {config.epochs} epochs x "
-          f"{steps_per_epoch} steps, {config.device_target} {config.mode} mode", flush=True)
-    quality = _Quality(config, run_dir, data_dir, cells) if config.eval_every else None
-    progress = Progress(total, steps_per_epoch)
+    lead_print(f"run {run_dir}: {config.model} on {data_dir} ({steps_per_epoch * config.batch_size} images/epoch"
+               + (f", digits {config.classes}" if config.classes else "") + f"), {config.epochs} epochs x "
+               f"{steps_per_epoch} steps, {config.device_target} {config.mode} mode"
+               + (f", {replicas.size} data-parallel workers x batch {batch_size}" if replicas.size > 1 else ""))
+    quality = _Quality(config, run_dir, data_dir, cells) if config.eval_every and replicas.lead else None
+    progress = Progress(total, steps_per_epoch, stream=None if replicas.lead else open(os.devnull, "w"))
     step, first_step_seconds, t_start = start_step, 0.0, time.perf_counter()
     seconds_before = float(read_log(log_path)["seconds"][-1]) if start_step else 0.0
 
@@ -159,6 +175,8 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
         if not _all_finite(net_g, net_d, *([ema.net] if ema else [])):
             raise TrainingDiverged(f"non-finite parameters at epoch {epoch}, step {step}; not saved")
         state = {"epoch": epoch, "step": step, "epoch_complete": complete, "steps_per_epoch": steps_per_epoch}
+        if not replicas.lead:
+            return "(by rank 0)"
         return save_checkpoint(run_dir, state, cells, keep_last=config.keep_last)
 
     iterator = dataset.create_dict_iterator(num_epochs=config.epochs)
@@ -181,7 +199,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
                 writer.writerow([epoch, step] + [f"{v:.6g}" for v in values] + [f"{seconds_before + now:.3f}"])
                 if not np.all(np.isfinite(values)):
                     log_file.flush()
-                    last = list_checkpoints(run_dir)
+                    last = list_checkpoints(run_dir) if run_dir else []
                     raise TrainingDiverged(
                         f"non-finite loss at epoch {epoch}, step {step} "
                         f"({', '.join(f'{k}={v:.4g}' for k, v in zip(STEP_METRICS, values))}); "
@@ -197,7 +215,8 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
             if epoch * steps_per_epoch <= start_step:
                 continue  # this epoch was finished before the resume
             log_file.flush()
-            _draw(config, run_dir, epoch, sampler, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch)
+            if replicas.lead:
+                _draw(config, run_dir, epoch, sampler, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch)
             if epoch % config.save_every == 0 or epoch == config.epochs:
                 checkpoint(epoch, complete=True)
             if quality and (epoch % config.eval_every == 0 or epoch == config.epochs):
@@ -207,6 +226,11 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     wall = time.perf_counter() - t_start
     trained = step - start_step
     speed = (trained - 1) * config.batch_size / max(wall - first_step_seconds, 1e-9) if trained > 1 else 0.0
+    if replicas.size > 1:  # equal on every worker when data parallelism works; msrun keeps each worker's log
+        print(f"rank {replicas.rank} of {replicas.size}: parameter checksum "
+              f"{parameter_checksum(*cells.values())}", flush=True)
+    if not replicas.lead:
+        return run_dir
     write_json(os.path.join(run_dir, "summary.json"), {
         "epochs": config.epochs, "steps": step, "steps_this_process": trained, "wall_seconds": round(wall, 1),
         "first_step_seconds": round(first_step_seconds, 2), "images_per_second": round(speed, 1)})
@@ -230,7 +254,7 @@ class _Quality:
         from ms_gan.metrics import Evaluator
 
         self.config, self.run_dir, self.cells = config, run_dir, cells
-        classifier = load_or_train_classifier(config.classifier, data_dir)
+        classifier = load_or_train_classifier(config.classifier_path, data_dir)
         self.evaluator = Evaluator(classifier, data_dir, config.classes or None, config.eval_samples)
         self.path = os.path.join(run_dir, "metrics.csv")
         self.best_path = os.path.join(run_dir, "checkpoints", "best", "state.json")

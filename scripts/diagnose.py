@@ -16,7 +16,7 @@ def parse_args(argv=None):
     p = _cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir")
     p.add_argument("--no_samples", action="store_true", help="judge from the log alone")
-    p.add_argument("--classifier", default=os.path.join("data", "mnist_classifier.ckpt"))
+    p.add_argument("--classifier", default="", help="default: the run's (data/DATASET_classifier.ckpt)")
     p.add_argument("--num", type=int, default=2000, help="samples drawn for diversity and coverage")
     return p.parse_args(argv)
 
@@ -39,20 +39,21 @@ def main(args):
         from ms_gan.runtime import prepare_process
 
         prepare_process("CPU")
-        from ms_gan.checkpoint import load_into
+        from ms_gan.checkpoint import load_into, resolve_generator
         from ms_gan.classifier import load_or_train_classifier
         from ms_gan.metrics import Evaluator
         from ms_gan.models import build_generator
         from ms_gan.runtime import setup_context
 
         setup_context("CPU", "graph", config.seed)
-        evaluator = Evaluator(load_or_train_classifier(args.classifier, config.data_dir), config.data_dir,
+        classifier = load_or_train_classifier(args.classifier or config.classifier_path, config.data_dir)
+        evaluator = Evaluator(classifier, config.data_dir,
                               config.classes or None, args.num)
         net_g = build_generator(config)
-        load_into(net_g, os.path.join(list_checkpoints(args.run_dir)[-1], "generator.ckpt"))
+        load_into(net_g, resolve_generator(args.run_dir)[0])
         metrics, real = evaluator.score_generator(net_g, config), evaluator.real_row
     verdict, evidence = diagnose(read_log(log_path), metrics, real,
-                                 expected_classes=len(config.classes) or config.num_classes)
+                                 expected_classes=len(config.classes) or config.num_classes, loss=config.loss)
     write_json(os.path.join(args.run_dir, "diagnosis.json"), {"verdict": verdict, "evidence": evidence})
     print(report(verdict, evidence))
 

@@ -19,8 +19,9 @@ def parse_args(argv=None):
     source.add_argument("--ckpt", help="a run directory, checkpoint folder or generator .ckpt")
     source.add_argument("--samples", help="a samples.npz written by scripts/infer.py")
     p.add_argument("--data_dir", default="", help="MNIST_Data folder for the real reference (default: the run's)")
-    p.add_argument("--classifier", default=os.path.join("data", "mnist_classifier.ckpt"),
-                   help="cached MNIST classifier; trained on --data_dir when absent")
+    p.add_argument("--classifier", default="", help="cached classifier (default: the run's, or "
+                   "data/mnist_classifier.ckpt for --samples); trained on --data_dir when absent")
+    p.add_argument("--no_ema", action="store_true", help="score the raw generator of a run trained with --ema_decay")
     p.add_argument("--num", type=int, default=10000, help="samples to draw (--ckpt)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
@@ -44,7 +45,7 @@ def main(args):
 
     config = None
     if args.ckpt:
-        ckpt_path, config = resolve_generator(args.ckpt)
+        ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
     elif not os.path.isfile(args.samples):
         raise UserError(f"--samples {args.samples} does not exist")
     data_dir = args.data_dir or (config.data_dir if config else "")
@@ -52,7 +53,10 @@ def main(args):
         raise UserError("--data_dir is needed to score a samples.npz (the real digits to compare with)")
     data_dir = resolve_data_dir(data_dir, "")
     setup_context("CPU", "graph", args.seed)
-    classifier = load_or_train_classifier(args.classifier, data_dir)
+    from ms_gan.config import default_classifier
+
+    classifier = load_or_train_classifier(args.classifier or (config.classifier_path if config else
+                                                              default_classifier("mnist")), data_dir)
     classes = (config.classes or None) if config else None
     evaluator = Evaluator(classifier, data_dir, classes, args.num)
     print(f"classifier reads {evaluator.classifier_test_accuracy:.4f} of the real test digits correctly")

@@ -9,10 +9,10 @@ import dataclasses
 import sys
 
 import _cli
-from ms_gan.config import DEVICES, LOSS_NAMES, MODELS, MODES, TrainConfig
+from ms_gan.config import AMP_LEVELS, DATASET_NAMES, DEVICES, LOSS_NAMES, MODELS, MODES, TrainConfig
 
-RESUMABLE = ("epochs", "lr", "lr_d", "device_target", "mode", "num_workers", "save_every", "keep_last", "eval_every",
-             "eval_samples", "classifier")
+RESUMABLE = ("epochs", "lr", "lr_d", "device_target", "mode", "amp_level", "num_workers", "save_every", "keep_last",
+             "eval_every", "eval_samples", "classifier", "distribute")
 
 
 def parse_args(argv=None):
@@ -22,9 +22,13 @@ def parse_args(argv=None):
     p.add_argument("--model", choices=MODELS, help=f"fc: tutorial MLP GAN; fc_improved: its LayerNorm + LeakyReLU "
                    f"generator; dcgan: conv GAN; cgan: conditional conv GAN that draws the digit you ask for "
                    f"(default {d.model})")
-    p.add_argument("--data_dir", help="MNIST_Data folder with train/ and test/ (default: ./data/MNIST_Data, "
+    p.add_argument("--dataset", choices=DATASET_NAMES, help="mnist (default) or fashion_mnist: the default data "
+                   "folder, download source and evaluation classifier")
+    p.add_argument("--data_dir", help="folder with train/ and test/ (MindSpore's MNIST_Data layout) or the four IDX "
+                   "files side by side, raw or .gz (default: ./data/MNIST_Data or ./data/FashionMNIST_Data, "
                    "downloaded when absent)")
-    p.add_argument("--data_url", help="zip to download when --data_dir is not given")
+    p.add_argument("--data_url", help="where to download from when --data_dir is not given (MNIST: a zip; "
+                   "Fashion-MNIST: the folder URL of the four .gz files)")
     p.add_argument("--epochs", type=int, help=f"default {d.epochs}")
     p.add_argument("--batch_size", type=int, help=f"default {d.batch_size}")
     p.add_argument("--latent_dim", type=int, help=f"default {d.latent_dim}")
@@ -40,12 +44,17 @@ def parse_args(argv=None):
     p.add_argument("--run_name", help="default: MODEL-DATE-TIME")
     p.add_argument("--device_target", choices=DEVICES, help=f"default {d.device_target}")
     p.add_argument("--mode", choices=MODES, help="graph: compiled step (default); pynative: eager")
+    p.add_argument("--amp_level", choices=AMP_LEVELS, help="mixed precision on GPU/Ascend with dynamic loss scaling "
+                   "(default O0 = float32; on CPU a notice, and float32)")
     p.add_argument("--num_workers", type=int, help=f"dataset worker threads (default {d.num_workers})")
+    p.add_argument("--distribute", action="store_true", default=None, help="data-parallel training over the workers "
+                   "msrun starts: msrun --worker_num=N --local_worker_num=N scripts/train.py --distribute ... "
+                   "(--batch_size is the global batch, split evenly)")
     p.add_argument("--classes", type=_digits, help="train on these digits only, e.g. 8 or 3,5,8")
     p.add_argument("--eval_every", type=int, help="evaluate sample quality every K epochs (FD, IS, precision, "
                    "recall, coverage) and keep checkpoints/best by FD (default: never)")
     p.add_argument("--eval_samples", type=int, help=f"samples per evaluation (default {d.eval_samples})")
-    p.add_argument("--classifier", help=f"MNIST classifier checkpoint for --eval_every (default {d.classifier}; "
+    p.add_argument("--classifier", help="classifier checkpoint for --eval_every (default data/DATASET_classifier.ckpt; "
                    "trained on --data_dir when absent)")
     g = p.add_argument_group("losses and stabilisers")
     g.add_argument("--loss", choices=LOSS_NAMES, help="bce: non-saturating BCE (default); lsgan: least squares; "
@@ -90,6 +99,7 @@ def build_config(args):
     if fixed:
         raise UserError(f"--resume keeps the run's settings; {', '.join('--' + k for k in fixed)} cannot change "
                         f"(changeable: {', '.join('--' + k for k in RESUMABLE)})")
+    config.distribute = False  # how this process runs, not a property of the run: only a flag turns it on
     return dataclasses.replace(config, **{k: given[k] for k in given if k in RESUMABLE}).validate()
 
 

@@ -1,5 +1,6 @@
 """The dataset pipeline, the on-disk checks and the download path."""
 
+import gzip
 import http.server
 import io
 import os
@@ -10,7 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import real_subset
-from ms_gan.data import check_split, create_dataset, download_mnist, resolve_data_dir, write_split
+from ms_gan.data import (SPLIT_FILES, check_split, create_dataset, download_mnist, read_split, resolve_data_dir,
+                         split_dir, write_split)
 from ms_gan.errors import UserError
 
 
@@ -76,7 +78,7 @@ def test_check_split_reports_missing_truncated_and_wrong_size(tmp_path):
     with pytest.raises(UserError, match="0x0 images"):
         check_split(str(tmp_path), "train")
     images.write_bytes(b"not an idx file at all")
-    with pytest.raises(UserError, match="not an uncompressed MNIST IDX"):
+    with pytest.raises(UserError, match="not an MNIST IDX file"):
         check_split(str(tmp_path), "train")
 
 
@@ -94,22 +96,33 @@ def _mnist_zip(n: int) -> bytes:
     return buffer.getvalue()
 
 
+def _gzipped_split_files(n: int) -> dict:
+    """The four IDX files of N real digits per split, gzipped, by file name (the original distribution's form)."""
+    (x, y), (tx, ty) = real_subset(n, n)
+    files = {}
+    for images, labels, (img_name, lbl_name) in ((x, y, SPLIT_FILES["train"]), (tx, ty, SPLIT_FILES["test"])):
+        files[img_name + ".gz"] = gzip.compress(np.array([2051, n, 28, 28], ">u4").tobytes() + images.tobytes())
+        files[lbl_name + ".gz"] = gzip.compress(np.array([2049, n], ">u4").tobytes() + labels.tobytes())
+    return files
+
+
 @pytest.fixture
 def http_server():
-    """A local HTTP server on 127.0.0.1 serving /MNIST_Data.zip (and 404 for anything else)."""
-    payload = _mnist_zip(50)
+    """A local HTTP server on 127.0.0.1 serving /MNIST_Data.zip and /fashion/<the four .gz files> (404 otherwise)."""
+    payloads = {"/MNIST_Data.zip": _mnist_zip(50)}
+    payloads.update({f"/fashion/{name}": data for name, data in _gzipped_split_files(40).items()})
     hits = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             hits.append(self.path)
-            if self.path != "/MNIST_Data.zip":
+            if self.path not in payloads:
                 self.send_error(404)
                 return
             self.send_response(200)
-            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Content-Length", str(len(payloads[self.path])))
             self.end_headers()
-            self.wfile.write(payload)
+            self.wfile.write(payloads[self.path])
 
         def log_message(self, *args):
             pass
@@ -145,3 +158,59 @@ def test_failed_download_is_one_line_pointing_at_data_dir(tmp_path, http_server)
 def test_missing_data_dir_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         resolve_data_dir(str(tmp_path / "nope"), "http://127.0.0.1:9/unused.zip")
+
+
+def test_gzipped_files_side_by_side_are_read_through_a_cache(tmp_path, monkeypatch):
+    """The original distribution's layout (four .gz files in one folder) trains like MNIST_Data/ does."""
+    source = tmp_path / "flat"
+    source.mkdir()
+    for name, data in _gzipped_split_files(64).items():
+        (source / name).write_bytes(data)
+    monkeypatch.chdir(tmp_path)
+    assert check_split(str(source), "train") == 64 and check_split(str(source), "test") == 64
+    unpacked = split_dir(str(source), "train")
+    assert unpacked.startswith(os.path.join("data", "unpacked"))
+    assert sorted(os.listdir(source)) == sorted(_gzipped_split_files(1))  # the source is left as it was
+    (x, y), _ = real_subset(64, 64)
+    images, labels = read_split(str(source), "train")
+    np.testing.assert_array_equal(images, x)
+    np.testing.assert_array_equal(labels, y)
+    batch = next(create_dataset(str(source), 16, 8, conditional=True, shuffle=False).create_dict_iterator(num_epochs=1,
+                                                                                                           output_numpy=True))
+    np.testing.assert_array_equal(batch["label"], y[:16])
+    assert split_dir(str(source), "train") == unpacked  # unpacked once, then reused
+
+
+def test_corrupt_gzip_is_a_one_line_error(tmp_path, monkeypatch):
+    for name, data in _gzipped_split_files(8).items():
+        (tmp_path / name).write_bytes(data[:40] if name.startswith("train-images") else data)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as info:
+        check_split(str(tmp_path), "train")
+    assert "\n" not in str(info.value) and "cannot unpack" in str(info.value)
+
+
+def test_fashion_mnist_comes_from_a_local_copy_or_is_downloaded(tmp_path, http_server, monkeypatch):
+    from ms_gan import data
+
+    base, hits = http_server
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(data.DATASETS, "fashion_mnist", dict(data.DATASETS["fashion_mnist"], local=()))
+    folder = resolve_data_dir("", f"{base}/fashion/", "fashion_mnist")
+    assert folder == os.path.join("data", "FashionMNIST_Data")
+    assert sorted(os.listdir(folder)) == sorted(_gzipped_split_files(1))  # the four .gz files, as served
+    assert check_split(folder, "train") == 40 and check_split(folder, "test") == 40
+    count = len(hits)
+    assert resolve_data_dir("", f"{base}/fashion/", "fashion_mnist") == folder and len(hits) == count
+
+    # a system copy (Debian's dataset-fashion-mnist layout) is used before any download
+    system = tmp_path / "usr-share-fashion"
+    system.mkdir()
+    for name, payload in _gzipped_split_files(24).items():
+        (system / name).write_bytes(payload)
+    monkeypatch.chdir(tmp_path / "usr-share-fashion")
+    monkeypatch.setitem(data.DATASETS, "fashion_mnist", dict(data.DATASETS["fashion_mnist"], local=(str(system),)))
+    assert resolve_data_dir("", "http://127.0.0.1:9/never", "fashion_mnist") == str(system)
+    with pytest.raises(UserError) as info:
+        data.download_idx(f"{base}/missing/", str(tmp_path / "x"), "Fashion-MNIST")
+    assert "\n" not in str(info.value) and "could not download Fashion-MNIST" in str(info.value)

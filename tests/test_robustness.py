@@ -146,7 +146,7 @@ def bad_data(tmp_path_factory):
     ("missing data dir", ["--data_dir", "{bad}/nope"], "does not exist"),
     ("empty data dir", ["--data_dir", "{bad}/empty"], "train-images-idx3-ubyte is missing"),
     ("truncated IDX", ["--data_dir", "{bad}/truncated"], "truncated or corrupt"),
-    ("corrupt IDX header", ["--data_dir", "{bad}/corrupt"], "not an uncompressed MNIST IDX"),
+    ("corrupt IDX header", ["--data_dir", "{bad}/corrupt"], "not an MNIST IDX file"),
     ("wrong image size", ["--data_dir", "{bad}/wrong_size"], "32x32 images"),
     ("epochs 0", ["--epochs", "0"], "--epochs must be a positive integer"),
     ("batch size 0", ["--batch_size", "0"], "--batch_size must be a positive integer"),

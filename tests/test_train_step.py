@@ -79,3 +79,32 @@ def test_bce_losses_match_hand_computed_values():
     np.testing.assert_allclose(float(loss_real.asnumpy()), -np.mean(np.log(sigmoid(np.array([2.0, -1.0])))), rtol=1e-5)
     np.testing.assert_allclose(float(loss_fake.asnumpy()), (np.log(2) + 30.0) / 2, rtol=1e-5)  # -log(1-sigmoid(30)) ~ 30
     np.testing.assert_allclose(float(bce_g_loss(fake).asnumpy()), (np.log(2) + np.log1p(np.exp(-30.0))) / 2, rtol=1e-5)
+
+
+@MODES
+def test_loss_scaling_matches_float32_and_skips_overflowing_updates(graph_or_pynative):
+    """The --amp_level path's dynamic loss scaling, run in float32: scaled-then-unscaled gradients give the
+    plain update, and a step whose gradients overflow leaves D as it was instead of writing NaN."""
+    import mindspore as ms
+
+    from ms_gan.train_step import make_updates
+
+    def d_after_update(loss_scale, real=None):
+        ms.set_seed(0)
+        config, net_g, net_d, opt_g, opt_d = build("dcgan")
+        update_d, _ = make_updates(net_g, net_d, opt_g, opt_d, loss_scale=loss_scale)
+        update_d = ms.jit(update_d) if graph_or_pynative == "graph" else update_d
+        inputs = rng_inputs(config, config.batch_size)
+        update_d(real if real is not None else inputs[0], *inputs[1:])
+        return numpy_params(net_d)
+
+    plain, scaled = d_after_update(False), d_after_update(True)
+    for name in plain:
+        np.testing.assert_allclose(scaled[name], plain[name], rtol=1e-4, atol=1e-6, err_msg=name)
+
+    overflowing = ms.Tensor(np.full((8, 1, 28, 28), 3e38, np.float32))
+    ms.set_seed(0)
+    untouched = numpy_params(build("dcgan")[2])
+    skipped = d_after_update(True, overflowing)
+    assert changed(untouched, skipped) == []
+    assert not all(np.isfinite(v).all() for v in d_after_update(False, overflowing).values())

@@ -29,3 +29,15 @@ def build_discriminator(config):
         net = CGANDiscriminator(config.ndf, config.num_classes, norm=config.d_norm, spectral=config.spectral_norm)
     net.update_parameters_name(D_PREFIX + ".")
     return net
+
+
+def to_mixed_precision(net, amp_level: str):
+    """MindSpore's auto_mixed_precision, keeping our parameter names: at O1 it rewrites the network and
+    renames its parameters (dropping the generator./discriminator. prefixes that keep G and D apart)."""
+    import mindspore as ms
+
+    names = {id(p): p.name for p in net.get_parameters()}
+    net = ms.amp.auto_mixed_precision(net, amp_level)
+    for param in net.get_parameters():
+        param.name = names.get(id(param), param.name)
+    return net
