@@ -101,6 +101,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     def lead_print(text):
         if replicas.lead:
             print(text, flush=True)
+
     dataset = create_dataset(data_dir, batch_size, config.latent_dim, config.conditional,
                              seed=config.seed, num_workers=config.num_workers, classes=config.classes,
                              mix=config.loss == "wgan-gp", num_shards=replicas.size, shard_id=replicas.rank)

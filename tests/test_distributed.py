@@ -3,6 +3,7 @@ process with the same global batch."""
 
 import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -14,6 +15,12 @@ from test_scripts import assert_one_line_error, run_script
 FLAGS = ["--model", "dcgan", "--ngf", 8, "--ndf", 8, "--latent_dim", 16, "--epochs", 2, "--batch_size", 64]
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def read_log(run_dir):
     from ms_gan.runlog import read_log as read
 
@@ -22,7 +29,7 @@ def read_log(run_dir):
 
 def test_two_workers_hold_identical_parameters_and_match_one_process(tiny_mnist, tmp_path):
     out, logs = tmp_path / "runs", tmp_path / "msrun_log"
-    env = dict(os.environ, LOG_DIR=str(logs), MASTER_PORT="8139", PATH=os.path.dirname(sys.executable) + os.pathsep
+    env = dict(os.environ, LOG_DIR=str(logs), MASTER_PORT=str(free_port()), PATH=os.path.dirname(sys.executable) + os.pathsep
                + os.environ.get("PATH", ""))
     done = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_distribute_train.sh"), "2", *map(str, FLAGS),
                            "--data_dir", tiny_mnist, "--output_dir", str(out), "--run_name", "dp"],

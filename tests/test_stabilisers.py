@@ -194,6 +194,7 @@ TINY = ["--epochs", 1, "--batch_size", 64, "--latent_dim", 16, "--ngf", 8, "--nd
     ["--model", "dcgan", "--spectral_norm"],
     ["--model", "dcgan", "--clip_grad_norm", 1.0],
     ["--model", "fc_improved"],
+    ["--model", "dcgan", "--amp_level", "O2"],  # on CPU: a notice, and float32
 ], ids=lambda o: " ".join(map(str, o)))
 def test_short_real_run_per_option_stays_finite(tiny_mnist, tmp_path, options):
     result = run_script("train.py", *options, *TINY, "--data_dir", tiny_mnist, "--output_dir", tmp_path,
@@ -210,6 +211,7 @@ def test_short_real_run_per_option_stays_finite(tiny_mnist, tmp_path, options):
     infer = run_script("infer.py", "--ckpt", run_dir, "--num", 10, "--output_dir", tmp_path / "samples")
     assert infer.returncode == 0, infer.stderr[-3000:]
     assert ("generator_ema.ckpt" in infer.stdout) == ("--ema_decay" in options)
+    assert ("note: --amp_level O2 is for GPU/Ascend" in result.stdout) == ("--amp_level" in options)
 
 
 def test_stabilised_run_resumes_exactly(tiny_mnist, tmp_path):

@@ -33,11 +33,21 @@ def build_discriminator(config):
 
 def to_mixed_precision(net, amp_level: str):
     """MindSpore's auto_mixed_precision, keeping our parameter names: at O1 it rewrites the network and
-    renames its parameters (dropping the generator./discriminator. prefixes that keep G and D apart)."""
+    renames its parameters (dropping the generator./discriminator. prefixes that keep G and D apart). The
+    rewrite also saves the new network's source (which GRAPH mode parses) to ./rewritten_network; it is
+    done from a temporary folder so the user's working directory stays clean."""
+    import os
+    import tempfile
+
     import mindspore as ms
 
     names = {id(p): p.name for p in net.get_parameters()}
-    net = ms.amp.auto_mixed_precision(net, amp_level)
+    here = os.getcwd()
+    os.chdir(tempfile.mkdtemp(prefix="ms_gan-amp-"))
+    try:
+        net = ms.amp.auto_mixed_precision(net, amp_level)
+    finally:
+        os.chdir(here)
     for param in net.get_parameters():
         param.name = names.get(id(param), param.name)
     return net
