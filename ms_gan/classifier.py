@@ -90,9 +90,9 @@ def load_or_train_classifier(path: str, data_dir: str, log=print):
 
     if os.path.isfile(path):
         net = build_classifier()
-        load_into(net, path, what="MNIST classifier")
+        load_into(net, path, what="evaluation classifier")
         return net
     if not data_dir:
         raise UserError(f"no classifier at {path}; pass --data_dir so one can be trained")
-    log(f"training the MNIST classifier once, cached at {path}")
+    log(f"training the evaluation classifier once on {data_dir}, cached at {path}")
     return train_classifier(data_dir, path, log=log)[0]

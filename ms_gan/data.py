@@ -20,8 +20,16 @@ DATASETS = {
               "url": "https://mindspore-website.obs.cn-north-4.myhuaweicloud.com/notebook/datasets/MNIST_Data.zip"},
     "fashion_mnist": {"title": "Fashion-MNIST", "dir": os.path.join("data", "FashionMNIST_Data"),
                       "local": ("/usr/share/datasets/fashion-mnist",),  # Debian: apt install dataset-fashion-mnist
-                      "url": FASHION_URL},
+                      "url": FASHION_URL,
+                      "classes": ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+                                  "Bag", "Boot")},
 }
+
+
+def class_names(dataset: str, labels) -> list:
+    """How grids label their rows: the dataset's class names (Fashion-MNIST), else the digits themselves."""
+    names = DATASETS.get(dataset, {}).get("classes")
+    return [names[i] if names else str(i) for i in labels]
 DEFAULT_DATA_DIR = DATASETS["mnist"]["dir"]
 CACHE_DIR = os.path.join("data", "unpacked")  # gunzipped copies of .gz splits, keyed by their source folder
 _POINTER = ("point --data_dir at a local copy (a folder holding train/ and test/, or the four files side by "

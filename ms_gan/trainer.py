@@ -9,7 +9,7 @@ import numpy as np
 
 from ms_gan.checkpoint import (CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint)
 from ms_gan.config import TrainConfig, save_config
-from ms_gan.data import create_dataset, resolve_data_dir
+from ms_gan.data import class_names, create_dataset, resolve_data_dir
 from ms_gan.diagnose import diagnose, report
 from ms_gan.errors import UserError
 from ms_gan.fileio import write_json
@@ -292,7 +292,7 @@ class _Quality:
 def _draw(config, run_dir, epoch, net_g, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch):
     """The epoch's sample grid from the fixed noise, and the curves so far."""
     images = generate(net_g, grid_z, grid_labels)
-    row_labels = list(range(config.num_classes)) if config.conditional else None
+    row_labels = class_names(config.dataset, range(config.num_classes)) if config.conditional else None
     save_grid(images, os.path.join(run_dir, "images", f"epoch_{epoch:03d}.png"), ncol=grid_cols,
               title=f"{config.model}, epoch {epoch}", row_labels=row_labels)
     plot_curves(read_log(log_path), os.path.join(run_dir, "curves.png"), title=f"{config.model} training",

@@ -43,7 +43,8 @@ def save_grid(images, path: str, ncol: int = 8, title: str = "", row_labels=None
     nrow = -(-len(images_u8) // ncol)
     lines = textwrap.wrap(title, max(14, ncol * 5)) if title else []  # a narrow grid gets a wrapped title
     title = "\n".join(lines)
-    fig, ax = plt.subplots(figsize=(ncol * scale + 0.6, nrow * scale + 0.1 + 0.2 * len(lines)), dpi=100)
+    label_width = 0.08 * max((len(str(x)) for x in row_labels), default=0) if row_labels is not None else 0
+    fig, ax = plt.subplots(figsize=(ncol * scale + 0.6 + label_width, nrow * scale + 0.1 + 0.2 * len(lines)), dpi=100)
     ax.imshow(canvas, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
     ax.set_xticks([])
     if row_labels is not None:

@@ -40,6 +40,7 @@ def main(args):
     import numpy as np
 
     from ms_gan.checkpoint import find_run_dir, load_into, resolve_generator
+    from ms_gan.data import class_names
     from ms_gan.models import build_generator
     from ms_gan.runtime import setup_context
     from ms_gan.sampling import generate, interpolation_inputs, style_grid_inputs
@@ -83,7 +84,7 @@ def main(args):
     ncol = args.ncol or _default_ncol(args.num, config.conditional and args.label is None, config.num_classes)
     row_labels = None
     if config.conditional and args.label is None and args.num % config.num_classes == 0:
-        row_labels = list(range(config.num_classes))
+        row_labels = class_names(config.dataset, range(config.num_classes))
     save_grid(images, os.path.join(output_dir, "samples.png"), ncol=ncol,
               title=f"{config.model}: {os.path.basename(os.path.dirname(ckpt_path))}" + (f", digit {args.label}" if args.label is not None else ""),
               row_labels=row_labels)
@@ -93,12 +94,13 @@ def main(args):
         z, labels, rows = interpolation_inputs(config, args.interpolate, args.seed, args.label)
         save_grid(generate(net_g, z, labels), os.path.join(output_dir, "interpolation.png"), ncol=args.interpolate,
                   title=f"{config.model}: {source}, latent interpolation",
-                  row_labels=sorted(set(labels.tolist())) if config.conditional else None)
+                  row_labels=class_names(config.dataset, sorted(set(labels.tolist()))) if config.conditional else None)
         written.append("interpolation.png")
     if args.style_grid:
         z, labels = style_grid_inputs(config, args.style_grid, args.seed)
         save_grid(generate(net_g, z, labels), os.path.join(output_dir, "style_grid.png"), ncol=args.style_grid,
-                  title=f"{config.model}: {source}, one z per column", row_labels=list(range(config.num_classes)))
+                  title=f"{config.model}: {source}, one z per column",
+                  row_labels=class_names(config.dataset, range(config.num_classes)))
         written.append("style_grid.png")
     print(f"wrote {args.num} images from {ckpt_path} to {output_dir}: {', '.join(written)}")
 
