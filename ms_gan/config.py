@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ms_gan.errors import UserError
 from ms_gan.fileio import write_json
+from ms_gan.kernels import CONV_IMPLS
 
 MODELS = ("fc", "fc_improved", "dcgan", "cgan")
 LOSS_NAMES = ("bce", "lsgan", "hinge", "wgan-gp")
@@ -40,6 +41,8 @@ class TrainConfig:
     run_name: str = ""              # "" = MODEL-YYYYmmdd-HHMMSS
     device_target: str = "CPU"      # one of DEVICES
     mode: str = "graph"             # one of MODES: graph compiles the step with ms.jit
+    conv_impl: str = "auto"         # one of CONV_IMPLS: gemm = ms_gan's CPU convolutions (kernels/), native =
+                                    # MindSpore's; auto = gemm on CPU if a C++ compiler builds them, else native
     num_workers: int = 2            # dataset worker threads
     distribute: bool = False        # data-parallel over the workers msrun started; batch_size is the global batch
     amp_level: str = "O0"           # one of AMP_LEVELS: mixed precision on GPU/Ascend (O1 lists, O2 all but BatchNorm,
@@ -87,6 +90,8 @@ class TrainConfig:
             raise UserError(f"unknown --mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.dataset not in DATASET_NAMES:
             raise UserError(f"unknown --dataset {self.dataset!r}; choose one of {', '.join(DATASET_NAMES)}")
+        if self.conv_impl not in CONV_IMPLS:
+            raise UserError(f"unknown --conv_impl {self.conv_impl!r}; choose one of {', '.join(CONV_IMPLS)}")
         if self.amp_level not in AMP_LEVELS:
             raise UserError(f"unknown --amp_level {self.amp_level!r}; choose one of {', '.join(AMP_LEVELS)}")
         if self.loss not in LOSS_NAMES:

@@ -47,6 +47,8 @@ def main(args):
         raise UserError(f"cannot create the folder for --output {output}: {e.strerror}") from None
 
     setup_context("CPU", "graph", 0)
+    # MindSpore's own convolutions: the exported graph must not depend on ms_gan's compiled CPU kernels
+    config.conv_impl = "native"
     net_g = build_generator(config)
     load_into(net_g, ckpt_path, what=f"{config.model} generator (latent_dim {config.latent_dim})")
     net_g.set_train(False)  # BatchNorm with its running statistics, as in inference

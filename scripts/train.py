@@ -9,9 +9,9 @@ import dataclasses
 import sys
 
 import _cli
-from ms_gan.config import AMP_LEVELS, DATASET_NAMES, DEVICES, LOSS_NAMES, MODELS, MODES, TrainConfig
+from ms_gan.config import AMP_LEVELS, CONV_IMPLS, DATASET_NAMES, DEVICES, LOSS_NAMES, MODELS, MODES, TrainConfig
 
-RESUMABLE = ("epochs", "lr", "lr_d", "device_target", "mode", "amp_level", "num_workers", "save_every", "keep_last",
+RESUMABLE = ("epochs", "lr", "lr_d", "device_target", "mode", "conv_impl", "amp_level", "num_workers", "save_every", "keep_last",
              "eval_every", "eval_samples", "classifier", "distribute")
 
 
@@ -44,6 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--run_name", help="default: MODEL-DATE-TIME")
     p.add_argument("--device_target", choices=DEVICES, help=f"default {d.device_target}")
     p.add_argument("--mode", choices=MODES, help="graph: compiled step (default); pynative: eager")
+    p.add_argument("--conv_impl", choices=CONV_IMPLS, help="convolutions: gemm = ms_gan's CPU kernels (compiled "
+                   "on first use with g++), native = MindSpore's; default auto = gemm on CPU when they build")
     p.add_argument("--amp_level", choices=AMP_LEVELS, help="mixed precision on GPU/Ascend with dynamic loss scaling "
                    "(default O0 = float32; on CPU a notice, and float32)")
     p.add_argument("--num_workers", type=int, help=f"dataset worker threads (default {d.num_workers})")

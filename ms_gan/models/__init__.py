@@ -1,34 +1,51 @@
 """The networks, built by name from a TrainConfig, with parameter names that never collide."""
 
+from ms_gan.kernels import resolve
 from ms_gan.models.cgan import CGANDiscriminator, CGANGenerator
 from ms_gan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ms_gan.models.fc import FCDiscriminator, FCGenerator, FCImprovedGenerator
+from ms_gan.models.layers import implementation
 
 G_PREFIX, D_PREFIX = "generator", "discriminator"
 
 
+def conv_implementation(config) -> str:
+    """The convolutions CONFIG's networks use: 'gemm' (ms_gan's CPU kernels) or 'native' (kernels.resolve)."""
+    return resolve(config.conv_impl, config.device_target, config.mode, twice_differentiated=config.loss == "wgan-gp")
+
+
 def build_generator(config):
-    if config.model == "fc":
-        net = FCGenerator(config.latent_dim)
-    elif config.model == "fc_improved":
-        net = FCImprovedGenerator(config.latent_dim)
-    elif config.model == "dcgan":
-        net = DCGANGenerator(config.latent_dim, config.ngf)
-    else:
-        net = CGANGenerator(config.latent_dim, config.ngf, config.num_classes)
+    with implementation(conv_implementation(config)):
+        net = _generator(config)
     net.update_parameters_name(G_PREFIX + ".")
     return net
 
 
 def build_discriminator(config):
-    if config.model in ("fc", "fc_improved"):
-        net = FCDiscriminator(config.spectral_norm)
-    elif config.model == "dcgan":
-        net = DCGANDiscriminator(config.ndf, norm=config.d_norm, spectral=config.spectral_norm)
-    else:
-        net = CGANDiscriminator(config.ndf, config.num_classes, norm=config.d_norm, spectral=config.spectral_norm)
+    with implementation(conv_implementation(config)):
+        net = _discriminator(config)
     net.update_parameters_name(D_PREFIX + ".")
     return net
+
+
+def _generator(config):
+    if config.model == "fc":
+        return FCGenerator(config.latent_dim)
+    elif config.model == "fc_improved":
+        return FCImprovedGenerator(config.latent_dim)
+    elif config.model == "dcgan":
+        return DCGANGenerator(config.latent_dim, config.ngf)
+    else:
+        return CGANGenerator(config.latent_dim, config.ngf, config.num_classes)
+
+
+def _discriminator(config):
+    if config.model in ("fc", "fc_improved"):
+        return FCDiscriminator(config.spectral_norm)
+    elif config.model == "dcgan":
+        return DCGANDiscriminator(config.ndf, norm=config.d_norm, spectral=config.spectral_norm)
+    else:
+        return CGANDiscriminator(config.ndf, config.num_classes, norm=config.d_norm, spectral=config.spectral_norm)
 
 
 def to_mixed_precision(net, amp_level: str):

@@ -4,7 +4,7 @@ from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
 from ms_gan.models.dcgan import DCGANGenerator
-from ms_gan.models.layers import conv, d_norm
+from ms_gan.models.layers import conv, d_norm, leaky_relu
 
 
 class CGANGenerator(nn.Cell):
@@ -35,9 +35,9 @@ class CGANDiscriminator(nn.Cell):
         self.embed = nn.Embedding(num_classes, 28 * 28, embedding_table=Normal(1.0))
         self.features = nn.SequentialCell(
             # [N, 2, 28, 28] -> [N, ndf, 14, 14]
-            conv(2, ndf, 4, 2, 1, spectral), nn.LeakyReLU(0.2),
+            conv(2, ndf, 4, 2, 1, spectral), leaky_relu(0.2),
             # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-            conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), nn.LeakyReLU(0.2),
+            conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), leaky_relu(0.2),
         )
         # [N, 2ndf, 7, 7] -> [N, 1, 1, 1]: the unconditional part of the logit
         self.head = conv(ndf * 2, 1, 7, 1, 0, spectral)

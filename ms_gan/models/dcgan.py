@@ -3,7 +3,7 @@
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.layers import batch_norm, conv, conv_t, d_norm
+from ms_gan.models.layers import batch_norm, conv, conv_t, d_norm, leaky_relu
 
 
 class DCGANGenerator(nn.Cell):
@@ -36,9 +36,9 @@ class DCGANDiscriminator(nn.Cell):
         super().__init__()
         self.model = nn.SequentialCell(
             # [N, C, 28, 28] -> [N, ndf, 14, 14]; no normalisation on the input layer, as in DCGAN
-            conv(in_channels, ndf, 4, 2, 1, spectral), nn.LeakyReLU(0.2),
+            conv(in_channels, ndf, 4, 2, 1, spectral), leaky_relu(0.2),
             # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-            conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), nn.LeakyReLU(0.2),
+            conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), leaky_relu(0.2),
             # [N, 2ndf, 7, 7] -> [N, 1, 1, 1]
             conv(ndf * 2, 1, 7, 1, 0, spectral),
         )

@@ -2,7 +2,7 @@
 
 from mindspore import nn, ops
 
-from ms_gan.models.layers import dense
+from ms_gan.models.layers import dense, leaky_relu
 
 IMAGE_PIXELS = 28 * 28
 
@@ -30,9 +30,9 @@ class FCImprovedGenerator(nn.Cell):
 
     def __init__(self, latent_dim: int = 100):
         super().__init__()
-        layers = [nn.Dense(latent_dim, 128), nn.LeakyReLU(0.2)]
+        layers = [nn.Dense(latent_dim, 128), leaky_relu(0.2)]
         for width_in, width_out in ((128, 256), (256, 512), (512, 1024)):
-            layers += [nn.Dense(width_in, width_out), nn.LayerNorm((width_out,)), nn.LeakyReLU(0.2)]
+            layers += [nn.Dense(width_in, width_out), nn.LayerNorm((width_out,)), leaky_relu(0.2)]
         layers += [nn.Dense(1024, IMAGE_PIXELS), nn.Tanh()]
         self.model = nn.SequentialCell(layers)
 
@@ -48,8 +48,8 @@ class FCDiscriminator(nn.Cell):
     def __init__(self, spectral: bool = False):
         super().__init__()
         self.model = nn.SequentialCell(
-            dense(IMAGE_PIXELS, 512, spectral), nn.LeakyReLU(0.2),
-            dense(512, 256, spectral), nn.LeakyReLU(0.2),
+            dense(IMAGE_PIXELS, 512, spectral), leaky_relu(0.2),
+            dense(512, 256, spectral), leaky_relu(0.2),
             dense(256, 1, spectral),  # a logit: the tutorial's Sigmoid lives inside the BCE-with-logits loss
         )
 

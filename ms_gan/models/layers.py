@@ -1,21 +1,48 @@
-"""Building blocks the models share: DCGAN-initialised convs, the discriminator's normalisation choices and
-spectral normalisation."""
+"""Building blocks the models share: DCGAN-initialised convs (MindSpore's, or ms_gan's GEMM convs on CPU),
+LeakyReLU, the discriminator's normalisation choices and spectral normalisation."""
 
-from mindspore import Parameter, nn, ops
+import contextlib
+
+from mindspore import Parameter, Tensor, nn, ops
+from mindspore import dtype as mstype
 from mindspore.common.initializer import Normal, initializer
+
+from ms_gan import kernels
 
 D_NORMS = ("batch", "layer", "none")  # what follows the discriminator's hidden convs
 
+_impl = "native"  # the convolution implementation conv/conv_t/leaky_relu build: "native" or "gemm"
+
+
+@contextlib.contextmanager
+def implementation(impl: str):
+    """Build layers with IMPL ("native" or "gemm", see kernels.resolve) inside this block. Both give the
+    same parameters under the same names, so checkpoints move freely between them."""
+    global _impl
+    previous, _impl = _impl, impl
+    try:
+        yield
+    finally:
+        _impl = previous
+
 
 def conv_t(c_in, c_out, kernel, stride, padding):
+    if _impl == "gemm":
+        return GemmConv2dTranspose(c_in, c_out, kernel, stride, padding)
     return nn.Conv2dTranspose(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding,
                               weight_init=Normal(0.02), has_bias=False)
 
 
 def conv(c_in, c_out, kernel, stride, padding, spectral: bool = False):
+    if _impl == "gemm":
+        return (SNGemmConv2d if spectral else GemmConv2d)(c_in, c_out, kernel, stride, padding)
     cls = SNConv2d if spectral else nn.Conv2d
     return cls(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding, weight_init=Normal(0.02),
                has_bias=False)
+
+
+def leaky_relu(alpha: float = 0.2):
+    return FusedLeakyReLU(alpha) if _impl == "gemm" else nn.LeakyReLU(alpha)
 
 
 def dense(c_in, c_out, spectral: bool = False, **kwargs):
@@ -103,3 +130,71 @@ class SNDense(nn.Dense, _SpectralNorm):
         if self.has_bias:
             output = self.bias_add(output, self.bias)
         return output
+
+
+class GemmConv2d(nn.Cell):
+    """nn.Conv2d (no bias, "pad" mode) as one MatMul: the weights [out, in * k * k] times the input unfolded
+    to [in * k * k, N * Ho * Wo]. Same parameter ("weight", [out, in, k, k]) and init as nn.Conv2d."""
+
+    def __init__(self, c_in, c_out, kernel, stride, padding):
+        super().__init__()
+        self.weight = Parameter(initializer(Normal(0.02), (c_out, c_in, kernel, kernel)), name="weight")
+        self.geometry = kernels.geometry(kernel, stride, padding)
+        self.ops = kernels.load()
+        self.matmul = ops.MatMul()  # the primitive: its gradient uses transpose flags, not Transpose ops
+
+    def construct(self, x):
+        return self.convolve(x, self.weight)
+
+    def convolve(self, x, weight):
+        cols = self.ops.im2col(x, self.geometry)  # [N, in, H, W] -> [in * k * k, N, Ho, Wo]
+        rows, n, ho, wo = cols.shape
+        c_out = weight.shape[0]
+        # [out, in * k * k] @ [in * k * k, N * Ho * Wo] -> [out, N, Ho, Wo] -> [N, out, Ho, Wo]
+        y = self.matmul(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo)))
+        return self.ops.swap_nc(ops.reshape(y, (c_out, n, ho, wo)))
+
+
+class GemmConv2dTranspose(nn.Cell):
+    """nn.Conv2dTranspose (no bias, "pad" mode) as one MatMul followed by Col2Im, the adjoint of
+    GemmConv2d. Same parameter ("weight", [in, out, k, k]) and init as nn.Conv2dTranspose."""
+
+    def __init__(self, c_in, c_out, kernel, stride, padding):
+        super().__init__()
+        self.weight = Parameter(initializer(Normal(0.02), (c_in, c_out, kernel, kernel)), name="weight")
+        self.geometry = kernels.geometry(kernel, stride, padding)
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.ops = kernels.load()
+        self.matmul_ta = ops.MatMul(transpose_a=True)
+
+    def construct(self, x):
+        n, c_in, h, w = x.shape
+        # [N, in, H, W] -> [in, N * H * W]
+        x_cols = ops.reshape(self.ops.swap_nc(x), (c_in, n * h * w))
+        # [in, out * k * k]^T @ [in, N * H * W] -> [out * k * k, N, H, W]
+        cols = ops.reshape(self.matmul_ta(ops.reshape(self.weight, (c_in, -1)), x_cols), (-1, n, h, w))
+        size = ((h - 1) * self.stride - 2 * self.padding + self.kernel,
+                (w - 1) * self.stride - 2 * self.padding + self.kernel)
+        # -> [N, out, Ho, Wo]; the zeros only tell Col2Im the output size
+        return self.ops.col2im(cols, self.geometry, ops.zeros(size, x.dtype))
+
+
+class SNGemmConv2d(GemmConv2d, _SpectralNorm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_u()
+
+    def construct(self, x):
+        return self.convolve(x, self.normalized_weight())
+
+
+class FusedLeakyReLU(nn.Cell):
+    """nn.LeakyReLU in one pass forward and one backward (kernels.LeakyReLU)."""
+
+    def __init__(self, alpha: float = 0.2):
+        super().__init__()
+        self.slope = Tensor([alpha], mstype.float32)
+        self.ops = kernels.load()
+
+    def construct(self, x):
+        return self.ops.leaky_relu(x, self.slope)

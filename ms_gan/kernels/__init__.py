@@ -1,0 +1,156 @@
+"""ms_gan's CPU kernels: gemm_conv.cc compiled on first use and wrapped as MindSpore custom operators.
+
+On CPU, MindSpore 2.10 runs convolutions through oneDNN's plain-layout GEMM path, about half PyTorch's speed
+for these layers, and builds LeakyReLU from Maximum with a six-op backward. ms_gan instead computes each
+convolution as one large MatMul between an unfolded input and the weights (models/layers.py); the
+kernels here only rearrange memory around it (Im2Col, Col2Im, SwapNC) and apply LeakyReLU in one pass.
+Each operator's gradient is another of these operators, so they differentiate twice (WGAN-GP).
+
+The library is compiled with the system C++ compiler into a per-user cache, keyed by a hash of the source
+and the flags. Where no compiler works, `load` explains why and the models keep MindSpore's own ops.
+"""
+
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from ms_gan.errors import UserError
+
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gemm_conv.cc")
+# -fno-trapping-math lets GCC vectorise the LeakyReLU selects (IEEE traps are never enabled here)
+FLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
+CONV_IMPLS = ("auto", "gemm", "native")  # --conv_impl: auto = gemm on CPU when the kernels build, else native
+
+
+class KernelUnavailable(UserError):
+    """The kernels cannot be built or loaded here; the message says why, in one line."""
+
+
+def cache_dir() -> str:
+    root = os.environ.get("MS_GAN_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "ms_gan")
+    return os.path.join(root, "kernels")
+
+
+def library_path() -> str:
+    """The compiled library, built now if this source, these flags and this machine have none yet."""
+    with open(SOURCE, "rb") as f:
+        key = hashlib.sha1(f.read() + " ".join(FLAGS).encode() + platform.machine().encode()).hexdigest()[:16]
+    path = os.path.join(cache_dir(), f"gemm_conv-{key}.so")
+    if os.path.exists(path):
+        return path
+    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        raise KernelUnavailable("no C++ compiler (g++) found to build ms_gan's CPU kernels")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    # build beside the target and rename: several processes (msrun workers) may build at once
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
+    os.close(fd)
+    try:
+        result = subprocess.run([compiler, *FLAGS, "-o", tmp, SOURCE], capture_output=True, text=True)
+        if result.returncode != 0:
+            first = (result.stderr.strip().splitlines() or ["no output"])[0]
+            raise KernelUnavailable(f"compiling ms_gan's CPU kernels with {compiler} failed: {first}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+_OPS = None
+_fell_back = False  # the fallback notice is printed once per process
+
+
+def load():
+    """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad),
+    built once per process. Raises KernelUnavailable."""
+    global _OPS
+    if _OPS is None:
+        _OPS = _make_ops(library_path())
+    return _OPS
+
+
+def resolve(conv_impl: str, device_target: str, mode: str = "graph", twice_differentiated: bool = False) -> str:
+    """'gemm' or 'native' for a --conv_impl choice. 'auto' means gemm on CPU in GRAPH mode (PyNative is for
+    debugging, and there MindSpore does not differentiate custom operators twice, as WGAN-GP needs); it
+    falls back to native, with a one-line notice, when the kernels cannot be built."""
+    if conv_impl == "native" or (conv_impl == "auto" and (device_target != "CPU" or mode != "graph")):
+        return "native"
+    if device_target != "CPU":
+        raise KernelUnavailable(f"--conv_impl gemm is for CPU; on {device_target} use auto or native")
+    if mode != "graph" and twice_differentiated:
+        raise KernelUnavailable("--conv_impl gemm cannot be differentiated twice (wgan-gp) in PyNative mode; "
+                                "use --mode graph or --conv_impl native")
+    try:
+        load()
+    except (KernelUnavailable, OSError, TypeError) as err:  # TypeError: MindSpore refused the library path
+        if conv_impl == "gemm":
+            raise KernelUnavailable(str(err)) from err
+        global _fell_back
+        if not _fell_back:
+            print(f"note: {err}; using MindSpore's own convolutions (slower on CPU)", file=sys.stderr)
+            _fell_back = True
+        return "native"
+    return "gemm"
+
+
+def geometry(kernel: int, stride: int, padding: int):
+    """The tensor that carries a convolution's geometry to Im2Col/Col2Im, in its shape: MindSpore infers
+    every instance of a custom operator with one shape function, which sees shapes, never values."""
+    import mindspore as ms
+    import numpy as np
+
+    return ms.Tensor(np.zeros((kernel, stride, padding + 1), np.int32))
+
+
+def _make_ops(path: str):
+    from types import SimpleNamespace
+
+    from mindspore import ops
+
+    def out_size(size, g):
+        kernel, stride, padding = g[0], g[1], g[2] - 1
+        return (size + 2 * padding - kernel) // stride + 1
+
+    # image [N, C, H, W] -> cols [C * k * k, N, Ho, Wo]
+    def im2col_shape(x, g):
+        return (x[1] * g[0] * g[0], x[0], out_size(x[2], g), out_size(x[3], g))
+
+    # cols [C * k * k, N, Ho, Wo] -> image [N, C, H, W], H and W from LIKE's shape
+    def col2im_shape(cols, g, like):
+        return (cols[1], cols[0] // (g[0] * g[0]), like[0], like[1])
+
+    def im2col_bprop(x, g, out, dout):
+        return k.col2im(dout, g, x[0, 0]), ops.zeros_like(g)
+
+    def col2im_bprop(cols, g, like, out, dout):
+        return k.im2col(dout, g), ops.zeros_like(g), ops.zeros_like(like)
+
+    def swap_bprop(x, out, dout):
+        return (k.swap_nc(dout),)
+
+    def leaky_relu_bprop(x, slope, out, dout):
+        return k.leaky_relu_grad(x, slope, dout), ops.zeros_like(slope)
+
+    def leaky_relu_grad_bprop(x, slope, dy, out, dout):
+        # d/dx is zero almost everywhere; d/d(dy) is the same piecewise-constant map
+        return ops.zeros_like(x), ops.zeros_like(slope), k.leaky_relu_grad(x, slope, dout)
+
+    def same(x, *rest):
+        return x
+
+    def custom(name, shape, bprop):
+        return ops.Custom(f"{path}:{name}", shape, same, func_type="aot", bprop=bprop)
+
+    k = SimpleNamespace()
+    k.im2col = custom("Im2Col", im2col_shape, im2col_bprop)
+    k.col2im = custom("Col2Im", col2im_shape, col2im_bprop)
+    k.swap_nc = custom("SwapNC", lambda x: (x[1], x[0], *x[2:]), swap_bprop)
+    k.leaky_relu = custom("LeakyReLU", same, leaky_relu_bprop)
+    k.leaky_relu_grad = custom("LeakyReLUGrad", same, leaky_relu_grad_bprop)
+    return k

@@ -1,0 +1,151 @@
+// CPU kernels for ms_gan's GEMM convolutions (ms_gan/kernels/__init__.py): the memory reshuffles around
+// the matrix products, and LeakyReLU. MindSpore's MatMul does the arithmetic; these only move numbers.
+//
+// Layouts (all float32, row-major):
+//   image  [N, C, H, W]            the usual NCHW activation
+//   cols   [C * k * k, N, Ho, Wo]  one row per (channel, kernel tap), one column per output pixel
+//   geom   int32 [k, s, p + 1]     kernel k, stride s, padding p, in its shape (values unused)
+// Im2Col(image, geom) -> cols and Col2Im(cols, geom, like[H, W]) -> image are adjoint: the gradient of
+// one is the other. SwapNC exchanges the first two axes ([A, B, ...] -> [B, A, ...]), its own adjoint.
+//
+// Every kernel writes each output element exactly once from one thread, so results are deterministic.
+// Signature: MindSpore's AOT custom operator interface (params holds the inputs, then the output).
+
+#include <cstdint>
+#include <cstring>
+
+namespace {
+
+struct Geometry {
+  int64_t k, s, p;
+};
+
+// The geometry travels in the shape of a small int32 tensor, [k, s, p + 1]: MindSpore infers every
+// instance of one custom operator with the same shape function, which sees shapes, never values.
+Geometry ReadGeometry(const int64_t *geom_shape) { return {geom_shape[0], geom_shape[1], geom_shape[2] - 1}; }
+
+// The outputs o in [lo, hi) whose input o * s - p + tap lies inside [0, size).
+void ValidRange(int64_t out_size, int64_t size, int64_t tap, const Geometry &g, int64_t *lo, int64_t *hi) {
+  const int64_t shift = tap - g.p;  // input = o * s + shift
+  *lo = shift >= 0 ? 0 : (-shift + g.s - 1) / g.s;
+  *hi = size - shift <= 0 ? 0 : (size - shift + g.s - 1) / g.s;
+  if (*hi > out_size) *hi = out_size;
+  if (*lo > *hi) *lo = *hi;
+}
+
+bool IsFloat32(const char *dtype) { return std::strcmp(dtype, "float32") == 0 || std::strcmp(dtype, "float") == 0; }
+
+}  // namespace
+
+extern "C" int Im2Col(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                      void *extra) {
+  if (nparam != 3 || ndims[0] != 4 || ndims[2] != 4 || !IsFloat32(dtypes[0])) return 1;
+  const float *image = static_cast<const float *>(params[0]);
+  const Geometry g = ReadGeometry(shapes[1]);
+  float *cols = static_cast<float *>(params[2]);
+  const int64_t n = shapes[0][0], c = shapes[0][1], h = shapes[0][2], w = shapes[0][3];
+  const int64_t ho = shapes[2][2], wo = shapes[2][3];
+  const int64_t rows = c * g.k * g.k;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t row = 0; row < rows; ++row) {
+    for (int64_t b = 0; b < n; ++b) {
+      const int64_t ch = row / (g.k * g.k), ky = (row / g.k) % g.k, kx = row % g.k;
+      const float *plane = image + (b * c + ch) * h * w;
+      float *out = cols + (row * n + b) * ho * wo;
+      int64_t ox_lo, ox_hi;
+      ValidRange(wo, w, kx, g, &ox_lo, &ox_hi);
+      for (int64_t oy = 0; oy < ho; ++oy) {
+        const int64_t iy = oy * g.s - g.p + ky;
+        float *out_row = out + oy * wo;
+        if (iy < 0 || iy >= h) {
+          std::memset(out_row, 0, sizeof(float) * wo);
+          continue;
+        }
+        const float *in_row = plane + iy * w + kx - g.p;  // in_row[ox * s] is input column ox * s - p + kx
+        for (int64_t ox = 0; ox < ox_lo; ++ox) out_row[ox] = 0.0f;
+        for (int64_t ox = ox_lo; ox < ox_hi; ++ox) out_row[ox] = in_row[ox * g.s];
+        for (int64_t ox = ox_hi; ox < wo; ++ox) out_row[ox] = 0.0f;
+      }
+    }
+  }
+  return 0;
+}
+
+extern "C" int Col2Im(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                      void *extra) {
+  if (nparam != 4 || ndims[0] != 4 || ndims[3] != 4 || !IsFloat32(dtypes[0])) return 1;
+  const float *cols = static_cast<const float *>(params[0]);
+  const Geometry g = ReadGeometry(shapes[1]);
+  float *image = static_cast<float *>(params[3]);
+  const int64_t n = shapes[3][0], c = shapes[3][1], h = shapes[3][2], w = shapes[3][3];
+  const int64_t ho = shapes[0][2], wo = shapes[0][3];
+  // one (sample, channel) plane per task: every tap that lands in it is summed by the same thread
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float *plane = image + (b * c + ch) * h * w;
+      std::memset(plane, 0, sizeof(float) * h * w);
+      for (int64_t ky = 0; ky < g.k; ++ky) {
+        for (int64_t kx = 0; kx < g.k; ++kx) {
+          const int64_t row = (ch * g.k + ky) * g.k + kx;
+          const float *in = cols + (row * n + b) * ho * wo;
+          int64_t oy_lo, oy_hi, ox_lo, ox_hi;
+          ValidRange(ho, h, ky, g, &oy_lo, &oy_hi);
+          ValidRange(wo, w, kx, g, &ox_lo, &ox_hi);
+          for (int64_t oy = oy_lo; oy < oy_hi; ++oy) {
+            float *out_row = plane + (oy * g.s - g.p + ky) * w + kx - g.p;
+            const float *in_row = in + oy * wo;
+            for (int64_t ox = ox_lo; ox < ox_hi; ++ox) out_row[ox * g.s] += in_row[ox];
+          }
+        }
+      }
+    }
+  }
+  return 0;
+}
+
+extern "C" int SwapNC(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                      void *extra) {
+  if (nparam != 2 || ndims[0] < 2 || !IsFloat32(dtypes[0])) return 1;
+  const float *in = static_cast<const float *>(params[0]);
+  float *out = static_cast<float *>(params[1]);
+  const int64_t a = shapes[0][0], b = shapes[0][1];
+  int64_t inner = 1;
+  for (int d = 2; d < ndims[0]; ++d) inner *= shapes[0][d];
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t j = 0; j < b; ++j) {
+    for (int64_t i = 0; i < a; ++i) {
+      std::memcpy(out + (j * a + i) * inner, in + (i * b + j) * inner, sizeof(float) * inner);
+    }
+  }
+  return 0;
+}
+
+// LeakyReLU(x, slope[1]) = x > 0 ? x : slope * x, and its gradient LeakyReLUGrad(x, slope, dy) = dy * (x > 0 ?
+// 1 : slope): one pass each, where MindSpore composes it from Maximum and a five-op backward.
+extern "C" int LeakyReLU(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                         void *extra) {
+  if (nparam != 3 || !IsFloat32(dtypes[0])) return 1;
+  const float *x = static_cast<const float *>(params[0]);
+  const float slope = *static_cast<const float *>(params[1]);
+  float *y = static_cast<float *>(params[2]);
+  int64_t size = 1;
+  for (int d = 0; d < ndims[0]; ++d) size *= shapes[0][d];
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < size; ++i) y[i] = x[i] * (x[i] > 0.0f ? 1.0f : slope);
+  return 0;
+}
+
+extern "C" int LeakyReLUGrad(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                             void *stream, void *extra) {
+  if (nparam != 4 || !IsFloat32(dtypes[0])) return 1;
+  const float *x = static_cast<const float *>(params[0]);
+  const float slope = *static_cast<const float *>(params[1]);
+  const float *dy = static_cast<const float *>(params[2]);
+  float *dx = static_cast<float *>(params[3]);
+  int64_t size = 1;
+  for (int d = 0; d < ndims[0]; ++d) size *= shapes[0][d];
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < size; ++i) dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : slope);
+  return 0;
+}

@@ -1,0 +1,220 @@
+"""ms_gan's CPU kernels (ms_gan/kernels): GEMM convolutions and the fused LeakyReLU against MindSpore's own
+layers, forward, backward and twice differentiated; checkpoints shared between the two; the fallback."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, numpy_params, rng_inputs, small_config
+
+# (in, out, kernel, stride, padding, input size): every geometry the models use, plus odd ones
+CONV_CASES = [(1, 8, 4, 2, 1, 28), (8, 16, 4, 2, 1, 14), (16, 1, 7, 1, 0, 7), (3, 5, 3, 1, 1, 6), (2, 3, 5, 3, 2, 11)]
+CONV_T_CASES = [(16, 8, 4, 2, 1, 7), (8, 1, 4, 2, 1, 14), (3, 4, 3, 1, 1, 6), (2, 3, 4, 3, 0, 5)]
+
+
+def _both(native_cls, gemm_cls, c_in, c_out, k, s, p):
+    from mindspore import nn  # noqa: F401  (native_cls comes from it)
+
+    native = native_cls(c_in, c_out, k, s, pad_mode="pad", padding=p, has_bias=False)
+    gemm = gemm_cls(c_in, c_out, k, s, p)
+    gemm.weight.set_data(native.weight.data.copy())
+    return native, gemm
+
+
+def _value_and_grads(net, x, mode):
+    """y, dL/dx and dL/dw for L = sum(y^2 / 2 + y), in MODE."""
+    import mindspore as ms
+
+    def loss(x):
+        y = net(x)
+        return (y * y * 0.5 + y).sum()
+
+    grad = ms.grad(loss, grad_position=0, weights=net.trainable_params())
+    if mode == "graph":
+        grad = ms.jit(grad)
+    dx, (dw,) = grad(x)
+    return net(x).asnumpy(), dx.asnumpy(), dw.asnumpy()
+
+
+def _assert_same(native, gemm, x, mode):
+    for got, want in zip(_value_and_grads(gemm, x, mode), _value_and_grads(native, x, mode)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(want).max()))
+
+
+@pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
+@pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "conv{}-{}-k{}s{}p{}-{}".format(*c))
+def test_gemm_conv_matches_mindspore_forward_and_backward(graph_or_pynative, case):
+    import mindspore as ms
+    from mindspore import nn
+
+    from ms_gan.models.layers import GemmConv2d
+
+    c_in, c_out, k, s, p, size = case
+    native, gemm = _both(nn.Conv2d, GemmConv2d, c_in, c_out, k, s, p)
+    x = ms.Tensor(np.random.default_rng(0).standard_normal((3, c_in, size, size)).astype(np.float32))
+    _assert_same(native, gemm, x, graph_or_pynative)
+
+
+@pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
+@pytest.mark.parametrize("case", CONV_T_CASES, ids=lambda c: "convT{}-{}-k{}s{}p{}-{}".format(*c))
+def test_gemm_transposed_conv_matches_mindspore_forward_and_backward(graph_or_pynative, case):
+    import mindspore as ms
+    from mindspore import nn
+
+    from ms_gan.models.layers import GemmConv2dTranspose
+
+    c_in, c_out, k, s, p, size = case
+    native, gemm = _both(nn.Conv2dTranspose, GemmConv2dTranspose, c_in, c_out, k, s, p)
+    x = ms.Tensor(np.random.default_rng(1).standard_normal((3, c_in, size, size)).astype(np.float32))
+    _assert_same(native, gemm, x, graph_or_pynative)
+
+
+@pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
+def test_fused_leaky_relu_matches_mindspore(graph_or_pynative):
+    import mindspore as ms
+    from mindspore import nn
+
+    from ms_gan.models.layers import FusedLeakyReLU
+
+    x_np = np.random.default_rng(2).standard_normal((4, 3, 5, 5)).astype(np.float32)
+    x_np[0, 0, 0, :2] = 0.0  # the kink
+    x = ms.Tensor(x_np)
+    fused, native = FusedLeakyReLU(0.2), nn.LeakyReLU(0.2)
+
+    def grads(act):
+        def loss(x):
+            return (act(x) ** 2).sum()
+
+        g = ms.grad(loss)
+        return (ms.jit(g) if graph_or_pynative == "graph" else g)(x).asnumpy()
+
+    np.testing.assert_allclose(fused(x).asnumpy(), native(x).asnumpy(), rtol=0, atol=0)
+    away = x_np != 0  # MindSpore splits the gradient at exactly 0 (Maximum's tie rule); we take the slope
+    np.testing.assert_allclose(grads(fused)[away], grads(native)[away], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("graph_or_pynative", ["graph"], indirect=True)
+def test_gradient_penalty_through_gemm_discriminator_matches_native(graph_or_pynative):
+    """WGAN-GP differentiates D twice: the kernels' gradients must themselves be differentiable (in GRAPH
+    mode; PyNative does not differentiate a custom bprop again, and resolve() refuses that combination)."""
+    import mindspore as ms
+
+    from ms_gan.losses import gradient_penalty
+    from ms_gan.models import build_discriminator
+
+    config = small_config("dcgan", loss="wgan-gp")
+    nets = {impl: build_discriminator(small_config("dcgan", loss="wgan-gp", conv_impl=impl))
+            for impl in ("native", "gemm")}
+    for name, value in numpy_params(nets["native"]).items():
+        dict((p.name, p) for p in nets["gemm"].trainable_params())[name].set_data(ms.Tensor(value))
+    real, z, labels = rng_inputs(config, 6)
+    fake = ms.Tensor(np.random.default_rng(3).uniform(-1, 1, (6, 1, 28, 28)).astype(np.float32))
+    mix = ms.Tensor(np.random.default_rng(4).uniform(0, 1, (6, 1, 1, 1)).astype(np.float32))
+
+    def penalty_and_grads(net):
+        def penalty(real, fake, labels, mix):
+            return gradient_penalty(net, real, fake, labels, mix)
+
+        fn = ms.value_and_grad(penalty, None, net.trainable_params())
+        value, grads = (ms.jit(fn) if graph_or_pynative == "graph" else fn)(real, fake, labels, mix)
+        return value.asnumpy(), [g.asnumpy() for g in grads]
+
+    (want, want_grads), (got, got_grads) = penalty_and_grads(nets["native"]), penalty_and_grads(nets["gemm"])
+    assert want > 0
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    for g, w in zip(got_grads, want_grads):
+        np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-5 * max(1.0, np.abs(w).max()))
+
+
+@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+def test_checkpoints_move_between_implementations(model, tmp_path):
+    """Same parameter names and shapes, and the same images from the same weights."""
+    import mindspore as ms
+
+    from ms_gan.models import build_generator
+
+    gemm = build_generator(small_config(model, conv_impl="gemm"))
+    native = build_generator(small_config(model, conv_impl="native"))
+    assert [(p.name, p.shape) for p in gemm.get_parameters()] == [(p.name, p.shape) for p in native.get_parameters()]
+    path = str(tmp_path / "g.ckpt")
+    ms.save_checkpoint(gemm, path)
+    assert ms.load_param_into_net(native, ms.load_checkpoint(path)) == ([], [])
+    gemm.set_train(False)
+    native.set_train(False)
+    _, z, labels = rng_inputs(small_config(model), 4)
+    np.testing.assert_allclose(gemm(z, labels).asnumpy(), native(z, labels).asnumpy(), atol=1e-5)
+
+
+def test_train_step_is_the_same_with_either_implementation():
+    """Three full GRAPH-mode steps from the same weights on the same batch: the same numbers and weights."""
+    import mindspore as ms
+
+    from ms_gan.models import build_discriminator, build_generator
+    from ms_gan.train_step import make_optimizers, make_train_step
+
+    ms.set_context(mode=ms.GRAPH_MODE)
+    results = {}
+    start = None
+    for impl in ("native", "gemm"):
+        config = small_config("dcgan", conv_impl=impl)
+        ms.set_seed(0)
+        net_g, net_d = build_generator(config), build_discriminator(config)
+        if start is None:
+            start = {**numpy_params(net_g), **numpy_params(net_d)}
+        for p in net_g.trainable_params() + net_d.trainable_params():
+            p.set_data(ms.Tensor(start[p.name]))
+        opt_g, opt_d = make_optimizers(net_g, net_d, config)
+        step = make_train_step(net_g, net_d, opt_g, opt_d, config)
+        real, z, labels = rng_inputs(config, 8)
+        stats = [step(real, z, labels).asnumpy() for _ in range(3)]
+        results[impl] = (np.array(stats), {**numpy_params(net_g), **numpy_params(net_d)})
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    np.testing.assert_allclose(results["gemm"][0], results["native"][0], rtol=1e-3, atol=1e-5)
+    for name, value in results["native"][1].items():
+        np.testing.assert_allclose(results["gemm"][1][name], value, rtol=1e-3, atol=1e-5, err_msg=name)
+
+
+def _python(code: str, env_extra: dict) -> subprocess.CompletedProcess:
+    env = {**os.environ, **env_extra}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_without_a_compiler_auto_falls_back_and_gemm_is_a_clear_error(tmp_path):
+    env = {"MS_GAN_CACHE": str(tmp_path / "cache"), "CXX": "/bin/false"}
+    code = ("from ms_gan.kernels import resolve\n"
+            "print(resolve('auto', 'CPU'))\n"
+            "try:\n    resolve('gemm', 'CPU')\nexcept Exception as e:\n    print(type(e).__name__, e)\n")
+    result = _python(code, env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "native"
+    assert lines[1].startswith("KernelUnavailable compiling ms_gan's CPU kernels with /bin/false failed")
+    assert result.stderr.count("using MindSpore's own convolutions") == 1
+    assert not os.listdir(tmp_path / "cache" / "kernels")  # no half-built library left behind
+
+
+def test_train_with_conv_impl_gemm_and_no_compiler_exits_with_one_line(tmp_path, tiny_mnist):
+    env = {**os.environ, "MS_GAN_CACHE": str(tmp_path / "cache"), "CXX": "/bin/false"}
+    result = subprocess.run([sys.executable, "scripts/train.py", "--conv_impl", "gemm", "--output_dir",
+                             str(tmp_path / "out"), "--data_dir", tiny_mnist], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "compiling ms_gan's CPU kernels with /bin/false failed" in result.stderr.strip().splitlines()[-1]
+
+
+def test_which_implementation_each_setting_gets():
+    from ms_gan.kernels import KernelUnavailable, resolve
+
+    assert resolve("auto", "CPU", "graph") == "gemm" and resolve("gemm", "CPU", "pynative") == "gemm"
+    assert resolve("auto", "GPU") == "native" and resolve("native", "CPU") == "native"
+    assert resolve("auto", "CPU", "pynative") == "native"
+    with pytest.raises(KernelUnavailable, match="for CPU"):
+        resolve("gemm", "Ascend")
+    with pytest.raises(KernelUnavailable, match="differentiated twice"):
+        resolve("gemm", "CPU", "pynative", twice_differentiated=True)
