@@ -16,8 +16,6 @@ CONV_T_CASES = [(16, 8, 4, 2, 1, 7), (8, 1, 4, 2, 1, 14), (3, 4, 3, 1, 1, 6), (2
 
 
 def _both(native_cls, gemm_cls, c_in, c_out, k, s, p):
-    from mindspore import nn  # noqa: F401  (native_cls comes from it)
-
     native = native_cls(c_in, c_out, k, s, pad_mode="pad", padding=p, has_bias=False)
     gemm = gemm_cls(c_in, c_out, k, s, p)
     gemm.weight.set_data(native.weight.data.copy())
