@@ -140,16 +140,24 @@ class GemmConv2d(nn.Cell):
         super().__init__()
         self.weight = Parameter(initializer(Normal(0.02), (c_out, c_in, kernel, kernel)), name="weight")
         self.geometry = kernels.geometry(kernel, stride, padding)
+        self.kernel, self.padding = kernel, padding
         self.ops = kernels.load()
         self.matmul = ops.MatMul()  # the primitive: its gradient uses transpose flags, not Transpose ops
+        self.matmul_tb = ops.MatMul(transpose_b=True)
 
     def construct(self, x):
         return self.convolve(x, self.weight)
 
     def convolve(self, x, weight):
+        n, c_in, h, w = x.shape
+        c_out = weight.shape[0]
+        if h == self.kernel and w == self.kernel and self.padding == 0:
+            # the kernel covers the whole input (the discriminators' last layer): a plain dense layer
+            # [N, in * k * k] @ [out, in * k * k]^T -> [N, out, 1, 1]
+            y = self.matmul_tb(ops.reshape(x, (n, -1)), ops.reshape(weight, (c_out, -1)))
+            return ops.reshape(y, (n, c_out, 1, 1))
         cols = self.ops.im2col(x, self.geometry)  # [N, in, H, W] -> [in * k * k, N, Ho, Wo]
         rows, n, ho, wo = cols.shape
-        c_out = weight.shape[0]
         # [out, in * k * k] @ [in * k * k, N * Ho * Wo] -> [out, N, Ho, Wo] -> [N, out, Ho, Wo]
         y = self.matmul(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo)))
         return self.ops.swap_nc(ops.reshape(y, (c_out, n, ho, wo)))
