@@ -56,12 +56,13 @@ def worker_ms(args) -> dict:
 
     from ms_gan.config import TrainConfig
     from ms_gan.data import create_dataset
-    from ms_gan.models import build_discriminator, build_generator
+    from ms_gan.models import build_discriminator, build_generator, conv_implementation
     from ms_gan.runtime import setup_context
     from ms_gan.sampling import generate
     from ms_gan.train_step import make_optimizers, make_train_step
 
-    config = TrainConfig(model=args.model, batch_size=args.batch_size, data_dir=args.data_dir)
+    config = TrainConfig(model=args.model, batch_size=args.batch_size, data_dir=args.data_dir,
+                         conv_impl=args.conv_impl)
     setup_context("CPU", "graph", 0)
     dataset = create_dataset(args.data_dir, config.batch_size, config.latent_dim, config.conditional,
                              num_workers=config.num_workers, num_samples=args.num_images or None)
@@ -81,7 +82,8 @@ def worker_ms(args) -> dict:
     if args.epoch_time:
         return {"epoch_seconds": _epoch_time(batches(), step, dataset.get_dataset_size())}
     first, ips, wait, compute = timed_loop(batches(), step, args.steps, args.warmup)
-    result = {"first_step_s": first, "train_images_per_s": ips, "data_wait_ms": wait, "compute_ms": compute}
+    result = {"first_step_s": first, "train_images_per_s": ips, "data_wait_ms": wait, "compute_ms": compute,
+              "conv_impl": conv_implementation(config)}
     if args.inference:
         z = np.random.default_rng(0).standard_normal((10000, config.latent_dim), dtype=np.float32)
         labels = (np.arange(10000) % 10).astype(np.int32)
@@ -139,7 +141,8 @@ def run_worker(framework, model, batch_size, args, **extra) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", framework, "--models", model,
            "--batch_sizes", str(batch_size), "--data_dir", args.data_dir,
            "--steps", str(extra.get("steps", max(3, STEPS[model] * 128 // batch_size))),
-           "--warmup", str(args.warmup), "--num_images", str(extra.get("num_images", 0))]
+           "--warmup", str(args.warmup), "--num_images", str(extra.get("num_images", 0)),
+           "--conv_impl", args.conv_impl]
     if extra.get("inference"):
         cmd.append("--inference")
     if extra.get("epoch_time"):
@@ -168,6 +171,8 @@ def main():
     p.add_argument("--data_dir", default=DEFAULT_DATA)
     p.add_argument("--scaling", action="store_true", help="also images/s at batch 64-512, and (fc) one epoch's "
                    "time on 10k vs 24k images")
+    p.add_argument("--conv_impl", default="auto", help="ms_gan's convolutions (see scripts/train.py --conv_impl); "
+                   "native measures MindSpore's own")
     p.add_argument("--output", default="", help="also write every record and the table to this JSON file")
     p.add_argument("--worker", choices=("ms", "torch"), help=argparse.SUPPRESS)
     p.add_argument("--num_images", type=int, default=0, help=argparse.SUPPRESS)
