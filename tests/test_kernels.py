@@ -182,6 +182,22 @@ def _python(code: str, env_extra: dict) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+def test_the_library_builds_from_source_into_an_empty_cache(tmp_path):
+    """The first-use build, as on a fresh machine: compiled, cached under MS_GAN_CACHE, and working."""
+    code = ("import os\n"
+            "from ms_gan.runtime import prepare_process\nprepare_process('CPU')\n"
+            "import numpy as np, mindspore as ms\n"
+            "from ms_gan.kernels import library_path, load\n"
+            "path = library_path()\n"
+            "x = ms.Tensor(np.array([[-2.0, 3.0]], np.float32))\n"
+            "print(os.path.dirname(path), load().leaky_relu(x, ms.Tensor([0.5], ms.float32)).asnumpy().tolist())\n")
+    result = _python(code, {"MS_GAN_CACHE": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == str(tmp_path / "cache" / "kernels")
+    assert result.stdout.split(None, 1)[1].strip() == "[[-1.0, 3.0]]"
+    assert len(os.listdir(tmp_path / "cache" / "kernels")) == 1  # the library, and no leftover temp file
+
+
 def test_without_a_compiler_auto_falls_back_and_gemm_is_a_clear_error(tmp_path):
     env = {"MS_GAN_CACHE": str(tmp_path / "cache"), "CXX": "/bin/false"}
     code = ("from ms_gan.kernels import resolve\n"
