@@ -1,13 +1,14 @@
 """ms_gan's CPU kernels: gemm_conv.cc compiled on first use and wrapped as MindSpore custom operators.
 
-On CPU, MindSpore 2.10 runs convolutions through oneDNN's plain-layout GEMM path, about half PyTorch's speed
-for these layers, and builds LeakyReLU from Maximum with a six-op backward. ms_gan instead computes each
-convolution as one large MatMul between an unfolded input and the weights (models/layers.py); the
+On CPU, MindSpore 2.10 runs convolutions through oneDNN's plain-layout GEMM path, about half PyTorch's
+speed for these layers, and builds LeakyReLU from Maximum, whose backward takes several kernels. ms_gan
+instead computes each convolution as one large MatMul between an unfolded input and the weights (models/layers.py); the
 kernels here only rearrange memory around it (Im2Col, Col2Im, SwapNC) and apply LeakyReLU in one pass.
 Each operator's gradient is another of these operators, so they differentiate twice (WGAN-GP).
 
 The library is compiled with the system C++ compiler into a per-user cache, keyed by a hash of the source
-and the flags. Where no compiler works, `load` explains why and the models keep MindSpore's own ops.
+and the flags. Where no compiler works, `load` raises KernelUnavailable with the reason, and `resolve`
+falls back to MindSpore's own ops.
 """
 
 import hashlib

@@ -8,7 +8,7 @@
 // Im2Col(image, geom) -> cols and Col2Im(cols, geom, like[H, W]) -> image are adjoint: the gradient of
 // one is the other. SwapNC exchanges the first two axes ([A, B, ...] -> [B, A, ...]), its own adjoint.
 //
-// Every kernel writes each output element exactly once from one thread, so results are deterministic.
+// Each output element is written by one thread in a fixed order, so results are deterministic.
 // Signature: MindSpore's AOT custom operator interface (params holds the inputs, then the output).
 
 #include <cstdint>
@@ -122,7 +122,7 @@ extern "C" int SwapNC(int nparam, void **params, int *ndims, int64_t **shapes, c
 }
 
 // LeakyReLU(x, slope[1]) = x > 0 ? x : slope * x, and its gradient LeakyReLUGrad(x, slope, dy) = dy * (x > 0 ?
-// 1 : slope): one pass each, where MindSpore composes it from Maximum and a five-op backward.
+// 1 : slope): one pass each, where MindSpore composes it from Maximum, whose backward takes several kernels.
 extern "C" int LeakyReLU(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
                          void *extra) {
   if (nparam != 3 || !IsFloat32(dtypes[0])) return 1;
