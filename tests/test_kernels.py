@@ -15,13 +15,6 @@ CONV_CASES = [(1, 8, 4, 2, 1, 28), (8, 16, 4, 2, 1, 14), (16, 1, 7, 1, 0, 7), (3
 CONV_T_CASES = [(16, 8, 4, 2, 1, 7), (8, 1, 4, 2, 1, 14), (3, 4, 3, 1, 1, 6), (2, 3, 4, 3, 0, 5)]
 
 
-def _both(native_cls, gemm_cls, c_in, c_out, k, s, p):
-    native = native_cls(c_in, c_out, k, s, pad_mode="pad", padding=p, has_bias=False)
-    gemm = gemm_cls(c_in, c_out, k, s, p)
-    gemm.weight.set_data(native.weight.data.copy())
-    return native, gemm
-
-
 def _value_and_grads(net, x, mode):
     """y, dL/dx and dL/dw for L = sum(y^2 / 2 + y), in MODE."""
     import mindspore as ms
@@ -37,7 +30,15 @@ def _value_and_grads(net, x, mode):
     return net(x).asnumpy(), dx.asnumpy(), dw.asnumpy()
 
 
-def _assert_same(native, gemm, x, mode):
+def _assert_same(native_cls, gemm_cls, case, seed, mode):
+    """A MindSpore layer and its GEMM twin, same weights, same input: the same values and gradients."""
+    import mindspore as ms
+
+    c_in, c_out, k, s, p, size = case
+    native = native_cls(c_in, c_out, k, s, pad_mode="pad", padding=p, has_bias=False)
+    gemm = gemm_cls(c_in, c_out, k, s, p)
+    gemm.weight.set_data(native.weight.data.copy())
+    x = ms.Tensor(np.random.default_rng(seed).standard_normal((3, c_in, size, size)).astype(np.float32))
     for got, want in zip(_value_and_grads(gemm, x, mode), _value_and_grads(native, x, mode)):
         assert got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(want).max()))
@@ -46,29 +47,21 @@ def _assert_same(native, gemm, x, mode):
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
 @pytest.mark.parametrize("case", CONV_CASES, ids=lambda c: "conv{}-{}-k{}s{}p{}-{}".format(*c))
 def test_gemm_conv_matches_mindspore_forward_and_backward(graph_or_pynative, case):
-    import mindspore as ms
     from mindspore import nn
 
     from ms_gan.models.layers import GemmConv2d
 
-    c_in, c_out, k, s, p, size = case
-    native, gemm = _both(nn.Conv2d, GemmConv2d, c_in, c_out, k, s, p)
-    x = ms.Tensor(np.random.default_rng(0).standard_normal((3, c_in, size, size)).astype(np.float32))
-    _assert_same(native, gemm, x, graph_or_pynative)
+    _assert_same(nn.Conv2d, GemmConv2d, case, 0, graph_or_pynative)
 
 
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
 @pytest.mark.parametrize("case", CONV_T_CASES, ids=lambda c: "convT{}-{}-k{}s{}p{}-{}".format(*c))
 def test_gemm_transposed_conv_matches_mindspore_forward_and_backward(graph_or_pynative, case):
-    import mindspore as ms
     from mindspore import nn
 
     from ms_gan.models.layers import GemmConv2dTranspose
 
-    c_in, c_out, k, s, p, size = case
-    native, gemm = _both(nn.Conv2dTranspose, GemmConv2dTranspose, c_in, c_out, k, s, p)
-    x = ms.Tensor(np.random.default_rng(1).standard_normal((3, c_in, size, size)).astype(np.float32))
-    _assert_same(native, gemm, x, graph_or_pynative)
+    _assert_same(nn.Conv2dTranspose, GemmConv2dTranspose, case, 1, graph_or_pynative)
 
 
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)

@@ -17,9 +17,9 @@ import platform
 import shutil
 import subprocess
 import sys
-import tempfile
 
 from ms_gan.errors import UserError
+from ms_gan.fileio import temp_path
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gemm_conv.cc")
 # -fno-trapping-math lets GCC vectorise the LeakyReLU selects (IEEE traps are never enabled here)
@@ -49,8 +49,7 @@ def library_path() -> str:
         raise KernelUnavailable("no C++ compiler (g++) found to build ms_gan's CPU kernels")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     # build beside the target and rename: several processes (msrun workers) may build at once
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
-    os.close(fd)
+    tmp = temp_path(path, ".so")
     try:
         result = subprocess.run([compiler, *FLAGS, "-o", tmp, SOURCE], capture_output=True, text=True)
         if result.returncode != 0:
