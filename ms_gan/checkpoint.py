@@ -105,6 +105,15 @@ def resolve_generator(ckpt: str, ema: bool = True):
     return (averaged if ema and os.path.isfile(averaged) else os.path.join(folder, "generator.ckpt")), config
 
 
+def load_generator(config, ckpt_path: str):
+    """CONFIG's generator with the weights at CKPT_PATH (from resolve_generator); the context must be set up."""
+    from ms_gan.models import build_generator
+
+    net_g = build_generator(config)
+    load_into(net_g, ckpt_path, what=f"{config.model} generator (latent_dim {config.latent_dim})")
+    return net_g
+
+
 def load_into(cell, path: str, what: str = "checkpoint") -> None:
     """Load PATH into CELL, requiring every parameter to be present and of the same shape (names in the
     file lack the cell's `ckpt_prefix`, if it has one)."""

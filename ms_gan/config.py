@@ -24,6 +24,8 @@ class TrainConfig:
     data_dir: str = ""              # DIR/{train,test} or the four IDX files in DIR, raw or .gz; "" = the dataset's
                                     # ./data folder (Fashion-MNIST: or Debian's copy), downloaded if absent
     data_url: str = ""              # where to download from when data_dir is ""; "" = the dataset's own source
+    data_fingerprint: str = ""      # image counts and checksums of data_dir's splits, recorded when a run starts;
+                                    # --resume and evaluate.py accept another --data_dir only if it matches
     epochs: int = 5                 # passes over the training split
     batch_size: int = 128           # images per step
     latent_dim: int = 100           # length of the noise vector z
@@ -50,7 +52,7 @@ class TrainConfig:
     classes: list = field(default_factory=list)  # digits to train on, e.g. [8]; [] = all ten
     eval_every: int = 0             # epochs between sample-quality evaluations (0 = never); keeps a 'best' checkpoint by FD
     eval_samples: int = 10000       # samples per evaluation
-    classifier: str = ""            # the classifier metrics use; "" = data/<dataset>_classifier.ckpt; trained on data_dir if absent
+    classifier: str = ""            # the classifier metrics use; "" = the dataset's shipped one (ms_gan/assets)
     num_grid: int = 64              # images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)
     loss: str = "bce"               # one of LOSS_NAMES: bce (non-saturating), lsgan, hinge, wgan-gp
     gp_weight: float = 10.0         # wgan-gp: weight (lambda) of the gradient penalty
@@ -127,7 +129,9 @@ class TrainConfig:
 
 
 def default_classifier(dataset: str) -> str:
-    return os.path.join("data", f"{dataset}_classifier.ckpt")
+    from ms_gan.classifier import shipped_path
+
+    return shipped_path(dataset)
 
 
 def save_config(config: TrainConfig, path: str) -> None:

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 
 from ms_gan.errors import UserError
-from ms_gan.fileio import temp_path
+from ms_gan.fileio import temp_path, user_cache_dir
 
 IMAGE_SIZE = 28
 SPLIT_FILES = {  # usage -> (images, labels), the names MindSpore's MnistDataset looks for
@@ -15,10 +15,10 @@ SPLIT_FILES = {  # usage -> (images, labels), the names MindSpore's MnistDataset
 }
 FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DATASETS = {
-    # name -> where it lives by default, where else to look before downloading, what to download
-    "mnist": {"title": "MNIST", "dir": os.path.join("data", "MNIST_Data"), "local": (),
+    # name -> its folder in the user's data cache, where else to look before downloading, what to download
+    "mnist": {"title": "MNIST", "dir": "MNIST_Data", "local": (),
               "url": "https://mindspore-website.obs.cn-north-4.myhuaweicloud.com/notebook/datasets/MNIST_Data.zip"},
-    "fashion_mnist": {"title": "Fashion-MNIST", "dir": os.path.join("data", "FashionMNIST_Data"),
+    "fashion_mnist": {"title": "Fashion-MNIST", "dir": "FashionMNIST_Data",
                       "local": ("/usr/share/datasets/fashion-mnist",),  # Debian: apt install dataset-fashion-mnist
                       "url": FASHION_URL,
                       "classes": ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
@@ -30,8 +30,13 @@ def class_names(dataset: str, labels) -> list:
     """How grids label their rows: the dataset's class names (Fashion-MNIST), else the digits themselves."""
     names = DATASETS.get(dataset, {}).get("classes")
     return [names[i] if names else str(i) for i in labels]
-DEFAULT_DATA_DIR = DATASETS["mnist"]["dir"]
-CACHE_DIR = os.path.join("data", "unpacked")  # gunzipped copies of .gz splits, keyed by their source folder
+
+
+def default_data_dir(dataset: str) -> str:
+    """Where DATASET is downloaded to when --data_dir is not given: the user's cache, not the current folder."""
+    return user_cache_dir("data", DATASETS[dataset]["dir"])
+
+
 _POINTER = ("point --data_dir at a local copy (a folder holding train/ and test/, or the four files side by "
             "side, as raw or gzipped IDX)")
 
@@ -39,7 +44,7 @@ _POINTER = ("point --data_dir at a local copy (a folder holding train/ and test/
 def split_dir(data_dir: str, usage: str = "train") -> str:
     """The folder holding USAGE's raw IDX files, as MnistDataset reads them. Accepted: DIR/usage/ (MindSpore's
     MNIST_Data layout) or DIR/ itself (the original distribution's), raw or gzipped (.gz files are unpacked
-    once into CACHE_DIR). Raises UserError naming the missing file."""
+    once into the user's cache). Raises UserError naming the missing file."""
     names = SPLIT_FILES[usage]
     candidates = [os.path.join(data_dir, usage), data_dir]
     for folder in candidates:
@@ -62,7 +67,7 @@ def _gunzip_split(folder: str, usage: str) -> str:
 
     source = os.path.abspath(folder)
     key = hashlib.sha1(source.encode()).hexdigest()[:12]
-    target = os.path.join(CACHE_DIR, f"{os.path.basename(source) or 'root'}-{key}", usage)
+    target = user_cache_dir("unpacked", f"{os.path.basename(source) or 'root'}-{key}", usage)
     for name in SPLIT_FILES[usage]:
         packed, unpacked = os.path.join(source, name + ".gz"), os.path.join(target, name)
         if os.path.isfile(unpacked) and os.path.getmtime(unpacked) >= os.path.getmtime(packed):
@@ -107,25 +112,53 @@ def _read_header(path: str, magic: int, dims: int) -> tuple:
 
 
 def resolve_data_dir(data_dir: str, data_url: str = "", dataset: str = "mnist") -> str:
-    """Return a checked data folder: DATA_DIR as given; else DATASET's ./data folder, else a local system copy
-    (Fashion-MNIST: Debian's dataset-fashion-mnist), else ./data downloaded from DATA_URL (default: the
+    """Return a checked data folder, as an absolute path (runs must not depend on the folder they start from):
+    DATA_DIR as given; else DATASET's folder in the user's cache, else a local system copy (Fashion-MNIST:
+    Debian's dataset-fashion-mnist), else the cache folder, downloaded from DATA_URL (default: the
     dataset's own)."""
     if data_dir:
         if not os.path.isdir(data_dir):
             raise UserError(f"--data_dir {data_dir} does not exist; {_POINTER}")
         check_split(data_dir, "train")
-        return data_dir
+        return os.path.abspath(data_dir)
     spec = DATASETS[dataset]
-    for folder in (spec["dir"], *spec["local"]):
+    cached = default_data_dir(dataset)
+    for folder in (cached, *spec["local"]):
         if _has_split(folder, "train"):
             check_split(folder, "train")
-            return folder
+            return os.path.abspath(folder)
     if dataset == "mnist":
-        download_mnist(data_url or spec["url"], os.path.dirname(spec["dir"]))
+        download_mnist(data_url or spec["url"], os.path.dirname(cached))
     else:
-        download_idx(data_url or spec["url"], spec["dir"], spec["title"])
-    check_split(spec["dir"], "train")
-    return spec["dir"]
+        download_idx(data_url or spec["url"], cached, spec["title"])
+    check_split(cached, "train")
+    return cached
+
+
+def fingerprint(data_dir: str) -> str:
+    """What makes two data folders the same data: each split's image count and a SHA-256 of its image and
+    label bytes (not its path, so a copy or another mount point of the same files matches)."""
+    import hashlib
+
+    parts = []
+    for usage in ("train", "test"):
+        n = check_split(data_dir, usage)
+        digest = hashlib.sha256()
+        folder = split_dir(data_dir, usage)
+        for name in SPLIT_FILES[usage]:
+            with open(os.path.join(folder, name), "rb") as f:
+                for block in iter(lambda: f.read(1 << 22), b""):
+                    digest.update(block)
+        parts.append(f"{usage} {n} sha256:{digest.hexdigest()[:16]}")
+    return ", ".join(parts)
+
+
+def check_same_data(data_dir: str, expected: str, what: str) -> str:
+    """DATA_DIR's fingerprint, or a UserError if it differs from EXPECTED (a run's recorded one; "" = unknown)."""
+    found = fingerprint(data_dir)
+    if expected and found != expected:
+        raise UserError(f"{data_dir} holds other data than {what} ({found}; the run has {expected})")
+    return found
 
 
 def _has_split(folder: str, usage: str) -> bool:

@@ -9,7 +9,11 @@ Verdicts, checked in this order:
   fakes still gives G a useful gradient, which is the point of the Wasserstein loss.
 - mode collapse: G draws a few near-identical images. Sample diversity in the classifier's feature space
   is far below real digits' (and/or few digit classes are covered), often with the loss curves swinging.
-- stable: none of the above; D and G stay in balance.
+- D dominant: no failure yet, but D is right about >= 95% of reals and of fakes over the last third: it is
+  winning, G's gradient is weak, and a convergence failure is the likely next stage.
+- stable: none of the above, with sample metrics that show varied digits.
+- no failure in the log: none of the above, but no samples were scored, so mode collapse was not checked;
+  such a run is never called stable.
 """
 
 import numpy as np
@@ -61,9 +65,10 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
     if loss == "wgan-gp":
         evidence.append("wgan-gp: a critic that separates reals from fakes is expected; D winning is not checked")
 
+    d_dominant = loss != "wgan-gp" and min(stats["acc_real"], stats["acc_fake"]) >= D_ACC_WON
     if metrics is None or real is None:
-        evidence.append("no sample metrics (no classifier or checkpoint): mode collapse was not checked")
-        return "stable", evidence
+        evidence.append("no samples were scored (no checkpoint or classifier): mode collapse was not checked")
+        return ("D dominant", evidence + [_dominance(stats)]) if d_dominant else ("no failure in the log", evidence)
     ratio = metrics["diversity"] / max(real["diversity"], 1e-12)
     covered = metrics.get("trained_classes_covered", metrics["digits_covered"])
     evidence.append(f"sample diversity {metrics['diversity']:.2f} vs real {real['diversity']:.2f} "
@@ -73,8 +78,15 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
         evidence.append(f"diversity below {DIVERSITY_COLLAPSED:.0%} of real digits' or classes missing: "
                         f"the generator maps most noise to a few outputs")
         return "mode collapse", evidence
+    if d_dominant:
+        return "D dominant", evidence + [_dominance(stats)]
     evidence.append("D and G stay in balance and the samples are about as varied as real digits")
     return "stable", evidence
+
+
+def _dominance(stats: dict) -> str:
+    return (f"warning: D is right about {stats['acc_real']:.0%} of reals and {stats['acc_fake']:.0%} of fakes "
+            f"(>= {D_ACC_WON:.0%} on both): it is winning and G's gradient is weak; a convergence failure may follow")
 
 
 def report(verdict: str, evidence: list) -> str:

@@ -19,9 +19,15 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def inception_score(probs: np.ndarray, splits: int = 10):
-    """exp(E KL(p(y|x) || p(y))) over SPLITS chunks, with the MNIST classifier's p(y|x): (mean, std). Max 10."""
+    """exp(E KL(p(y|x) || p(y))) over SPLITS chunks, with the MNIST classifier's p(y|x): (mean, std). Max 10.
+
+    The chunks must each be a fair sample of the set: split as given, a file sorted by label (infer.py's
+    cgan output) puts one digit in each chunk and scores near 1. So the rows are first put in a canonical
+    order (sorted by their own values, which no reordering of the input changes) and then shuffled with a
+    fixed seed: the score depends on which samples there are, never on the order they came in."""
+    canonical = probs[np.lexsort(probs.T[::-1])]
     scores = []
-    for chunk in np.array_split(probs, splits):
+    for chunk in np.array_split(canonical[np.random.default_rng(0).permutation(len(probs))], splits):
         marginal = chunk.mean(0, keepdims=True)
         kl = (chunk * (np.log(chunk + 1e-12) - np.log(marginal + 1e-12))).sum(1)
         scores.append(np.exp(kl.mean()))
@@ -92,16 +98,19 @@ def score(features: np.ndarray, probs: np.ndarray, reference: np.ndarray, reques
 class Evaluator:
     """Holds the classifier and the real reference (test split features) so repeated evaluations are cheap."""
 
-    def __init__(self, classifier, data_dir: str, classes=None, num_samples: int = 10000):
+    def __init__(self, classifier_path: str, data_dir: str, classes=None, num_samples: int = 10000):
+        from ms_gan.classifier import classifier_id, load_classifier
         from ms_gan.data import read_split
 
-        self.classifier, self.classes, self.num_samples = classifier, classes, num_samples
+        self.classifier = load_classifier(classifier_path)
+        self.classifier_id = classifier_id(classifier_path)
+        self.classes, self.num_samples = classes, num_samples
         test_x, test_y = read_split(data_dir, "test")
         train_x, train_y = read_split(data_dir, "train")
         if classes is not None:
             test_x, train_x = test_x[np.isin(test_y, classes)], train_x[np.isin(train_y, classes)]
             test_y, train_y = test_y[np.isin(test_y, classes)], train_y[np.isin(train_y, classes)]
-        self.reference, test_probs = features_and_probs(classifier, test_x)
+        self.reference, test_probs = features_and_probs(self.classifier, test_x)
         self.classifier_test_accuracy = float((test_probs.argmax(1) == test_y).mean())
         held_out = train_x[-min(num_samples, len(train_x)):]  # real digits the reference has never seen
         self.real_row = self.score_images(held_out, requested=train_y[-len(held_out):])

@@ -9,10 +9,10 @@ import numpy as np
 
 from ms_gan.checkpoint import (CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint)
 from ms_gan.config import TrainConfig, save_config
-from ms_gan.data import class_names, create_dataset, resolve_data_dir
+from ms_gan.data import check_same_data, class_names, create_dataset, resolve_data_dir
 from ms_gan.diagnose import diagnose, report
 from ms_gan.errors import UserError
-from ms_gan.fileio import write_json
+from ms_gan.fileio import save_npz, write_json
 from ms_gan.progress import Progress, format_seconds
 from ms_gan.runtime import setup_context
 from ms_gan.sampling import generate, grid_inputs
@@ -90,7 +90,11 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
     from ms_gan.train_step import make_critic_step, make_optimizers, make_train_step
 
     config.validate()
+    if resume_dir and config.data_dir and not os.path.isdir(config.data_dir):
+        raise UserError(f"the run's data folder {config.data_dir} is gone; pass --data_dir with a copy of the same data")
     data_dir = resolve_data_dir(config.data_dir, config.data_url, config.dataset)
+    # a resumed run may read its data from another folder, but only the same data
+    config.data_fingerprint = check_same_data(data_dir, config.data_fingerprint, f"run {resume_dir}")
     setup_context(config.device_target, config.mode, config.seed)
     replicas = Replicas(config.distribute)  # one process unless started by msrun with --distribute
     if config.batch_size % replicas.size:
@@ -160,11 +164,11 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
         with np.load(noise_path) as saved:
             grid_z, grid_labels = saved["z"], saved["labels"]
     elif replicas.lead:
-        np.savez(noise_path, z=grid_z, labels=grid_labels)
+        save_npz(noise_path, z=grid_z, labels=grid_labels)
     no_labels = ms.Tensor(np.zeros(batch_size, dtype=np.int32))
 
     lead_print(f"run {run_dir}: {config.model} on {data_dir} ({steps_per_epoch * config.batch_size} images/epoch"
-               + (f", digits {config.classes}" if config.classes else "") + f"), {config.epochs} epochs x "
+               + (f", digits {config.classes}" if config.classes else "") + f"), {plural(config.epochs, 'epoch')} x "
                f"{steps_per_epoch} steps, {config.device_target} {config.mode} mode"
                + (f", {replicas.size} data-parallel workers x batch {batch_size}" if replicas.size > 1 else ""))
     quality = _Quality(config, run_dir, data_dir, cells) if config.eval_every and replicas.lead else None
@@ -237,7 +241,8 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
         "first_step_seconds": round(first_step_seconds, 2), "images_per_second": round(speed, 1)})
     print(f"done in {format_seconds(wall)} ({speed:.0f} images/s after a {first_step_seconds:.1f}s first step); "
           f"samples in {run_dir}/images, checkpoints in {run_dir}/checkpoints", flush=True)
-    verdict, evidence = diagnose(read_log(log_path), *(quality.latest() if quality else (None, None)),
+    metrics, real = quality.latest() if quality else _final_samples(config, data_dir, sampler)
+    verdict, evidence = diagnose(read_log(log_path), metrics, real,
                                  expected_classes=len(config.classes) or config.num_classes, loss=config.loss)
     write_json(os.path.join(run_dir, "diagnosis.json"), {"verdict": verdict, "evidence": evidence})
     print(report(verdict, evidence), flush=True)
@@ -251,12 +256,10 @@ class _Quality:
                "label_accuracy")
 
     def __init__(self, config, run_dir, data_dir, cells):
-        from ms_gan.classifier import load_or_train_classifier
         from ms_gan.metrics import Evaluator
 
         self.config, self.run_dir, self.cells = config, run_dir, cells
-        classifier = load_or_train_classifier(config.classifier_path, data_dir)
-        self.evaluator = Evaluator(classifier, data_dir, config.classes or None, config.eval_samples)
+        self.evaluator = Evaluator(config.classifier_path, data_dir, config.classes or None, config.eval_samples)
         self.path = os.path.join(run_dir, "metrics.csv")
         self.best_path = os.path.join(run_dir, "checkpoints", "best", "state.json")
         self.best_fd = read_state(os.path.dirname(self.best_path))["fd"] if os.path.isfile(self.best_path) else np.inf
@@ -287,6 +290,23 @@ class _Quality:
 
     def latest(self):
         return self.last, self.evaluator.real_row
+
+
+def _final_samples(config, data_dir, net_g, num: int = 2000):
+    """Score NUM samples of the final generator for the end-of-run diagnosis, so it can check for mode
+    collapse: (metrics, real digits' metrics), or (None, None) with a note if the classifier is unusable."""
+    from ms_gan.metrics import Evaluator
+
+    try:
+        evaluator = Evaluator(config.classifier_path, data_dir, config.classes or None, num)
+    except UserError as e:
+        print(f"note: samples not scored for the diagnosis: {e}", flush=True)
+        return None, None
+    return evaluator.score_generator(net_g, config, seed=config.seed), evaluator.real_row
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _draw(config, run_dir, epoch, net_g, grid_z, grid_labels, grid_cols, log_path, steps_per_epoch):

@@ -1,6 +1,7 @@
 """Name what happened in a training run: python scripts/diagnose.py RUN_DIR
 
-Verdict: stable, mode collapse, convergence failure or diverged, with the evidence (signals and steps).
+Verdict: stable, mode collapse, convergence failure, D dominant or diverged, with the evidence (signals and
+steps); written to RUN_DIR/samples/diagnosis.json beside what infer.py and evaluate.py write.
 Sample diversity and coverage come from the run's newest generator and the MNIST classifier; with
 --no_samples only the log is read.
 """
@@ -16,7 +17,7 @@ def parse_args(argv=None):
     p = _cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run_dir")
     p.add_argument("--no_samples", action="store_true", help="judge from the log alone")
-    p.add_argument("--classifier", default="", help="default: the run's (data/DATASET_classifier.ckpt)")
+    p.add_argument("--classifier", default="", help="default: the run's (the shipped one in ms_gan/assets)")
     p.add_argument("--num", type=int, default=2000, help="samples drawn for diversity and coverage")
     return p.parse_args(argv)
 
@@ -39,22 +40,22 @@ def main(args):
         from ms_gan.runtime import prepare_process
 
         prepare_process("CPU")
-        from ms_gan.checkpoint import load_into, resolve_generator
-        from ms_gan.classifier import load_or_train_classifier
+        from ms_gan.checkpoint import load_generator, resolve_generator
         from ms_gan.metrics import Evaluator
-        from ms_gan.models import build_generator
         from ms_gan.runtime import setup_context
 
+        if not os.path.isdir(config.data_dir):
+            raise UserError(f"the run's data folder {config.data_dir} is gone; use --no_samples to judge the log alone")
         setup_context("CPU", "graph", config.seed)
-        classifier = load_or_train_classifier(args.classifier or config.classifier_path, config.data_dir)
-        evaluator = Evaluator(classifier, config.data_dir,
-                              config.classes or None, args.num)
-        net_g = build_generator(config)
-        load_into(net_g, resolve_generator(args.run_dir)[0])
+        evaluator = Evaluator(args.classifier or config.classifier_path, config.data_dir, config.classes or None,
+                              args.num)
+        net_g = load_generator(config, resolve_generator(args.run_dir)[0])
         metrics, real = evaluator.score_generator(net_g, config), evaluator.real_row
     verdict, evidence = diagnose(read_log(log_path), metrics, real,
                                  expected_classes=len(config.classes) or config.num_classes, loss=config.loss)
-    write_json(os.path.join(args.run_dir, "diagnosis.json"), {"verdict": verdict, "evidence": evidence})
+    out_path = os.path.join(args.run_dir, "samples", "diagnosis.json")  # training's own diagnosis.json stays
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    write_json(out_path, {"verdict": verdict, "evidence": evidence})
     print(report(verdict, evidence))
 
 

@@ -2,7 +2,7 @@
 
 FD (Frechet distance in an MNIST classifier's feature space), Inception Score with that classifier,
 precision/recall (k-NN manifolds), class coverage and, for conditional models, the share of samples read as
-the requested digit; next to the same numbers for held-out real digits. Writes RUN_DIR/metrics.json.
+the requested digit; next to the same numbers for held-out real digits. Writes RUN_DIR/samples/metrics.json.
 A samples.npz from scripts/infer.py can be scored instead with --samples.
 """
 
@@ -19,11 +19,13 @@ def parse_args(argv=None):
     source.add_argument("--ckpt", help="a run directory, checkpoint folder or generator .ckpt")
     source.add_argument("--samples", help="a samples.npz written by scripts/infer.py")
     p.add_argument("--data_dir", default="", help="MNIST_Data folder for the real reference (default: the run's)")
-    p.add_argument("--classifier", default="", help="cached classifier (default: the run's, or "
-                   "data/mnist_classifier.ckpt for --samples); trained on --data_dir when absent")
+    p.add_argument("--classifier", default="", help="evaluation classifier .ckpt (default: the run's, normally "
+                   "the shipped one in ms_gan/assets; see scripts/train_classifier.py)")
     p.add_argument("--no_ema", action="store_true", help="score the raw generator of a run trained with --ema_decay")
     p.add_argument("--num", type=int, default=10000, help="samples to draw (--ckpt)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", default="", help="where to write the metrics JSON (default: "
+                   "RUN_DIR/samples/metrics.json, or metrics.json beside --samples)")
     return p.parse_args(argv)
 
 
@@ -32,57 +34,67 @@ def main(args):
 
     if args.num <= 0:
         raise UserError(f"--num must be positive, got {args.num}")
+    images = labels = config = None
+    if args.samples:  # read and check the file before anything slow
+        images, labels = _read_samples(args.samples)
     prepare_process("CPU")
-    import numpy as np
-
-    from ms_gan.checkpoint import find_run_dir, load_into, resolve_generator
-    from ms_gan.classifier import load_or_train_classifier
-    from ms_gan.data import resolve_data_dir
+    from ms_gan.checkpoint import find_run_dir, load_generator, resolve_generator
+    from ms_gan.config import default_classifier
+    from ms_gan.data import check_same_data, resolve_data_dir
     from ms_gan.fileio import write_json
     from ms_gan.metrics import Evaluator, format_table
-    from ms_gan.models import build_generator
     from ms_gan.runtime import setup_context
 
-    config = None
     if args.ckpt:
         ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
-    elif not os.path.isfile(args.samples):
-        raise UserError(f"--samples {args.samples} does not exist")
-    data_dir = args.data_dir or (config.data_dir if config else "")
-    if not data_dir:
+    if args.data_dir:
+        data_dir = resolve_data_dir(args.data_dir)
+        if config:  # another folder is fine, other data is not: the reference would change under the numbers
+            check_same_data(data_dir, config.data_fingerprint, "this run trained on")
+    elif config:
+        if not os.path.isdir(config.data_dir):
+            raise UserError(f"the run's data folder {config.data_dir} is gone; pass --data_dir with the same data")
+        data_dir = resolve_data_dir(config.data_dir)
+    else:
         raise UserError("--data_dir is needed to score a samples.npz (the real digits to compare with)")
-    data_dir = resolve_data_dir(data_dir, "")
     setup_context("CPU", "graph", args.seed)
-    from ms_gan.config import default_classifier
-
-    classifier = load_or_train_classifier(args.classifier or (config.classifier_path if config else
-                                                              default_classifier("mnist")), data_dir)
-    classes = (config.classes or None) if config else None
-    evaluator = Evaluator(classifier, data_dir, classes, args.num)
-    print(f"classifier reads {evaluator.classifier_test_accuracy:.4f} of the real test digits correctly")
+    classifier = args.classifier or (config.classifier_path if config else default_classifier("mnist"))
+    evaluator = Evaluator(classifier, data_dir, (config.classes or None) if config else None, args.num)
+    print(f"classifier {evaluator.classifier_id} reads {evaluator.classifier_test_accuracy:.4f} "
+          f"of the real test digits correctly")
 
     if config:
-        net_g = build_generator(config)
-        load_into(net_g, ckpt_path, what=f"{config.model} generator")
+        net_g = load_generator(config, ckpt_path)
         name, scores = f"{config.model} ({os.path.relpath(ckpt_path)})", evaluator.score_generator(net_g, config, args.seed)
-        out_path = os.path.join(find_run_dir(ckpt_path), "metrics.json")
+        out_path = args.output or os.path.join(find_run_dir(ckpt_path), "samples", "metrics.json")
     else:
-        try:
-            with np.load(args.samples) as saved:
-                images, labels = saved["images"], saved["labels"] if "labels" in saved else None
-        except (OSError, ValueError, KeyError) as e:
-            raise UserError(f"{args.samples} is not a samples.npz with an 'images' array ({e})") from None
-        if images.dtype != np.uint8 or images.shape[1:] != (28, 28):
-            raise UserError(f"{args.samples}: images must be uint8 [N, 28, 28], got {images.dtype} {images.shape}")
         name, scores = os.path.relpath(args.samples), evaluator.score_images(images, labels)
-        out_path = os.path.join(os.path.dirname(os.path.abspath(args.samples)), "metrics.json")
+        out_path = args.output or os.path.join(os.path.dirname(os.path.abspath(args.samples)), "metrics.json")
     rows = {name: scores, "real digits (held-out train vs test)": evaluator.real_row}
     print(format_table(rows))
     print("class histogram (share per digit 0-9): "
           + " ".join(f"{c / scores['num_samples']:.3f}" for c in scores["class_histogram"]))
-    write_json(out_path, {"samples": scores, "real": evaluator.real_row,
-                          "classifier_test_accuracy": evaluator.classifier_test_accuracy})
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    write_json(out_path, {"samples": scores, "real": evaluator.real_row, "classifier": evaluator.classifier_id,
+                          "classifier_test_accuracy": evaluator.classifier_test_accuracy, "seed": args.seed})
     print(f"wrote {out_path}")
+
+
+def _read_samples(path: str):
+    """(uint8 images [N, 28, 28], labels [N] or None) from a samples.npz, or a one-line UserError."""
+    import numpy as np
+
+    if not os.path.isfile(path):
+        raise UserError(f"--samples {path} does not exist")
+    try:
+        with np.load(path) as saved:
+            images, labels = saved["images"], saved["labels"] if "labels" in saved else None
+    except (OSError, ValueError, KeyError, EOFError) as e:
+        reason = " ".join(str(e).split())[:120]
+        raise UserError(f"{path} is not a samples.npz with an 'images' array ({reason})") from None
+    if images.dtype != np.uint8 or images.shape[1:] != (28, 28):
+        raise UserError(f"{path}: images must be uint8 [N, 28, 28], got {images.dtype} {images.shape}")
+    return images, labels
 
 
 if __name__ == "__main__":

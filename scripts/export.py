@@ -16,7 +16,8 @@ SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx"}
 def parse_args(argv=None):
     p = _cli.Parser(description=__doc__)
     p.add_argument("--ckpt", required=True, help="a run directory, checkpoint folder or generator .ckpt")
-    p.add_argument("--file_format", default="MINDIR", choices=sorted(SUFFIX))
+    p.add_argument("--file_format", default="MINDIR", type=str.upper, choices=sorted(SUFFIX),
+                   help="MINDIR (default) or ONNX, in any case")
     p.add_argument("--batch_size", type=int, default=64, help="the exported graph's fixed batch size")
     p.add_argument("--output", default="", help="file to write (default: RUN_DIR/export/generator.mindir|.onnx)")
     p.add_argument("--no_ema", action="store_true", help="export the raw generator even if the run kept an EMA")
@@ -41,8 +42,11 @@ def main(args):
     output = args.output or os.path.join(find_run_dir(ckpt_path), "export", "generator" + SUFFIX[args.file_format])
     if not output.endswith(SUFFIX[args.file_format]):
         raise UserError(f"--output for {args.file_format} must end in {SUFFIX[args.file_format]}, got {output}")
+    folder = os.path.dirname(os.path.abspath(output))
     try:
-        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+            os.chmod(folder, 0o755)  # MindSpore's exporter runs under a private umask; a deployment folder is not
     except OSError as e:
         raise UserError(f"cannot create the folder for --output {output}: {e.strerror}") from None
 
@@ -60,6 +64,7 @@ def main(args):
     except Exception as e:  # MindSpore reports unsupported operators with a multi-line RuntimeError
         first = " ".join(str(e).split())[:300]
         raise UserError(f"MindSpore could not export this {config.model} generator as {args.file_format}: {first}") from None
+    os.chmod(stem + SUFFIX[args.file_format], 0o644)  # MindSpore writes it read-only for its owner
     os.replace(stem + SUFFIX[args.file_format], output)  # whole or not at all
     print(f"wrote {output} ({args.file_format}; z [{args.batch_size}, {config.latent_dim}] float32, "
           f"labels [{args.batch_size}] int32 -> images [{args.batch_size}, 1, 28, 28]) from {ckpt_path}")

@@ -18,7 +18,7 @@ def parse_args(argv=None):
     p.add_argument("--label", type=int, default=None, help="conditional models: draw only this digit (0-9)")
     p.add_argument("--seed", type=int, default=0, help="same seed, same images")
     p.add_argument("--output_dir", default="", help="default: RUN_DIR/samples")
-    p.add_argument("--ncol", type=int, default=0, help="grid columns (default: about square; cgan: --num/10)")
+    p.add_argument("--ncol", type=int, default=0, help="grid columns (default: about square; cgan: one row per digit)")
     p.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
                    help="also write interpolation.png: STEPS images between two latent points drawn from --seed")
     p.add_argument("--style_grid", type=int, default=0, metavar="STYLES",
@@ -41,6 +41,7 @@ def main(args):
 
     from ms_gan.checkpoint import find_run_dir, load_into, resolve_generator
     from ms_gan.data import class_names
+    from ms_gan.fileio import save_npz
     from ms_gan.models import build_generator
     from ms_gan.runtime import setup_context
     from ms_gan.sampling import generate, interpolation_inputs, style_grid_inputs
@@ -73,19 +74,20 @@ def main(args):
         labels = np.zeros(args.num, dtype=np.int32)
     elif args.label is not None:
         labels = np.full(args.num, args.label, dtype=np.int32)
-    else:  # digits 0-9 in turn; sorted so the grid shows one digit per row
-        labels = np.sort(np.arange(args.num, dtype=np.int32) % config.num_classes)
+    else:  # one row per digit: --num split as evenly as it goes (64 -> rows of 7, 7, 7, 7, 6, ..., 6)
+        counts = [len(part) for part in np.array_split(np.arange(args.num), config.num_classes)]
+        labels = np.repeat(np.arange(config.num_classes, dtype=np.int32), counts)
     images = to_uint8(generate(net_g, z, labels))
 
     arrays = {"images": images}
     if config.conditional:
         arrays["labels"] = labels
-    _save_npz(os.path.join(output_dir, "samples.npz"), arrays)
-    ncol = args.ncol or _default_ncol(args.num, config.conditional and args.label is None, config.num_classes)
-    row_labels = None
-    if config.conditional and args.label is None and args.num % config.num_classes == 0:
+    save_npz(os.path.join(output_dir, "samples.npz"), **arrays)
+    grid, ncol, row_labels = images, args.ncol or max(1, int(round(args.num ** 0.5))), None
+    if config.conditional and args.label is None and not args.ncol:
+        grid, ncol = _rows_by_label(images, labels, config.num_classes)
         row_labels = class_names(config.dataset, range(config.num_classes))
-    save_grid(images, os.path.join(output_dir, "samples.png"), ncol=ncol,
+    save_grid(grid, os.path.join(output_dir, "samples.png"), ncol=ncol,
               title=f"{config.model}: {os.path.basename(os.path.dirname(ckpt_path))}" + (f", digit {args.label}" if args.label is not None else ""),
               row_labels=row_labels)
     written = ["samples.png", "samples.npz"]
@@ -105,18 +107,16 @@ def main(args):
     print(f"wrote {args.num} images from {ckpt_path} to {output_dir}: {', '.join(written)}")
 
 
-def _default_ncol(num: int, by_digit: bool, num_classes: int) -> int:
-    if by_digit and num % num_classes == 0:
-        return num // num_classes
-    return max(1, int(round(num ** 0.5)))
-
-
-def _save_npz(path: str, arrays: dict) -> None:
+def _rows_by_label(images, labels, num_classes: int):
+    """One grid row per label, as wide as the longest, short rows padded with blank cells: (grid, ncol)."""
     import numpy as np
 
-    tmp = f"{path}.tmp-{os.getpid()}.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    ncol = max(1, int(np.bincount(labels, minlength=num_classes).max()))
+    grid = np.zeros((num_classes * ncol, 28, 28), dtype=np.uint8)
+    for label in range(num_classes):
+        row = images[labels == label]
+        grid[label * ncol: label * ncol + len(row)] = row
+    return grid, ncol
 
 
 if __name__ == "__main__":

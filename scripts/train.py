@@ -1,7 +1,8 @@
 """Train a GAN on MNIST: python scripts/train.py [--model dcgan] [--device_target CPU] ...
 
 Continue a stopped or killed run with --resume RUN_DIR (its saved settings are used; --epochs, the learning
-rates, the device and mode, workers, checkpoint and evaluation settings may be changed).
+rates, the device and mode, workers, checkpoint and evaluation settings may be changed, and --data_dir may
+point at another copy of the same data).
 """
 
 import argparse
@@ -11,7 +12,7 @@ import sys
 import _cli
 from ms_gan.config import AMP_LEVELS, CONV_IMPLS, DATASET_NAMES, DEVICES, LOSS_NAMES, MODELS, MODES, TrainConfig
 
-RESUMABLE = ("epochs", "lr", "lr_d", "device_target", "mode", "conv_impl", "amp_level", "num_workers", "save_every", "keep_last",
+RESUMABLE = ("data_dir", "epochs", "lr", "lr_d", "device_target", "mode", "conv_impl", "amp_level", "num_workers", "save_every", "keep_last",
              "eval_every", "eval_samples", "classifier", "distribute")
 
 
@@ -25,7 +26,7 @@ def parse_args(argv=None):
     p.add_argument("--dataset", choices=DATASET_NAMES, help="mnist (default) or fashion_mnist: the default data "
                    "folder, download source and evaluation classifier")
     p.add_argument("--data_dir", help="folder with train/ and test/ (MindSpore's MNIST_Data layout) or the four IDX "
-                   "files side by side, raw or .gz (default: ./data/MNIST_Data or ./data/FashionMNIST_Data, "
+                   "files side by side, raw or .gz (default: ~/.cache/ms_gan/data/MNIST_Data or FashionMNIST_Data, "
                    "downloaded when absent)")
     p.add_argument("--data_url", help="where to download from when --data_dir is not given (MNIST: a zip; "
                    "Fashion-MNIST: the folder URL of the four .gz files)")
@@ -56,8 +57,8 @@ def parse_args(argv=None):
     p.add_argument("--eval_every", type=int, help="evaluate sample quality every K epochs (FD, IS, precision, "
                    "recall, coverage) and keep checkpoints/best by FD (default: never)")
     p.add_argument("--eval_samples", type=int, help=f"samples per evaluation (default {d.eval_samples})")
-    p.add_argument("--classifier", help="classifier checkpoint for --eval_every (default data/DATASET_classifier.ckpt; "
-                   "trained on --data_dir when absent)")
+    p.add_argument("--classifier", help="evaluation classifier for the metrics (default: the dataset's shipped "
+                   "one in ms_gan/assets; scripts/train_classifier.py makes another)")
     g = p.add_argument_group("losses and stabilisers")
     g.add_argument("--loss", choices=LOSS_NAMES, help="bce: non-saturating BCE (default); lsgan: least squares; "
                    "hinge; wgan-gp: Wasserstein critic with gradient penalty (D gets LayerNorm)")

@@ -137,9 +137,11 @@ def http_server():
 
 def test_download_fetches_and_unpacks_the_zip(tmp_path, http_server, monkeypatch):
     base, hits = http_server
+    monkeypatch.setenv("MS_GAN_CACHE", str(tmp_path / "cache"))  # downloads go to the user's cache, not ./data
     monkeypatch.chdir(tmp_path)
     data_dir = resolve_data_dir("", f"{base}/MNIST_Data.zip")
-    assert data_dir == os.path.join("data", "MNIST_Data")
+    assert data_dir == str(tmp_path / "cache" / "data" / "MNIST_Data")
+    assert not os.path.exists(tmp_path / "data")
     assert hits and set(hits) == {"/MNIST_Data.zip"}  # the download package probes the size first
     assert check_split(data_dir, "train") == 50 and check_split(data_dir, "test") == 50
     requests_so_far = len(hits)
@@ -166,10 +168,10 @@ def test_gzipped_files_side_by_side_are_read_through_a_cache(tmp_path, monkeypat
     source.mkdir()
     for name, data in _gzipped_split_files(64).items():
         (source / name).write_bytes(data)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MS_GAN_CACHE", str(tmp_path / "cache"))
     assert check_split(str(source), "train") == 64 and check_split(str(source), "test") == 64
     unpacked = split_dir(str(source), "train")
-    assert unpacked.startswith(os.path.join("data", "unpacked"))
+    assert unpacked.startswith(str(tmp_path / "cache" / "unpacked"))
     assert sorted(os.listdir(source)) == sorted(_gzipped_split_files(1))  # the source is left as it was
     (x, y), _ = real_subset(64, 64)
     images, labels = read_split(str(source), "train")
@@ -184,7 +186,7 @@ def test_gzipped_files_side_by_side_are_read_through_a_cache(tmp_path, monkeypat
 def test_corrupt_gzip_is_a_one_line_error(tmp_path, monkeypatch):
     for name, data in _gzipped_split_files(8).items():
         (tmp_path / name).write_bytes(data[:40] if name.startswith("train-images") else data)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MS_GAN_CACHE", str(tmp_path / "cache"))
     with pytest.raises(UserError) as info:
         check_split(str(tmp_path), "train")
     assert "\n" not in str(info.value) and "cannot unpack" in str(info.value)
@@ -194,10 +196,10 @@ def test_fashion_mnist_comes_from_a_local_copy_or_is_downloaded(tmp_path, http_s
     from ms_gan import data
 
     base, hits = http_server
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MS_GAN_CACHE", str(tmp_path / "cache"))
     monkeypatch.setitem(data.DATASETS, "fashion_mnist", dict(data.DATASETS["fashion_mnist"], local=()))
     folder = resolve_data_dir("", f"{base}/fashion/", "fashion_mnist")
-    assert folder == os.path.join("data", "FashionMNIST_Data")
+    assert folder == str(tmp_path / "cache" / "data" / "FashionMNIST_Data")
     assert sorted(os.listdir(folder)) == sorted(_gzipped_split_files(1))  # the four .gz files, as served
     assert check_split(folder, "train") == 40 and check_split(folder, "test") == 40
     count = len(hits)
@@ -208,7 +210,7 @@ def test_fashion_mnist_comes_from_a_local_copy_or_is_downloaded(tmp_path, http_s
     system.mkdir()
     for name, payload in _gzipped_split_files(24).items():
         (system / name).write_bytes(payload)
-    monkeypatch.chdir(tmp_path / "usr-share-fashion")
+    monkeypatch.setenv("MS_GAN_CACHE", str(tmp_path / "empty-cache"))
     monkeypatch.setitem(data.DATASETS, "fashion_mnist", dict(data.DATASETS["fashion_mnist"], local=(str(system),)))
     assert resolve_data_dir("", "http://127.0.0.1:9/never", "fashion_mnist") == str(system)
     with pytest.raises(UserError) as info:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import real_mnist_dir
+from ms_gan.config import default_classifier
 from ms_gan.diagnose import diagnose
 from ms_gan.metrics import frechet_distance, inception_score, precision_recall
 from ms_gan.runlog import LOG_COLUMNS
@@ -39,17 +40,27 @@ def test_precision_recall_identical_and_disjoint():
     assert precision == 1.0 and recall < 0.1
 
 
+def test_inception_score_ignores_sample_order():
+    """infer.py writes cgan samples sorted by label; split in order, each chunk would hold one digit."""
+    rng = np.random.default_rng(3)
+    labels = np.sort(np.arange(1000) % 10)
+    probs = 0.9 * np.eye(10)[labels] + 0.1 * rng.dirichlet(np.ones(10), 1000)
+    sorted_score = inception_score(probs)
+    shuffled = inception_score(probs[rng.permutation(1000)])
+    assert sorted_score == pytest.approx(shuffled, rel=1e-12, abs=1e-12)
+    assert sorted_score[0] > 5  # ten digits, confidently read: far from the 1.0 of one digit per chunk
+
+
 @pytest.fixture(scope="module")
 def evaluator(tmp_path_factory):
-    """A classifier trained briefly on 4,000 real digits, and an Evaluator on a real data folder."""
-    from ms_gan.classifier import train_classifier
+    """The shipped classifier, and an Evaluator on a real data folder of 4,000 + 1,000 digits."""
     from ms_gan.metrics import Evaluator
 
     root = str(tmp_path_factory.mktemp("metric_data"))
     x, y = real_mnist_dir(root, 4000, 1000)
-    net, accuracy = train_classifier(root, os.path.join(root, "clf.ckpt"), epochs=3, log=lambda *_: None)
-    assert accuracy > 0.9, accuracy
-    return Evaluator(net, root, num_samples=1000), x, y
+    ev = Evaluator(default_classifier("mnist"), root, num_samples=1000)
+    assert ev.classifier_test_accuracy > 0.97, ev.classifier_test_accuracy
+    return ev, x, y
 
 
 def test_real_digits_score_far_better_than_noise(evaluator):
@@ -77,6 +88,22 @@ def test_a_single_repeated_image_is_collapsed(evaluator):
     assert verdict == "stable"
 
 
+def test_a_discriminator_that_is_always_right_is_not_called_balance(evaluator):
+    """The showcase dcgan's log: D right about 98% of reals and 99% of fakes, with varied samples."""
+    ev, _, _ = evaluator
+    verdict, evidence = diagnose(synthetic_log("dominant"), ev.real_row, ev.real_row)
+    assert verdict == "D dominant"
+    assert any(line.startswith("warning: D is right about 98% of reals and 99% of fakes") for line in evidence)
+    assert not any("balance" in line for line in evidence)
+    assert diagnose(synthetic_log("dominant"))[0] == "D dominant"  # the log alone shows it too
+
+
+def test_the_log_alone_never_makes_a_run_stable():
+    verdict, evidence = diagnose(synthetic_log("stable"))
+    assert verdict == "no failure in the log"
+    assert any("mode collapse was not checked" in line for line in evidence)
+
+
 def synthetic_log(kind: str, n: int = 300) -> dict:
     """Logs with the failure-mode guide's signatures."""
     rng = np.random.default_rng(0)
@@ -89,14 +116,18 @@ def synthetic_log(kind: str, n: int = 300) -> dict:
     else:
         log.update(d_loss_real=0.6 + noise(0.05), d_loss_fake=0.6 + noise(0.05), g_loss=0.9 + noise(0.1),
                    d_acc_real=0.7 + noise(0.05), d_acc_fake=0.7 + noise(0.05))
+    if kind == "dominant":
+        log.update(d_acc_real=np.full(n, 0.98), d_acc_fake=np.full(n, 0.99), d_loss_real=np.full(n, 0.15),
+                   d_loss_fake=np.full(n, 0.1), g_loss=np.full(n, 3.2))
     if kind == "diverged":
         log["g_loss"][200:] = np.nan
     return {k: np.asarray(log[k], dtype=np.float64) for k in LOG_COLUMNS}
 
 
 @pytest.mark.parametrize("kind", ["stable", "convergence failure", "diverged"])
-def test_diagnosis_of_synthetic_logs(kind):
-    verdict, evidence = diagnose(synthetic_log(kind))
+def test_diagnosis_of_synthetic_logs(kind, evaluator):
+    ev, _, _ = evaluator
+    verdict, evidence = diagnose(synthetic_log(kind), ev.real_row, ev.real_row)
     assert verdict == kind
     if kind == "diverged":
         assert "step 201" in evidence[0] and "g_loss" in evidence[0]
@@ -110,14 +141,13 @@ def test_diagnosis_of_an_empty_log():
 
 @pytest.fixture(scope="module")
 def short_run(tiny_mnist, tmp_path_factory):
-    """A real (tiny) run trained with --eval_every, and the classifier it trained for itself."""
+    """A real (tiny) run trained with --eval_every, scored with the shipped classifier."""
     out = tmp_path_factory.mktemp("eval_run")
-    classifier = str(out / "clf.ckpt")
     result = run_script("train.py", "--model", "cgan", "--ngf", 8, "--ndf", 8, "--latent_dim", 16, "--epochs", 2,
                         "--batch_size", 64, "--data_dir", tiny_mnist, "--output_dir", out, "--run_name", "r",
-                        "--eval_every", 1, "--eval_samples", 200, "--classifier", classifier)
+                        "--eval_every", 1, "--eval_samples", 200)
     assert result.returncode == 0, result.stderr[-3000:]
-    return str(out / "r"), classifier, result.stdout
+    return str(out / "r"), default_classifier("mnist"), result.stdout
 
 
 def test_eval_every_logs_metrics_keeps_best_and_diagnoses(short_run):
@@ -129,7 +159,8 @@ def test_eval_every_logs_metrics_keeps_best_and_diagnoses(short_run):
     assert os.path.isfile(os.path.join(run_dir, "checkpoints", "best", "generator.ckpt"))
     assert "diagnosis: " in stdout
     diagnosis = json.load(open(os.path.join(run_dir, "diagnosis.json")))
-    assert diagnosis["verdict"] in ("stable", "mode collapse", "convergence failure") and diagnosis["evidence"]
+    assert diagnosis["verdict"] in ("stable", "mode collapse", "convergence failure", "D dominant")
+    assert diagnosis["evidence"]
 
 
 def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
@@ -137,7 +168,8 @@ def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
     result = run_script("evaluate.py", "--ckpt", run_dir, "--classifier", classifier, "--num", 200)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| real digits (held-out train vs test) |" in result.stdout
-    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    metrics = json.load(open(os.path.join(run_dir, "samples", "metrics.json")))
+    assert metrics["classifier"].startswith("mnist_classifier.ckpt sha256:")
     for key in ("fd", "inception_score", "precision", "recall", "digits_covered", "label_accuracy"):
         assert key in metrics["samples"] and key in metrics["real"], key
     assert metrics["samples"]["num_samples"] == 200
@@ -154,6 +186,7 @@ def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
     assert result.stdout.startswith("diagnosis: ") and "sample diversity" in result.stdout
     result = run_script("diagnose.py", run_dir, "--no_samples")
     assert result.returncode == 0 and "mode collapse was not checked" in result.stdout
+    assert result.stdout.startswith("diagnosis: no failure in the log") or "D dominant" in result.stdout
 
 
 def test_classes_subset_trains_on_those_digits_only(tiny_mnist):

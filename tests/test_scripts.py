@@ -123,3 +123,54 @@ def test_train_refuses_to_overwrite_an_existing_run(tiny_mnist, trained_run):
 def test_infer_bad_checkpoints_are_one_line_errors(tmp_path):
     assert_one_line_error(run_script("infer.py", "--ckpt", tmp_path / "nothing"), "does not exist")
     assert_one_line_error(run_script("infer.py", "--ckpt", tmp_path), "no config.json")
+
+
+def test_the_end_of_run_diagnosis_scores_the_final_generator(trained_run):
+    """Without --eval_every, training still checks for mode collapse with the shipped classifier."""
+    _, run_dir, result = trained_run
+    diagnosis = json.load(open(os.path.join(run_dir, "diagnosis.json")))
+    assert any(line.startswith("sample diversity") for line in diagnosis["evidence"]), diagnosis
+    assert "not checked" not in result.stdout and "diagnosis: " + diagnosis["verdict"] in result.stdout
+
+
+def test_config_records_where_the_data_is_and_what_it_is(trained_run, tiny_mnist):
+    _, run_dir, _ = trained_run
+    config = json.load(open(os.path.join(run_dir, "config.json")))
+    assert os.path.isabs(config["data_dir"]) and os.path.samefile(config["data_dir"], tiny_mnist)
+    assert config["data_fingerprint"].startswith("train 256 sha256:") and ", test 64 sha256:" in config["data_fingerprint"]
+
+
+def test_a_run_works_from_any_folder_and_with_a_copy_of_its_data(tiny_mnist, tmp_path):
+    """Started with a relative --data_dir, evaluated and resumed from elsewhere, the data moved: same data
+    under another path is accepted, other data is refused in one line and nothing is written."""
+    import shutil
+
+    shutil.copytree(tiny_mnist, tmp_path / "mnist")
+    result = run_script("train.py", "--model", "fc", "--data_dir", "mnist", "--epochs", 1, "--batch_size", 64,
+                        "--latent_dim", 16, "--output_dir", "out", "--run_name", "r", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "1 epoch x 4 steps" in result.stdout
+    run_dir = tmp_path / "out" / "r"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run_script("evaluate.py", "--ckpt", run_dir, "--num", 100, cwd=elsewhere)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    shutil.move(tmp_path / "mnist", tmp_path / "moved")
+    assert_one_line_error(run_script("train.py", "--resume", run_dir, "--epochs", 2, cwd=elsewhere), "is gone")
+    other = tmp_path / "other"
+    from conftest import real_subset
+    from ms_gan.data import write_split
+
+    (x, y), (tx, ty) = real_subset(320, 64)
+    write_split(str(other), "train", x[64:], y[64:])
+    write_split(str(other), "test", tx, ty)
+    before = digest(run_dir)
+    result = run_script("train.py", "--resume", run_dir, "--epochs", 2, "--data_dir", other, cwd=elsewhere)
+    assert_one_line_error(result, "holds other data than")
+    assert_one_line_error(run_script("evaluate.py", "--ckpt", run_dir, "--data_dir", other), "holds other data than")
+    assert digest(run_dir) == before
+    result = run_script("train.py", "--resume", run_dir, "--epochs", 2, "--data_dir", tmp_path / "moved", cwd=elsewhere)
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = json.load(open(run_dir / "config.json"))
+    assert config["data_dir"] == str(tmp_path / "moved") and config["epochs"] == 2

@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 from ms_gan.errors import UserError
-from ms_gan.fileio import temp_path
+from ms_gan.fileio import temp_path, user_cache_dir
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gemm_conv.cc")
 # -fno-trapping-math lets GCC vectorise the LeakyReLU selects (IEEE traps are never enabled here)
@@ -32,9 +32,7 @@ class KernelUnavailable(UserError):
 
 
 def cache_dir() -> str:
-    root = os.environ.get("MS_GAN_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "ms_gan")
-    return os.path.join(root, "kernels")
+    return user_cache_dir("kernels")
 
 
 def library_path() -> str:
