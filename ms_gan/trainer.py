@@ -69,7 +69,7 @@ class _SignalCatcher:
             self.previous.setdefault(sig, previous)
 
     def _handle(self, signum, frame):
-        self.signum = signum
+        self.signum = self.signum or signum  # the first one: MindSpore answers a SIGINT with a SIGTERM of its own
 
     def __exit__(self, *exc):
         for sig, handler in self.previous.items():
@@ -215,7 +215,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
                     log_file.flush()
                     progress.close()
                     saved = checkpoint(epoch, complete=index + 1 == steps_per_epoch)
-                    raise Interrupted(f"stopped by signal {signals.signum} at epoch {epoch}, step {step}; "
+                    raise Interrupted(f"stopped by signal {signals.signum} ({signal.Signals(signals.signum).name}) at epoch {epoch}, step {step}; "
                                       f"saved {saved}; continue with --resume {run_dir}", signals.signum)
             if epoch * steps_per_epoch <= start_step:
                 continue  # this epoch was finished before the resume

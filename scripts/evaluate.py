@@ -49,14 +49,12 @@ def main(args):
         ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
     if args.data_dir:
         data_dir = resolve_data_dir(args.data_dir)
-        if config:  # another folder is fine, other data is not: the reference would change under the numbers
-            check_same_data(data_dir, config.data_fingerprint, "this run trained on")
-    elif config:
-        if not os.path.isdir(config.data_dir):
-            raise UserError(f"the run's data folder {config.data_dir} is gone; pass --data_dir with the same data")
-        data_dir = resolve_data_dir(config.data_dir)
+    elif config:  # the run's data folder, else (a run made on another machine) where train.py would find the data
+        data_dir = resolve_data_dir(config.data_dir if os.path.isdir(config.data_dir) else "", "", config.dataset)
     else:
         raise UserError("--data_dir is needed to score a samples.npz (the real digits to compare with)")
+    if config:  # the samples are scored against the test split: it must be the very one the run recorded
+        check_same_data(data_dir, config.data_fingerprint, "this run was evaluated against", splits=("test",))
     setup_context("CPU", "graph", args.seed)
     classifier = args.classifier or (config.classifier_path if config else default_classifier("mnist"))
     evaluator = Evaluator(classifier, data_dir, (config.classes or None) if config else None, args.num)

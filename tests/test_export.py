@@ -55,10 +55,14 @@ def test_mindir_round_trip_gives_the_checkpoints_images(tmp_path, model):
 
 def test_onnx_export_writes_a_file_and_bad_input_is_one_line(tmp_path):
     run_dir, _, _ = saved_run(tmp_path, "dcgan")
-    result = run_script("export.py", "--ckpt", run_dir, "--file_format", "ONNX", "--output", tmp_path / "g.onnx")
+    result = run_script("export.py", "--ckpt", run_dir, "--file_format", "onnx")  # any case
     assert result.returncode == 0, result.stderr[-3000:]
-    with open(tmp_path / "g.onnx", "rb") as f:
+    path = os.path.join(run_dir, "export", "generator.onnx")
+    with open(path, "rb") as f:
         assert len(f.read()) > 10000  # the weights are in it
+    # a deployment file others can read, in a folder others can enter (MindSpore exports with umask 077)
+    assert os.stat(path).st_mode & 0o777 == 0o644
+    assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o755
     assert_one_line_error(run_script("export.py", "--ckpt", run_dir, "--output", tmp_path / "g.onnx"), "must end in .mindir")
     assert_one_line_error(run_script("export.py", "--ckpt", tmp_path / "nothing"), "does not exist")
     assert_one_line_error(run_script("export.py", "--ckpt", run_dir, "--batch_size", 0), "--batch_size must be positive")

@@ -162,9 +162,9 @@ def test_a_run_works_from_any_folder_and_with_a_copy_of_its_data(tiny_mnist, tmp
     from conftest import real_subset
     from ms_gan.data import write_split
 
-    (x, y), (tx, ty) = real_subset(320, 64)
+    (x, y), (tx, ty) = real_subset(320, 128)
     write_split(str(other), "train", x[64:], y[64:])
-    write_split(str(other), "test", tx, ty)
+    write_split(str(other), "test", tx[64:], ty[64:])
     before = digest(run_dir)
     result = run_script("train.py", "--resume", run_dir, "--epochs", 2, "--data_dir", other, cwd=elsewhere)
     assert_one_line_error(result, "holds other data than")
@@ -174,3 +174,21 @@ def test_a_run_works_from_any_folder_and_with_a_copy_of_its_data(tiny_mnist, tmp
     assert result.returncode == 0, result.stderr[-3000:]
     config = json.load(open(run_dir / "config.json"))
     assert config["data_dir"] == str(tmp_path / "moved") and config["epochs"] == 2
+
+
+def test_infer_cgan_grid_has_one_row_per_digit_for_any_num(trained_run, tmp_path):
+    model, run_dir, _ = trained_run
+    if model != "cgan":
+        pytest.skip("rows per digit are a conditional model's grid")
+    result = run_script("infer.py", "--ckpt", run_dir, "--num", 64, "--output_dir", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    labels = np.load(tmp_path / "samples.npz")["labels"]
+    assert np.bincount(labels).tolist() == [7, 7, 7, 7, 6, 6, 6, 6, 6, 6]  # 64 as even as it goes, sorted by row
+    assert labels.tolist() == sorted(labels.tolist())
+
+
+def test_evaluate_rejects_a_bad_samples_file_before_loading_anything(tmp_path):
+    (tmp_path / "x.png").write_bytes(b"\x89PNG not an npz")
+    result = run_script("evaluate.py", "--samples", tmp_path / "x.png", "--data_dir", tmp_path)
+    assert_one_line_error(result, "is not a samples.npz")
+    assert "classifier" not in result.stdout  # rejected before the classifier or the data were touched

@@ -1,0 +1,77 @@
+"""The README's commands, run as a user runs them on a fresh clone: the figures it prints come back to the
+printed digit, and nothing tracked by git changes."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SHARED_MNIST
+
+README = os.path.join(ROOT, "README.md")
+
+
+def readme_commands(script: str) -> list:
+    """Every `python scripts/SCRIPT ...` line of the README's bash blocks that runs as written (no <run>
+    placeholder, no `...`), without its trailing comment."""
+    text = open(README).read()
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", text, flags=re.S):
+        for line in block.splitlines():
+            line = line.split("  #")[0].strip()
+            if line.startswith(f"python scripts/{script}") and "<" not in line and "..." not in line:
+                commands.append(line.split()[1:])
+    return commands
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    """A git clone of this repository, and a user cache where MNIST was downloaded (the shared copy)."""
+    root = tmp_path_factory.mktemp("readme")
+    subprocess.run(["git", "clone", "-q", ROOT, str(root / "clone")], check=True)
+    cache = root / "cache"
+    (cache / "data").mkdir(parents=True)
+    os.symlink(os.path.abspath(SHARED_MNIST), cache / "data" / "MNIST_Data")
+    return root / "clone", dict(os.environ, MS_GAN_CACHE=str(cache), PYTHONUNBUFFERED="1")
+
+
+def run(clone_dir, env, args):
+    result = subprocess.run([sys.executable, *args], cwd=clone_dir, env=env, capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, (args, result.stderr[-3000:])
+    return result.stdout
+
+
+def readme_row(name: str) -> list:
+    """The cells of the README's Results row NAME."""
+    for line in open(README):
+        if line.startswith(f"| {name} |"):
+            return [cell.strip() for cell in line.strip().strip("|").split("|")]
+    raise AssertionError(f"no Results row {name!r} in the README")
+
+
+def test_readme_infer_and_evaluate_leave_the_clone_clean_and_reproduce_the_table(clone):
+    clone_dir, env = clone
+    infer, evaluate = readme_commands("infer.py"), readme_commands("evaluate.py")
+    assert len(infer) >= 3 and any("result/showcase/fc" in " ".join(c) for c in evaluate)
+    for command in infer:
+        run(clone_dir, env, command)
+    for command in evaluate:
+        full = "result/showcase/fc" in command  # one showcase generator, scored exactly as the README did
+        stdout = run(clone_dir, env, command if full else command + ["--num", "500"])
+        if full:
+            # | samples | n | FD | IS | precision | recall | digits covered | diversity | label acc. |
+            row = next(line for line in stdout.splitlines() if line.startswith("| fc ("))
+            cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+            fd, inception, precision, recall = readme_row("fc")[2:6]
+            assert cells[2:6] == [fd, inception, precision, recall], (cells, readme_row("fc"))
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=clone_dir,
+                            capture_output=True, text=True, check=True).stdout
+    assert status == "", status
+    written = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=clone_dir, capture_output=True,
+                             text=True, check=True).stdout
+    assert "samples/" in written  # the outputs exist, in the ignored folders the README names
+    shutil.rmtree(clone_dir)
