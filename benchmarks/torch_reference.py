@@ -43,7 +43,8 @@ class DCGANGenerator(nn.Module):
         self.model = nn.Sequential(
             nn.BatchNorm2d(ngf * 4), nn.ReLU(),
             nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(),
-            nn.ConvTranspose2d(ngf * 2, 1, 4, 2, 1, bias=False), nn.Tanh())
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(),
+            nn.Conv2d(ngf, 1, 3, 1, 1, bias=False), nn.Tanh())
         self.apply(_init_dcgan)
 
     def forward(self, z, labels=None):
@@ -53,14 +54,15 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     def __init__(self, ndf=64, in_channels=1):
         super().__init__()
-        self.model = nn.Sequential(
+        self.features = nn.Sequential(
             nn.Conv2d(in_channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
             nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf * 2, 1, 7, 1, 0, bias=False))
+            nn.Conv2d(ndf * 2, ndf * 4, 3, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2))
+        self.head = nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False)
         self.apply(_init_dcgan)
 
     def forward(self, x, labels=None):
-        return self.model(x).view(-1)
+        return self.head(self.features(x)).view(-1)
 
 
 class CGANGenerator(nn.Module):
@@ -74,13 +76,20 @@ class CGANGenerator(nn.Module):
 
 
 class CGANDiscriminator(nn.Module):
+    """ms_gan's projection discriminator: the label as a 28x28 input plane and as a projection on the
+    last features, logit = head(h) + <e_y, h>."""
+
     def __init__(self, ndf=64, num_classes=10):
         super().__init__()
         self.embed = nn.Embedding(num_classes, 784)  # N(0, 1) init, as in ms_gan
         self.body = DCGANDiscriminator(ndf, in_channels=2)
+        self.project = nn.Embedding(num_classes, ndf * 4 * 16)
+        nn.init.normal_(self.project.weight, 0.0, 0.02)
 
     def forward(self, x, labels):
-        return self.body(torch.cat((x, self.embed(labels).view(-1, 1, 28, 28)), 1))
+        features = self.body.features(torch.cat((x, self.embed(labels).view(-1, 1, 28, 28)), 1))
+        unconditional = self.body.head(features).view(-1)
+        return unconditional + (features.flatten(1) * self.project(labels)).sum(1)
 
 
 def build(model: str, latent_dim=100, ngf=64, ndf=64):

@@ -19,19 +19,19 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def inception_score(probs: np.ndarray, splits: int = 10):
-    """exp(E KL(p(y|x) || p(y))) over SPLITS chunks, with the MNIST classifier's p(y|x): (mean, std). Max 10.
+    """exp(E KL(p(y|x) || p(y))) with the MNIST classifier's p(y|x): (score, std over SPLITS chunks). Max 10.
 
-    The chunks must each be a fair sample of the set: split as given, a file sorted by label (infer.py's
-    cgan output) puts one digit in each chunk and scores near 1. So the rows are first put in a canonical
-    order (sorted by their own values, which no reordering of the input changes) and then shuffled with a
-    fixed seed: the score depends on which samples there are, never on the order they came in."""
+    The score is taken over the whole set, with p(y) its marginal, so it depends on which samples there
+    are and never on their order. (The usual mean over 10 consecutive chunks does: a file sorted by label,
+    as infer.py writes for cgan, puts one digit in each chunk and scores near 1.) The spread comes from
+    SPLITS chunks of a fixed shuffle of the rows in a canonical order (sorted by their own values)."""
+    def score(p):
+        marginal = p.mean(0, keepdims=True)
+        return np.exp((p * (np.log(p + 1e-12) - np.log(marginal + 1e-12))).sum(1).mean())
+
     canonical = probs[np.lexsort(probs.T[::-1])]
-    scores = []
-    for chunk in np.array_split(canonical[np.random.default_rng(0).permutation(len(probs))], splits):
-        marginal = chunk.mean(0, keepdims=True)
-        kl = (chunk * (np.log(chunk + 1e-12) - np.log(marginal + 1e-12))).sum(1)
-        scores.append(np.exp(kl.mean()))
-    return float(np.mean(scores)), float(np.std(scores))
+    shuffled = canonical[np.random.default_rng(0).permutation(len(probs))]
+    return float(score(probs)), float(np.std([score(chunk) for chunk in np.array_split(shuffled, splits)]))
 
 
 def _kth_neighbour_radius(x: np.ndarray, k: int, chunk: int = 2000) -> np.ndarray:

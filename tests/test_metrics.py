@@ -71,9 +71,10 @@ def test_real_digits_score_far_better_than_noise(evaluator):
     assert real["fd"] * 10 < noise_scores["fd"]
     assert real["inception_score"] > 6 and real["inception_score"] > 2 * noise_scores["inception_score"]
     assert real["precision"] > 0.7 and real["recall"] > 0.7
-    # noise lands on one spot of feature space: no recall at all; k-NN precision can still count that spot as
-    # inside the (outlier-inflated) real manifold, so it is only required to be worse than real digits'
-    assert noise_scores["recall"] < 0.1 and noise_scores["precision"] < real["precision"]
+    # noise lands on one spot of feature space: no recall and no diversity at all. k-NN precision can count
+    # that spot as inside the real manifold (one outlying real digit's radius covers it: with the shipped
+    # classifier, noise scores precision 0.998), which is why precision is never read alone
+    assert noise_scores["recall"] < 0.1 and noise_scores["diversity"] < 0.2 * real["diversity"]
     assert real["digits_covered"] == 10 and real["label_accuracy"] > 0.9
 
 

@@ -63,4 +63,6 @@ def test_conditional_generator_listens_to_the_label():
     z = ms.Tensor(np.random.default_rng(0).standard_normal((10, config.latent_dim)).astype(np.float32))
     as_three = net_g(z, ms.Tensor(np.full(10, 3, np.int32))).asnumpy()
     as_seven = net_g(z, ms.Tensor(np.full(10, 7, np.int32))).asnumpy()
-    assert np.abs(as_three - as_seven).mean() > 1e-3
+    # untrained, in inference mode, G's outputs are tiny (N(0, 0.02) weights in five layers); the label must
+    # move them by a good share of their own spread
+    assert np.abs(as_three - as_seven).mean() > 0.3 * as_three.std() > 0
