@@ -135,6 +135,46 @@ def resolve_data_dir(data_dir: str, data_url: str = "", dataset: str = "mnist") 
     return cached
 
 
+def _has_split(folder: str, usage: str) -> bool:
+    try:
+        split_dir(folder, usage)
+        return True
+    except UserError:
+        return False
+
+
+def download_mnist(url: str, dest_root: str) -> str:
+    """Fetch and unpack the tutorial's MNIST_Data.zip into DEST_ROOT/MNIST_Data; errors are one line."""
+    from download import download
+
+    print(f"MNIST not found under {dest_root}; downloading {url}", flush=True)
+    try:
+        download(url, dest_root, kind="zip", replace=True, progressbar=False, verbose=False, timeout=60)
+    except Exception as e:  # the download package raises plain Exceptions, URLErrors, BadZipFile, ...
+        reason = " ".join(str(e).split()) or type(e).__name__
+        raise UserError(f"could not download MNIST from {url} ({reason}); {_POINTER}") from None
+    target = os.path.join(dest_root, "MNIST_Data")
+    if not os.path.isdir(os.path.join(target, "train")):
+        raise UserError(f"{url} did not unpack to MNIST_Data/train under {dest_root}; {_POINTER}")
+    return target
+
+
+def download_idx(base_url: str, dest: str, title: str) -> str:
+    """Fetch the four gzipped IDX files (train-*, t10k-*) from BASE_URL into DEST, side by side."""
+    from download import download
+
+    print(f"{title} not found; downloading it from {base_url} into {dest}", flush=True)
+    for name in (n for names in SPLIT_FILES.values() for n in names):
+        url = base_url.rstrip("/") + "/" + name + ".gz"
+        try:
+            download(url, os.path.join(dest, name + ".gz"), kind="file", replace=True, progressbar=False,
+                     verbose=False, timeout=60)
+        except Exception as e:
+            reason = " ".join(str(e).split()) or type(e).__name__
+            raise UserError(f"could not download {title} from {url} ({reason}); {_POINTER}") from None
+    return dest
+
+
 def fingerprint(data_dir: str, splits=("train", "test")) -> str:
     """What makes two data folders the same data: each split's image count and a SHA-256 of its image and
     label bytes (not its path, so a copy or another mount point of the same files matches)."""

@@ -43,10 +43,9 @@ def main(args):
     if not output.endswith(SUFFIX[args.file_format]):
         raise UserError(f"--output for {args.file_format} must end in {SUFFIX[args.file_format]}, got {output}")
     folder = os.path.dirname(os.path.abspath(output))
+    new_folder = not os.path.isdir(folder)
     try:
-        if not os.path.isdir(folder):
-            os.makedirs(folder)
-            os.chmod(folder, 0o755)  # MindSpore's exporter runs under a private umask; a deployment folder is not
+        os.makedirs(folder, exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot create the folder for --output {output}: {e.strerror}") from None
 
@@ -64,7 +63,10 @@ def main(args):
     except Exception as e:  # MindSpore reports unsupported operators with a multi-line RuntimeError
         first = " ".join(str(e).split())[:300]
         raise UserError(f"MindSpore could not export this {config.model} generator as {args.file_format}: {first}") from None
-    os.chmod(stem + SUFFIX[args.file_format], 0o644)  # MindSpore writes it read-only for its owner
+    # MindSpore exports under a private umask (file 0400, folder 0700); a deployment file is for others too
+    os.chmod(stem + SUFFIX[args.file_format], 0o644)
+    if new_folder:
+        os.chmod(folder, 0o755)
     os.replace(stem + SUFFIX[args.file_format], output)  # whole or not at all
     print(f"wrote {output} ({args.file_format}; z [{args.batch_size}, {config.latent_dim}] float32, "
           f"labels [{args.batch_size}] int32 -> images [{args.batch_size}, 1, 28, 28]) from {ckpt_path}")
