@@ -66,8 +66,8 @@ def parse_args(argv=None):
     g.add_argument("--n_critic", type=int, help=f"D updates per G update (default {d.n_critic}; wgan-gp: try 5)")
     g.add_argument("--label_smoothing", type=float, help="D's target for real images, e.g. 0.9 (one-sided "
                    "label smoothing; bce and lsgan; default 1 = off)")
-    g.add_argument("--ema_decay", type=float, help="keep an exponential moving average of G with this decay "
-                   "(e.g. 0.999); grids, evaluation and infer.py then use it (default 0 = off)")
+    g.add_argument("--ema_decay", type=float, help="keep an exponential moving average of G with this decay; "
+                   "grids, evaluation and infer.py then use it (default: 0.999 for dcgan and cgan, 0 = off for fc)")
     g.add_argument("--spectral_norm", action="store_true", default=None,
                    help="spectral normalisation on every D layer (replaces D's BatchNorm)")
     g.add_argument("--clip_grad_norm", type=float, help="clip each net's gradients to this global L2 norm "
