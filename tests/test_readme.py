@@ -12,6 +12,7 @@ import pytest
 from conftest import ROOT, SHARED_MNIST
 
 README = os.path.join(ROOT, "README.md")
+FASHION = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist, which .ci/run installs
 
 
 def readme_commands(script: str) -> list:
@@ -59,6 +60,8 @@ def test_readme_commands_leave_the_clone_clean_and_reproduce_the_table(clone):
     assert len(infer) >= 3 and any("result/showcase/fc" in " ".join(c) for c in evaluate)
     for command in infer + readme_commands("export.py"):
         run(clone_dir, env, command)
+    if not os.path.isdir(FASHION):  # scoring needs the real images; without Debian's copy it would download
+        evaluate = [c for c in evaluate if "fashion" not in " ".join(c)]
     for command in evaluate:
         full = "result/showcase/fc" in command  # one showcase generator, scored exactly as the README did
         stdout = run(clone_dir, env, command if full else command + ["--num", "500"])
