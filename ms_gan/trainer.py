@@ -265,7 +265,8 @@ class _Quality:
         self.best_fd = read_state(os.path.dirname(self.best_path))["fd"] if os.path.isfile(self.best_path) else np.inf
         self.last = None
         real = self.evaluator.real_row
-        print(f"evaluating every {config.eval_every} epochs on {config.eval_samples} samples; real digits score "
+        print(f"evaluating every {config.eval_every} epochs on {config.eval_samples} samples with "
+              f"{self.evaluator.classifier_id}; real digits score "
               f"FD {real['fd']:.2f}, IS {real['inception_score']:.2f}, precision {real['precision']:.3f}, "
               f"recall {real['recall']:.3f}", flush=True)
 
