@@ -41,13 +41,12 @@ def main(args):
 
         prepare_process("CPU")
         from ms_gan.checkpoint import load_generator, resolve_generator
+        from ms_gan.data import run_data_dir
         from ms_gan.metrics import Evaluator
         from ms_gan.runtime import setup_context
 
-        if not os.path.isdir(config.data_dir):
-            raise UserError(f"the run's data folder {config.data_dir} is gone; use --no_samples to judge the log alone")
         setup_context("CPU", "graph", config.seed)
-        evaluator = Evaluator(args.classifier or config.classifier_path, config.data_dir, config.classes or None,
+        evaluator = Evaluator(args.classifier or config.classifier_path, run_data_dir(config), config.classes or None,
                               args.num)
         net_g = load_generator(config, resolve_generator(args.run_dir)[0])
         metrics, real = evaluator.score_generator(net_g, config), evaluator.real_row

@@ -40,7 +40,7 @@ def main(args):
     prepare_process("CPU")
     from ms_gan.checkpoint import find_run_dir, load_generator, resolve_generator
     from ms_gan.config import default_classifier
-    from ms_gan.data import check_same_data, resolve_data_dir
+    from ms_gan.data import check_same_data, resolve_data_dir, run_data_dir
     from ms_gan.fileio import write_json
     from ms_gan.metrics import Evaluator, format_table
     from ms_gan.runtime import setup_context
@@ -49,12 +49,12 @@ def main(args):
         ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
     if args.data_dir:
         data_dir = resolve_data_dir(args.data_dir)
-    elif config:  # the run's data folder, else (a run made on another machine) where train.py would find the data
-        data_dir = resolve_data_dir(config.data_dir if os.path.isdir(config.data_dir) else "", "", config.dataset)
+        if config:  # the samples are scored against the test split: it must be the very one the run recorded
+            check_same_data(data_dir, config.data_fingerprint, "this run was evaluated against", splits=("test",))
+    elif config:
+        data_dir = run_data_dir(config)
     else:
         raise UserError("--data_dir is needed to score a samples.npz (the real digits to compare with)")
-    if config:  # the samples are scored against the test split: it must be the very one the run recorded
-        check_same_data(data_dir, config.data_fingerprint, "this run was evaluated against", splits=("test",))
     setup_context("CPU", "graph", args.seed)
     classifier = args.classifier or (config.classifier_path if config else default_classifier("mnist"))
     evaluator = Evaluator(classifier, data_dir, (config.classes or None) if config else None, args.num)
