@@ -114,9 +114,9 @@ def load_generator(config, ckpt_path: str):
     return net_g
 
 
-def load_into(cell, path: str, what: str = "checkpoint") -> None:
+def load_into(cell, path: str, what: str = "checkpoint", keep=()) -> None:
     """Load PATH into CELL, requiring every parameter to be present and of the same shape (names in the
-    file lack the cell's `ckpt_prefix`, if it has one)."""
+    file lack the cell's `ckpt_prefix`, if it has one); the parameters named in KEEP keep their values."""
     import mindspore as ms
 
     if not os.path.isfile(path):
@@ -127,7 +127,7 @@ def load_into(cell, path: str, what: str = "checkpoint") -> None:
         first = " ".join(str(e).split())[:200]
         raise UserError(f"{path} is not a readable MindSpore checkpoint ({first})") from None
     prefix = getattr(cell, "ckpt_prefix", "")
-    expected = _saved_parameters(cell)
+    expected = {n: p for n, p in _saved_parameters(cell).items() if n not in keep}
     missing = sorted(set(expected) - set(params))
     mismatched = [f"{n} {tuple(params[n].shape)} vs {tuple(p.shape)}" for n, p in expected.items()
                   if n in params and tuple(params[n].shape) != tuple(p.shape)]

@@ -15,6 +15,7 @@ DEVICES = ("CPU", "GPU", "Ascend")
 MODES = ("graph", "pynative")
 DATASET_NAMES = ("mnist", "fashion_mnist")
 AMP_LEVELS = ("O0", "O1", "O2", "O3")
+LR_SCHEDULES = ("constant", "linear", "cosine")
 
 
 @dataclass
@@ -32,6 +33,8 @@ class TrainConfig:
     num_classes: int = 10           # labels the conditional model knows (digits 0-9)
     lr: float = 2e-4                # Adam learning rate of G (and of D unless lr_d is set)
     lr_d: float = 0.0               # Adam learning rate of D; 0 = same as lr
+    lr_schedule: str = "constant"   # one of LR_SCHEDULES: constant; linear = flat for half the run, then down to 0;
+                                    # cosine = half a cosine down to 0 over the run (both nets' rates)
     beta1: float = 0.5              # Adam first-moment decay
     beta2: float = 0.999            # Adam second-moment decay
     ngf: int = 64                   # generator width (conv models: hidden layers have 4*ngf and 2*ngf channels)
@@ -97,6 +100,8 @@ class TrainConfig:
             raise UserError(f"unknown --conv_impl {self.conv_impl!r}; choose one of {', '.join(CONV_IMPLS)}")
         if self.amp_level not in AMP_LEVELS:
             raise UserError(f"unknown --amp_level {self.amp_level!r}; choose one of {', '.join(AMP_LEVELS)}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise UserError(f"unknown --lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
         if self.loss not in LOSS_NAMES:
             raise UserError(f"unknown --loss {self.loss!r}; choose one of {', '.join(LOSS_NAMES)}")
         for name in ("epochs", "batch_size", "latent_dim", "ngf", "ndf", "save_every", "num_workers", "num_grid",

@@ -1,20 +1,42 @@
 """The compiled GAN update: (1) update D on real and fake, (2) update G; returns only numbers."""
 
+import math
+
 import mindspore as ms
+import numpy as np
 from mindspore import amp, nn, ops
 
 from ms_gan.losses import LOSSES, gradient_penalty
 from ms_gan.runlog import STEP_METRICS  # noqa: F401  (the order train_step's numbers come in)
 
 
-def make_optimizers(net_g, net_d, config):
-    """Adam for each net, with prefixed names so the two optimizers' moments never collide."""
-    opt_g = nn.Adam(net_g.trainable_params(), learning_rate=config.lr, beta1=config.beta1, beta2=config.beta2)
-    opt_d = nn.Adam(net_d.trainable_params(), learning_rate=config.lr_d or config.lr, beta1=config.beta1,
-                    beta2=config.beta2)
+def make_optimizers(net_g, net_d, config, total_steps: int = 1):
+    """Adam for each net, with prefixed names so the two optimizers' moments never collide; with an
+    --lr_schedule, each rate follows it over the TOTAL_STEPS steps of the run."""
+    opt_g = nn.Adam(net_g.trainable_params(), learning_rate=learning_rates(config, "g", total_steps),
+                    beta1=config.beta1, beta2=config.beta2)
+    opt_d = nn.Adam(net_d.trainable_params(), learning_rate=learning_rates(config, "d", total_steps),
+                    beta1=config.beta1, beta2=config.beta2)
     _prefix_own_parameters(opt_g, "optim_g.")
     _prefix_own_parameters(opt_d, "optim_d.")
     return opt_g, opt_d
+
+
+def learning_rates(config, net: str, total_steps: int):
+    """NET's ("g" or "d") learning rate as the optimizer takes it: a number for a constant rate, else a
+    Tensor with the rate of each of its updates (MindSpore's dynamic learning rate, indexed by the
+    optimizer's own step count, which its checkpoint keeps, so a resumed run continues on the curve).
+    G updates once every n_critic steps, so its curve has that many fewer points."""
+    base = config.lr if net == "g" else (config.lr_d or config.lr)
+    if config.lr_schedule == "constant":
+        return base
+    updates = max(1, total_steps // config.n_critic if net == "g" else total_steps)
+    progress = np.arange(updates) / updates
+    if config.lr_schedule == "linear":  # flat for the first half, then straight down to ~0 (pix2pix)
+        factors = np.minimum(1.0, 2.0 * (1.0 - progress))
+    else:  # cosine: half a cosine from the full rate to ~0
+        factors = 0.5 * (1.0 + np.cos(math.pi * progress))
+    return ms.Tensor((base * factors).astype(np.float32))
 
 
 def _prefix_own_parameters(optimizer, prefix: str) -> None:

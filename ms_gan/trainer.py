@@ -117,7 +117,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
         net_g, net_d = to_mixed_precision(net_g, config.amp_level), to_mixed_precision(net_d, config.amp_level)
     elif config.amp_level != "O0":
         lead_print(f"note: --amp_level {config.amp_level} is for GPU/Ascend; on CPU ms_gan trains in float32")
-    opt_g, opt_d = make_optimizers(net_g, net_d, config)
+    opt_g, opt_d = make_optimizers(net_g, net_d, config, total)
     cells = {"generator": net_g, "discriminator": net_d, "optim_g": opt_g, "optim_d": opt_d}
     ema = None
     if config.ema_decay:
@@ -134,10 +134,9 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
             if state.get("steps_per_epoch") != steps_per_epoch:
                 raise UserError(f"{checkpoints[-1]} was saved with {state.get('steps_per_epoch')} steps per epoch, "
                                 f"the data now gives {steps_per_epoch}: resume with the same data and batch size")
-            for name, cell in cells.items():
-                load_into(cell, os.path.join(checkpoints[-1], f"{name}.ckpt"), what=f"{config.model} {name}")
-            for opt, lr in ((opt_g, config.lr), (opt_d, config.lr_d or config.lr)):  # --lr on resume wins
-                opt.learning_rate.set_data(ms.Tensor(lr, ms.float32))
+            for name, cell in cells.items():  # the learning rates stay as built: --lr and --epochs on resume win
+                load_into(cell, os.path.join(checkpoints[-1], f"{name}.ckpt"), what=f"{config.model} {name}",
+                          keep=(f"{name}.learning_rate",))
             start_step = state["step"]
         if start_step >= total:
             raise UserError(f"{run_dir} is already at step {start_step} (epoch {start_step // steps_per_epoch}), "

@@ -10,7 +10,8 @@ import dataclasses
 import sys
 
 import _cli
-from ms_gan.config import AMP_LEVELS, CONV_IMPLS, DATASET_NAMES, DEVICES, LOSS_NAMES, MODELS, MODES, TrainConfig
+from ms_gan.config import (AMP_LEVELS, CONV_IMPLS, DATASET_NAMES, DEVICES, LOSS_NAMES, LR_SCHEDULES, MODELS, MODES,
+                           TrainConfig)
 
 RESUMABLE = ("data_dir", "epochs", "lr", "lr_d", "device_target", "mode", "conv_impl", "amp_level", "num_workers", "save_every", "keep_last",
              "eval_every", "eval_samples", "classifier", "distribute")
@@ -35,7 +36,11 @@ def parse_args(argv=None):
     p.add_argument("--latent_dim", type=int, help=f"default {d.latent_dim}")
     p.add_argument("--lr", type=float, help=f"Adam learning rate for G, and D unless --lr_d (default {d.lr})")
     p.add_argument("--lr_d", type=float, help="Adam learning rate for D (default: --lr)")
+    p.add_argument("--lr_schedule", choices=LR_SCHEDULES, help="constant (default); linear: flat for the first half "
+                   "of the run, then down to 0 at the last step; cosine: half a cosine down to 0 (both nets; the run's "
+                   "length is --epochs, so a resume with more epochs moves the curve)")
     p.add_argument("--beta1", type=float, help=f"Adam beta1 (default {d.beta1})")
+    p.add_argument("--beta2", type=float, help=f"Adam beta2 (default {d.beta2})")
     p.add_argument("--ngf", type=int, help=f"generator width, conv models (default {d.ngf})")
     p.add_argument("--ndf", type=int, help=f"discriminator width, conv models (default {d.ndf})")
     p.add_argument("--seed", type=int, help=f"default {d.seed}")

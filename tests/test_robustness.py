@@ -106,6 +106,32 @@ def test_divergence_stops_with_the_step_and_keeps_earlier_checkpoints(tiny_mnist
     assert digest(run_dir / "checkpoints") == before
 
 
+def test_a_linear_schedule_changes_only_the_second_half_and_resumes_on_its_curve(tiny_mnist, reference, tmp_path):
+    """--lr_schedule linear keeps the full rate for the first half of the run, so its log equals the constant-rate
+    run's up to there and differs after; a run resumed from its epoch-2 checkpoint picks the curve up where the
+    optimizers' saved step counts say, ending exactly as the uninterrupted run; a longer --epochs then stretches it."""
+    result = run_script("train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", "linear",
+                        "--lr_schedule", "linear")
+    assert result.returncode == 0, result.stderr[-3000:]
+    scheduled, constant = log_values(tmp_path / "linear"), log_values(reference)
+    # 16 steps: updates 1-9 at the full rate, so the rows of steps 1-9 agree (step 10's G loss comes after D's
+    # tenth update, the first at a lower rate)
+    assert scheduled[:10] == constant[:10]
+    assert all(a != b for a, b in zip(scheduled[10:], constant[10:]))
+
+    run_dir = tmp_path / "resumed"
+    shutil.copytree(tmp_path / "linear", run_dir)
+    for name in os.listdir(run_dir / "checkpoints"):
+        if not name.startswith(("epoch001", "epoch002")):
+            shutil.rmtree(run_dir / "checkpoints" / name)
+    result = run_script("train.py", "--resume", run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert log_values(run_dir) == scheduled
+    result = run_script("train.py", "--resume", run_dir, "--epochs", 6)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(log_values(run_dir)) == 1 + 24
+
+
 @pytest.mark.parametrize("mode", ["graph", "pynative"])
 def test_same_seed_same_losses_and_samples(tiny_mnist, tmp_path, mode):
     for name in ("a", "b"):

@@ -23,6 +23,23 @@ def changed(before: dict, after: dict) -> list:
     return [name for name in before if not np.array_equal(before[name], after[name])]
 
 
+def test_learning_rate_schedules():
+    from ms_gan.train_step import learning_rates
+
+    assert learning_rates(small_config("fc", lr=1e-3, lr_d=4e-3), "d", 100) == 4e-3  # constant: a plain number
+    linear = learning_rates(small_config("fc", lr=1e-3, lr_schedule="linear"), "g", 100).asnumpy()
+    assert linear.shape == (100,)
+    np.testing.assert_allclose(linear[:51], 1e-3)
+    assert np.all(np.diff(linear[50:]) < 0) and 0 < linear[-1] < 1e-4
+    cosine = learning_rates(small_config("fc", lr=1e-3, lr_d=2e-3, lr_schedule="cosine", n_critic=5), "d", 100)
+    cosine = cosine.asnumpy()
+    assert cosine[0] == np.float32(2e-3) and np.all(np.diff(cosine) < 0) and cosine[-1] < 1e-5
+    np.testing.assert_allclose(cosine[50], 1e-3, rtol=1e-6)
+    # G updates once per n_critic steps: its curve covers the run in 20 points
+    g_curve = learning_rates(small_config("fc", lr=1e-3, lr_schedule="cosine", n_critic=5), "g", 100).asnumpy()
+    assert g_curve.shape == (20,) and g_curve[-1] < 1e-4
+
+
 @MODES
 @pytest.mark.parametrize("model", ["fc", "dcgan", "cgan"])
 def test_train_step_runs_and_losses_are_finite(graph_or_pynative, model):
