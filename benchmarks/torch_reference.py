@@ -1,4 +1,5 @@
-"""PyTorch twins of ms_gan's networks, optimiser, loss and step, for side-by-side timing only."""
+"""PyTorch twins of ms_gan's networks, optimiser, losses, EMA, learning-rate schedule and step, for side-by-side
+timing (bench_train.py) and quality (parity.py)."""
 
 import numpy as np
 import torch
@@ -100,31 +101,65 @@ def build(model: str, latent_dim=100, ngf=64, ndf=64):
     return CGANGenerator(latent_dim, ngf), CGANDiscriminator(ndf)
 
 
-def make_train_step(net_g, net_d, lr=2e-4, betas=(0.5, 0.999)):
-    """The same update as ms_gan.train_step: (1) D on real and G(z) (no grad into G), (2) G through D."""
-    opt_g = torch.optim.Adam(net_g.parameters(), lr=lr, betas=betas)
-    opt_d = torch.optim.Adam(net_d.parameters(), lr=lr, betas=betas)
+def make_train_step(net_g, net_d, lr=2e-4, betas=(0.5, 0.999), lr_d=None, loss="bce", ema=None):
+    """The same update as ms_gan.train_step: (1) D on real and G(z) (no grad into G), (2) G through D, (3) the
+    EMA of G if given. LR and LR_D are a number or, for a schedule, the rate of each update (ms_gan's
+    TrainConfig.learning_rates); LOSS is bce (non-saturating) or hinge."""
+    lr_d = lr if lr_d is None else lr_d
+    rate = lambda curve, n: float(curve if np.isscalar(curve) else curve[min(n, len(curve) - 1)])  # noqa: E731
+    opt_g = torch.optim.Adam(net_g.parameters(), lr=rate(lr, 0), betas=betas)
+    opt_d = torch.optim.Adam(net_d.parameters(), lr=rate(lr_d, 0), betas=betas)
     bce = nn.functional.binary_cross_entropy_with_logits
+    relu = nn.functional.relu
+    updates = [0]
 
     def step(real, z, labels):
+        n = updates[0]
+        for opt, curve in ((opt_g, lr), (opt_d, lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = rate(curve, n)
         with torch.no_grad():
             fake = net_g(z, labels)
         real_logits, fake_logits = net_d(real, labels), net_d(fake, labels)
-        loss_real = bce(real_logits, torch.ones_like(real_logits))
-        loss_fake = bce(fake_logits, torch.zeros_like(fake_logits))
+        if loss == "hinge":
+            loss_real, loss_fake = relu(1.0 - real_logits).mean(), relu(1.0 + fake_logits).mean()
+        else:
+            loss_real = bce(real_logits, torch.ones_like(real_logits))
+            loss_fake = bce(fake_logits, torch.zeros_like(fake_logits))
         opt_d.zero_grad(set_to_none=True)
         (loss_real + loss_fake).backward()
         opt_d.step()
         logits = net_d(net_g(z, labels), labels)
-        g_loss = bce(logits, torch.ones_like(logits))
+        g_loss = -logits.mean() if loss == "hinge" else bce(logits, torch.ones_like(logits))
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
+        if ema is not None:
+            ema.update()
+        updates[0] = n + 1
         acc_real = (real_logits > 0).float().mean()
         acc_fake = (fake_logits < 0).float().mean()
         return torch.stack((loss_real.detach(), loss_fake.detach(), g_loss.detach(), acc_real, acc_fake)).numpy()
 
     return step
+
+
+class GeneratorEMA:
+    """ms_gan.ema.GeneratorEMA: shadow <- d * shadow + (1 - d) * weights after each G update, over every
+    parameter and BatchNorm statistic, with d = min(decay, (1 + n) / (10 + n)) after n updates."""
+
+    def __init__(self, net_g, shadow, decay: float):
+        self.net, self.decay, self.n = shadow, decay, 0
+        shadow.load_state_dict(net_g.state_dict())
+        self.pairs = [(a, w) for (name, a), w in zip(shadow.state_dict().items(), net_g.state_dict().values())
+                      if a.dtype.is_floating_point]  # not BatchNorm's num_batches_tracked counter
+
+    @torch.no_grad()
+    def update(self):
+        d = min(self.decay, (1.0 + self.n) / (10.0 + self.n))
+        for average, weight in self.pairs:
+            average.mul_(d).add_(weight, alpha=1.0 - d)
+        self.n += 1
 
 
 class Batches:

@@ -5,6 +5,8 @@ import json
 import os
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ms_gan.errors import UserError
 from ms_gan.fileio import write_json
 from ms_gan.kernels import CONV_IMPLS
@@ -86,6 +88,21 @@ class TrainConfig:
         if self.loss == "wgan-gp":
             return "layer"
         return "none" if self.spectral_norm else "batch"
+
+    def learning_rates(self, net: str, total_steps: int):
+        """NET's ("g" or "d") learning rate over a run of TOTAL_STEPS steps: a float when --lr_schedule is
+        constant, else float32 [updates], the rate of each of its updates. G updates once every n_critic
+        steps, so its curve has that many fewer points."""
+        base = float(self.lr if net == "g" else (self.lr_d or self.lr))
+        if self.lr_schedule == "constant":
+            return base
+        updates = max(1, total_steps // self.n_critic if net == "g" else total_steps)
+        progress = np.arange(updates) / updates
+        if self.lr_schedule == "linear":  # flat for the first half, then straight down to ~0 (pix2pix)
+            factors = np.minimum(1.0, 2.0 * (1.0 - progress))
+        else:  # cosine: half a cosine from the full rate to ~0
+            factors = 0.5 * (1.0 + np.cos(np.pi * progress))
+        return (base * factors).astype(np.float32)
 
     def validate(self) -> "TrainConfig":
         if self.model not in MODELS:

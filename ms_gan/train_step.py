@@ -1,9 +1,6 @@
 """The compiled GAN update: (1) update D on real and fake, (2) update G; returns only numbers."""
 
-import math
-
 import mindspore as ms
-import numpy as np
 from mindspore import amp, nn, ops
 
 from ms_gan.losses import LOSSES, gradient_penalty
@@ -23,20 +20,11 @@ def make_optimizers(net_g, net_d, config, total_steps: int = 1):
 
 
 def learning_rates(config, net: str, total_steps: int):
-    """NET's ("g" or "d") learning rate as the optimizer takes it: a number for a constant rate, else a
-    Tensor with the rate of each of its updates (MindSpore's dynamic learning rate, indexed by the
-    optimizer's own step count, which its checkpoint keeps, so a resumed run continues on the curve).
-    G updates once every n_critic steps, so its curve has that many fewer points."""
-    base = config.lr if net == "g" else (config.lr_d or config.lr)
-    if config.lr_schedule == "constant":
-        return base
-    updates = max(1, total_steps // config.n_critic if net == "g" else total_steps)
-    progress = np.arange(updates) / updates
-    if config.lr_schedule == "linear":  # flat for the first half, then straight down to ~0 (pix2pix)
-        factors = np.minimum(1.0, 2.0 * (1.0 - progress))
-    else:  # cosine: half a cosine from the full rate to ~0
-        factors = 0.5 * (1.0 + np.cos(math.pi * progress))
-    return ms.Tensor((base * factors).astype(np.float32))
+    """NET's learning rate as the optimizer takes it: a number, or for a schedule a Tensor with the rate of
+    each of its updates (MindSpore's dynamic learning rate, indexed by the optimizer's own step count, which
+    its checkpoint keeps, so a resumed run continues on the curve)."""
+    rates = config.learning_rates(net, total_steps)
+    return rates if isinstance(rates, float) else ms.Tensor(rates)
 
 
 def _prefix_own_parameters(optimizer, prefix: str) -> None:
