@@ -59,7 +59,7 @@ def worker_ms(args) -> dict:
     from ms_gan.models import build_discriminator, build_generator, conv_implementation
     from ms_gan.runtime import setup_context
     from ms_gan.sampling import generate
-    from ms_gan.train_step import make_optimizers, make_train_step
+    from ms_gan.train_step import make_optimizers, make_steps
 
     config = TrainConfig(model=args.model, batch_size=args.batch_size, data_dir=args.data_dir,
                          conv_impl=args.conv_impl)
@@ -68,7 +68,7 @@ def worker_ms(args) -> dict:
                              num_workers=config.num_workers, num_samples=args.num_images or None)
     net_g, net_d = build_generator(config), build_discriminator(config)
     opt_g, opt_d = make_optimizers(net_g, net_d, config)
-    train_step = make_train_step(net_g, net_d, opt_g, opt_d)
+    train_step = make_steps(net_g, net_d, opt_g, opt_d)[0]
     no_labels = ms.Tensor(np.zeros(config.batch_size, np.int32))
 
     def batches():

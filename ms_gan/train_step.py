@@ -40,8 +40,9 @@ def _prefix_own_parameters(optimizer, prefix: str) -> None:
 def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing: float = 1.0,
                  gp_weight: float = 10.0, clip_grad_norm: float = 0.0, reducers=(None, None),
                  loss_scale: bool = False):
-    """Two uncompiled functions: update_d(real, z, labels, mix) -> [5] (D's loss on real and on fake,
-    its accuracy on each, and the G loss its fakes scored before the update) and update_g(z, labels) -> g_loss.
+    """Two uncompiled functions: update_d(real, z, labels, mix) -> the five STEP_METRICS of D's update (its
+    loss on real and on fake, the G loss its fakes scored before the update, its accuracy on each) and
+    update_g(z, labels) -> g_loss.
 
     LOSS names a LOSSES pair; LABEL_SMOOTHING is D's target for reals; for wgan-gp, GP_WEIGHT * penalty on
     the interpolates mix * real + (1 - mix) * fake joins D's loss on fakes. CLIP_GRAD_NORM > 0 clips each
@@ -51,6 +52,7 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
     overflowed and shrinking the scale, as float16 gradients would otherwise underflow to zero."""
     d_loss_fn, g_loss_fn, threshold_fn = LOSSES[loss]
     penalised = loss == "wgan-gp"
+    scale_d, scale_g = _loss_scaler("d", loss_scale), _loss_scaler("g", loss_scale)
 
     def forward_d(real, z, labels, mix):
         fake = ops.stop_gradient(net_g(z, labels))
@@ -65,16 +67,14 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
         loss_d = loss_real + loss_fake
         if scale_d is not None:
             loss_d = scale_d.scale(loss_d)
-        return loss_d, (loss_real, loss_fake, acc_real, acc_fake, g_loss)
+        return loss_d, (loss_real, loss_fake, g_loss, acc_real, acc_fake)  # STEP_METRICS order
 
     def forward_g(z, labels):
         loss_g = g_loss_fn(net_d(net_g(z, labels), labels))
         return (scale_g.scale(loss_g) if scale_g is not None else loss_g), loss_g
 
-    scale_d, scale_g = _loss_scaler("d", loss_scale), _loss_scaler("g", loss_scale)
     grad_d = ms.value_and_grad(forward_d, None, opt_d.parameters, has_aux=True)
     grad_g = ms.value_and_grad(forward_g, None, opt_g.parameters, has_aux=True)
-
     reduce_d, reduce_g = reducers
 
     def clip(grads):
@@ -95,7 +95,7 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
     def update_d(real, z, labels, mix=None):
         (_, stats), grads = grad_d(real, z, labels, mix)
         apply(opt_d, scale_d, reduce_d, grads)
-        return ops.stack(stats)
+        return stats
 
     def update_g(z, labels):
         (_, loss_g), grads = grad_g(z, labels)
@@ -105,43 +105,46 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
     return update_d, update_g
 
 
-def make_train_step(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = True, replicas=None):
-    """One step = (1) update D, (2) update G with the same z, (3) on several workers, average the
-    non-trained state and the step's numbers, (4) with EMA, fold G into its average.
-    Returns the step, called as step(real, z, labels, mix=None) -> [5] tensor in STEP_METRICS order.
-    CONFIG (a TrainConfig; None = defaults) gives the loss and the stabilisers; REPLICAS
+def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = True, replicas=None):
+    """(train_step, critic_step), each called as step(real, z, labels, mix=None) -> [5] tensor in
+    STEP_METRICS order, built on one set of updates (one loss scaler per net, one gradient reducer, one
+    state sync). CONFIG (a TrainConfig; None = defaults) gives the loss and the stabilisers; REPLICAS
     (distributed.Replicas) the data-parallel workers.
 
-    With config.n_critic > 1 the caller alternates: see make_critic_step."""
-    update_d, update_g, sync = _build(net_g, net_d, opt_g, opt_d, config, replicas)
+    train_step = (1) update D, (2) update G with the same z, (3) on several workers, average the
+    non-trained state and the step's numbers, (4) with EMA, fold G into its average.
+    critic_step (None unless config.n_critic > 1) = (1) alone, G's loss read off the same fakes; the
+    caller runs it n_critic - 1 times before each train_step."""
+    options = {}
+    if config is not None:
+        options = {"loss": config.loss, "label_smoothing": config.label_smoothing, "gp_weight": config.gp_weight,
+                   "clip_grad_norm": config.clip_grad_norm, "loss_scale": config.mixed_precision}
+    sync = None
+    if replicas is not None and replicas.size > 1:
+        options["reducers"] = (replicas.grad_reducer(opt_d), replicas.grad_reducer(opt_g))
+        sync = replicas.state_sync(net_g, net_d)
+    update_d, update_g = make_updates(net_g, net_d, opt_g, opt_d, **options)
+
+    def agree(stats):
+        if sync is None:
+            return stats
+        sync()                                     # (3) the workers agree
+        return sync.mean(stats)
 
     def train_step(real, z, labels, mix=None):
-        d_stats = update_d(real, z, labels, mix)  # (1) update D
-        g_loss = update_g(z, labels)               # (2) update G
-        stats = ops.stack((d_stats[0], d_stats[1], g_loss, d_stats[2], d_stats[3]))
-        if sync is not None:                       # (3) the workers agree
-            sync()
-            stats = sync.mean(stats)
+        loss_real, loss_fake, _, acc_real, acc_fake = update_d(real, z, labels, mix)  # (1) update D
+        g_loss = update_g(z, labels)                                                    # (2) update G
+        stats = agree(ops.stack((loss_real, loss_fake, g_loss, acc_real, acc_fake)))
         if ema is not None:
-            ema()                                  # (4) average G
+            ema()                                                                       # (4) average G
         return stats
-
-    return ms.jit(train_step) if jit else train_step
-
-
-def make_critic_step(net_g, net_d, opt_g, opt_d, config=None, jit: bool = True, replicas=None):
-    """The D-only step of n_critic training: (1) update D; G's loss is read off the same fakes, unchanged."""
-    update_d, _, sync = _build(net_g, net_d, opt_g, opt_d, config, replicas)
 
     def critic_step(real, z, labels, mix=None):
-        d_stats = update_d(real, z, labels, mix)
-        stats = ops.stack((d_stats[0], d_stats[1], d_stats[4], d_stats[2], d_stats[3]))
-        if sync is not None:
-            sync()
-            stats = sync.mean(stats)
-        return stats
+        return agree(ops.stack(update_d(real, z, labels, mix)))
 
-    return ms.jit(critic_step) if jit else critic_step
+    compile_ = ms.jit if jit else (lambda fn: fn)
+    n_critic = config.n_critic if config is not None else 1
+    return compile_(train_step), (compile_(critic_step) if n_critic > 1 else None)
 
 
 def _loss_scaler(net: str, enabled: bool):
@@ -151,15 +154,3 @@ def _loss_scaler(net: str, enabled: bool):
     scaler = amp.DynamicLossScaler(scale_value=2.0 ** 12, scale_factor=2, scale_window=1000)
     scaler.scale_value.name, scaler.counter.name = f"loss_scale_{net}.value", f"loss_scale_{net}.counter"
     return scaler
-
-
-def _build(net_g, net_d, opt_g, opt_d, config, replicas):
-    options = {}
-    if config is not None:
-        options = {"loss": config.loss, "label_smoothing": config.label_smoothing, "gp_weight": config.gp_weight,
-                   "clip_grad_norm": config.clip_grad_norm, "loss_scale": config.mixed_precision}
-    sync = None
-    if replicas is not None and replicas.size > 1:
-        options["reducers"] = (replicas.grad_reducer(opt_d), replicas.grad_reducer(opt_g))
-        sync = replicas.state_sync(net_g, net_d)
-    return (*make_updates(net_g, net_d, opt_g, opt_d, **options), sync)

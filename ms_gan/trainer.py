@@ -87,7 +87,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
 
     from ms_gan.distributed import Replicas, parameter_checksum
     from ms_gan.models import build_discriminator, build_generator, to_mixed_precision
-    from ms_gan.train_step import make_critic_step, make_optimizers, make_train_step
+    from ms_gan.train_step import make_optimizers, make_steps
 
     config.validate()
     if resume_dir and config.data_dir and not os.path.isdir(config.data_dir):
@@ -152,9 +152,7 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
         rewrite_log(log_path, read_log(log_path, up_to_step=start_step))  # drop steps past the checkpoint
 
     jit = config.mode == "graph"
-    train_step = make_train_step(net_g, net_d, opt_g, opt_d, config, ema, jit=jit, replicas=replicas)
-    critic_step = (make_critic_step(net_g, net_d, opt_g, opt_d, config, jit=jit, replicas=replicas)
-                   if config.n_critic > 1 else None)
+    train_step, critic_step = make_steps(net_g, net_d, opt_g, opt_d, config, ema, jit=jit, replicas=replicas)
     net_g.set_train(True)
     net_d.set_train(True)
     grid_z, grid_labels, grid_cols = grid_inputs(config, seed=config.seed + 1)

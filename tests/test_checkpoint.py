@@ -15,12 +15,12 @@ def test_round_trip_rebuilds_from_config_with_identical_outputs(tmp_path, model)
     from ms_gan.checkpoint import load_into, resolve_generator, save_checkpoint
     from ms_gan.config import save_config
     from ms_gan.models import build_discriminator, build_generator
-    from ms_gan.train_step import make_optimizers, make_train_step
+    from ms_gan.train_step import make_optimizers, make_steps
 
     config = small_config(model)
     net_g, net_d = build_generator(config), build_discriminator(config)
     opt_g, opt_d = make_optimizers(net_g, net_d, config)
-    step = make_train_step(net_g, net_d, opt_g, opt_d, jit=False)
+    step = make_steps(net_g, net_d, opt_g, opt_d, jit=False)[0]
     real, z, labels = rng_inputs(config, config.batch_size)
     for _ in range(2):
         step(real, z, labels)  # move weights and BatchNorm statistics away from their initial values

@@ -145,7 +145,7 @@ def test_train_step_is_the_same_with_either_implementation():
     import mindspore as ms
 
     from ms_gan.models import build_discriminator, build_generator
-    from ms_gan.train_step import make_optimizers, make_train_step
+    from ms_gan.train_step import make_optimizers, make_steps
 
     ms.set_context(mode=ms.GRAPH_MODE)
     results = {}
@@ -159,7 +159,7 @@ def test_train_step_is_the_same_with_either_implementation():
         for p in net_g.trainable_params() + net_d.trainable_params():
             p.set_data(ms.Tensor(start[p.name]))
         opt_g, opt_d = make_optimizers(net_g, net_d, config)
-        step = make_train_step(net_g, net_d, opt_g, opt_d, config)
+        step = make_steps(net_g, net_d, opt_g, opt_d, config)[0]
         real, z, labels = rng_inputs(config, 8)
         stats = [step(real, z, labels).asnumpy() for _ in range(3)]
         results[impl] = (np.array(stats), {**numpy_params(net_g), **numpy_params(net_d)})

@@ -43,10 +43,10 @@ def test_learning_rate_schedules():
 @MODES
 @pytest.mark.parametrize("model", ["fc", "dcgan", "cgan"])
 def test_train_step_runs_and_losses_are_finite(graph_or_pynative, model):
-    from ms_gan.train_step import STEP_METRICS, make_train_step
+    from ms_gan.train_step import STEP_METRICS, make_steps
 
     config, net_g, net_d, opt_g, opt_d = build(model)
-    step = make_train_step(net_g, net_d, opt_g, opt_d, jit=graph_or_pynative == "graph")
+    step = make_steps(net_g, net_d, opt_g, opt_d, jit=graph_or_pynative == "graph")[0]
     real, z, labels = rng_inputs(config, config.batch_size)
     g_before, d_before = numpy_params(net_g), numpy_params(net_d)
     for _ in range(3):
@@ -71,7 +71,7 @@ def test_each_update_touches_only_its_own_network(graph_or_pynative, model):
     real, z, labels = rng_inputs(config, config.batch_size)
 
     g0, d0 = numpy_params(net_g), numpy_params(net_d)
-    d_stats = update_d(real, z, labels).asnumpy()
+    d_stats = np.array([v.asnumpy() for v in update_d(real, z, labels)])
     g1, d1 = numpy_params(net_g), numpy_params(net_d)
     assert np.all(np.isfinite(d_stats))
     assert changed(g0, g1) == []                 # D's update left every trainable G parameter alone
