@@ -1,7 +1,8 @@
 """Run directories and checkpoints: atomic saves, finding the newest complete one, loading with clear errors.
 
 A checkpoint is a folder `checkpoints/epochEEE-stepSSSSSSS/` holding generator.ckpt, discriminator.ckpt,
-optim_g.ckpt, optim_d.ckpt and state.json. It is written under a temporary name and renamed into place
+optim_g.ckpt, optim_d.ckpt, generator_ema.ckpt when G is averaged (--ema_decay; a plain generator's file),
+and state.json. It is written under a temporary name and renamed into place
 whole, so a reader (or a resumed run) never sees half of one.
 """
 
@@ -16,7 +17,6 @@ from ms_gan.fileio import temp_path, write_json
 
 CKPT_DIR = "checkpoints"
 CONFIG_NAME = "config.json"
-PARTS = ("generator", "discriminator", "optim_g", "optim_d")
 _NAME_RE = re.compile(r"^epoch(\d+)-step(\d+)$")
 
 

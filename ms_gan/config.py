@@ -12,7 +12,7 @@ from ms_gan.fileio import write_json
 from ms_gan.kernels import CONV_IMPLS
 
 MODELS = ("fc", "fc_improved", "dcgan", "cgan")
-LOSS_NAMES = ("bce", "lsgan", "hinge", "wgan-gp")
+LOSS_NAMES = ("bce", "lsgan", "hinge", "wgan-gp")  # losses.LOSSES' keys, known here without importing MindSpore
 DEVICES = ("CPU", "GPU", "Ascend")
 MODES = ("graph", "pynative")
 DATASET_NAMES = ("mnist", "fashion_mnist")

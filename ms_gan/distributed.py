@@ -11,7 +11,7 @@ from ms_gan.errors import UserError
 
 class Replicas:
     """This process's place among the workers. Replicas(False) is the single-process case: rank 0 of 1,
-    and every method a no-op, so the training code needs no branches."""
+    whose grad_reducer and state_sync are None, which the step then leaves out."""
 
     def __init__(self, distribute: bool):
         self.distribute = distribute

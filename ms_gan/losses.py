@@ -60,13 +60,14 @@ def half_threshold(real_logits, fake_logits):
     return 0.5
 
 
+# config.LOSS_NAMES repeats these keys so --loss can be checked before MindSpore is imported;
+# tests/test_stabilisers.py checks the two agree.
 LOSSES = {
     "bce": (bce_d_loss, bce_g_loss, zero_threshold),
     "lsgan": (lsgan_d_loss, lsgan_g_loss, half_threshold),
     "hinge": (hinge_d_loss, wgan_g_loss, zero_threshold),
     "wgan-gp": (wgan_d_loss, wgan_g_loss, midpoint_threshold),
 }
-SMOOTHABLE = ("bce", "lsgan")  # losses with a real target that one-sided label smoothing can lower
 
 
 def gradient_penalty(critic, real, fake, labels, mix):

@@ -314,4 +314,4 @@ def _draw(config, run_dir, epoch, net_g, grid_z, grid_labels, grid_cols, log_pat
     save_grid(images, os.path.join(run_dir, "images", f"epoch_{epoch:03d}.png"), ncol=grid_cols,
               title=f"{config.model}, epoch {epoch}", row_labels=row_labels)
     plot_curves(read_log(log_path), os.path.join(run_dir, "curves.png"), title=f"{config.model} training",
-                steps_per_epoch=steps_per_epoch)
+                steps_per_epoch=steps_per_epoch, loss=config.loss)

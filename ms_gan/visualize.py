@@ -79,15 +79,19 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def plot_curves(log: dict, path: str, title: str = "", steps_per_epoch: int = 0) -> None:
-    """Loss and D-accuracy curves from the per-step log (column name -> array)."""
+LOSS_LABELS = {"bce": "BCE loss", "lsgan": "least-squares loss", "hinge": "hinge loss (G: -D(G(z)))",
+               "wgan-gp": "Wasserstein loss (+ penalty on fake)"}
+
+
+def plot_curves(log: dict, path: str, title: str = "", steps_per_epoch: int = 0, loss: str = "bce") -> None:
+    """Loss and D-accuracy curves from the per-step log (column name -> array), the losses named after LOSS."""
     plt = _pyplot()
     steps = log["step"]
     window = max(1, len(steps) // 100)
     fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, dpi=100)
     for key, label in (("d_loss_real", "D loss on real"), ("d_loss_fake", "D loss on fake"), ("g_loss", "G loss")):
         ax_loss.plot(steps, smooth(log[key], window), label=label, linewidth=1.2)
-    ax_loss.set_ylabel("BCE loss")
+    ax_loss.set_ylabel(LOSS_LABELS[loss])
     ax_loss.legend(loc="upper right", fontsize=8)
     ax_loss.grid(alpha=0.3)
     for key, label in (("d_acc_real", "D accuracy on real"), ("d_acc_fake", "D accuracy on fake")):

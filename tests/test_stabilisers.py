@@ -36,6 +36,14 @@ def test_each_loss_matches_hand_computed_values():
         np.testing.assert_allclose(got, [d_real, d_fake, g], rtol=1e-6, err_msg=name)
 
 
+def test_the_config_knows_exactly_the_losses_there_are():
+    from ms_gan.config import LOSS_NAMES
+    from ms_gan.losses import LOSSES
+    from ms_gan.visualize import LOSS_LABELS
+
+    assert tuple(LOSSES) == LOSS_NAMES and tuple(LOSS_LABELS) == LOSS_NAMES
+
+
 def test_label_smoothing_lowers_only_the_real_target():
     from ms_gan.losses import bce_d_loss, lsgan_d_loss
 
