@@ -12,7 +12,7 @@ import re
 import shutil
 
 from ms_gan.config import load_config
-from ms_gan.errors import UserError
+from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import temp_path, write_json
 
 CKPT_DIR = "checkpoints"
@@ -124,8 +124,7 @@ def load_into(cell, path: str, what: str = "checkpoint", keep=()) -> None:
     try:
         params = ms.load_checkpoint(path, crc_check=True)
     except Exception as e:  # MindSpore raises ValueError/RuntimeError with multi-line text
-        first = " ".join(str(e).split())[:200]
-        raise UserError(f"{path} is not a readable MindSpore checkpoint ({first})") from None
+        raise UserError(f"{path} is not a readable MindSpore checkpoint ({one_line(e)})") from None
     prefix = getattr(cell, "ckpt_prefix", "")
     expected = {n: p for n, p in _saved_parameters(cell).items() if n not in keep}
     missing = sorted(set(expected) - set(params))

@@ -5,7 +5,7 @@ import struct
 
 import numpy as np
 
-from ms_gan.errors import UserError
+from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import temp_path, user_cache_dir
 
 IMAGE_SIZE = 28
@@ -161,8 +161,7 @@ def download_mnist(url: str, dest_root: str) -> str:
     try:
         download(url, dest_root, kind="zip", replace=True, progressbar=False, verbose=False, timeout=60)
     except Exception as e:  # the download package raises plain Exceptions, URLErrors, BadZipFile, ...
-        reason = " ".join(str(e).split()) or type(e).__name__
-        raise UserError(f"could not download MNIST from {url} ({reason}); {_POINTER}") from None
+        raise UserError(f"could not download MNIST from {url} ({one_line(e, 1000)}); {_POINTER}") from None
     target = os.path.join(dest_root, "MNIST_Data")
     if not os.path.isdir(os.path.join(target, "train")):
         raise UserError(f"{url} did not unpack to MNIST_Data/train under {dest_root}; {_POINTER}")
@@ -180,8 +179,7 @@ def download_idx(base_url: str, dest: str, title: str) -> str:
             download(url, os.path.join(dest, name + ".gz"), kind="file", replace=True, progressbar=False,
                      verbose=False, timeout=60)
         except Exception as e:
-            reason = " ".join(str(e).split()) or type(e).__name__
-            raise UserError(f"could not download {title} from {url} ({reason}); {_POINTER}") from None
+            raise UserError(f"could not download {title} from {url} ({one_line(e, 1000)}); {_POINTER}") from None
     return dest
 
 

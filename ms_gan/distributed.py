@@ -6,7 +6,7 @@ import hashlib
 import mindspore as ms
 from mindspore import ParameterTuple, nn, ops
 
-from ms_gan.errors import UserError
+from ms_gan.errors import UserError, one_line
 
 
 class Replicas:
@@ -23,9 +23,8 @@ class Replicas:
         try:
             init()
         except Exception as e:  # not started by msrun: no cluster environment to join
-            first = " ".join(str(e).split())[:160]
             raise UserError(f"--distribute needs the workers started by msrun, e.g. msrun --worker_num=2 "
-                            f"--local_worker_num=2 scripts/train.py --distribute ... ({first})") from None
+                            f"--local_worker_num=2 scripts/train.py --distribute ... ({one_line(e, 160)})") from None
         self.rank, self.size = get_rank(), get_group_size()
         ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
 

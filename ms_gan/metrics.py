@@ -115,6 +115,11 @@ class Evaluator:
         held_out = train_x[-min(num_samples, len(train_x)):]  # real digits the reference has never seen
         self.real_row = self.score_images(held_out, requested=train_y[-len(held_out):])
 
+    @classmethod
+    def for_run(cls, config, data_dir: str, num_samples: int, classifier: str = ""):
+        """The evaluator for a run: its digits (--classes), and CLASSIFIER or the run's own."""
+        return cls(classifier or config.classifier_path, data_dir, config.classes or None, num_samples)
+
     def score_images(self, images_u8: np.ndarray, requested=None) -> dict:
         features, probs = features_and_probs(self.classifier, images_u8)
         return score(features, probs, self.reference, requested, self.classes)

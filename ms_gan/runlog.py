@@ -1,6 +1,7 @@
 """The per-step training log (log.csv): its columns, reading it back, trimming it for a resume."""
 
 import csv
+import io
 import os
 
 import numpy as np
@@ -29,9 +30,20 @@ def read_log(path: str, up_to_step: int = None) -> dict:
     return {k: table[:, i] for i, k in enumerate(LOG_COLUMNS)}
 
 
+def log_row(epoch, step, values, seconds) -> list:
+    """One log.csv row: the step's STEP_METRICS VALUES to 6 significant digits, wall-clock SECONDS to the ms."""
+    return [str(int(epoch)), str(int(step))] + [f"{v:.6g}" for v in values] + [f"{seconds:.3f}"]
+
+
+def csv_writer(f):
+    """How ms_gan writes every CSV (log.csv, metrics.csv): the csv module, plain newlines."""
+    return csv.writer(f, lineterminator="\n")
+
+
 def rewrite_log(path: str, log: dict) -> None:
-    lines = [",".join(LOG_COLUMNS)]
-    for i in range(len(log["step"])):
-        lines.append(",".join([str(int(log["epoch"][i])), str(int(log["step"][i]))]
-                              + [f"{log[k][i]:.6g}" for k in STEP_METRICS] + [f"{log['seconds'][i]:.3f}"]))
-    write_text(path, "\n".join(lines) + "\n")
+    buffer = io.StringIO()
+    writer = csv_writer(buffer)
+    writer.writerow(LOG_COLUMNS)
+    writer.writerows(log_row(log["epoch"][i], log["step"][i], [log[k][i] for k in STEP_METRICS], log["seconds"][i])
+                     for i in range(len(log["step"])))
+    write_text(path, buffer.getvalue())

@@ -46,8 +46,7 @@ def main(args):
         from ms_gan.runtime import setup_context
 
         setup_context("CPU", "graph", config.seed)
-        evaluator = Evaluator(args.classifier or config.classifier_path, run_data_dir(config), config.classes or None,
-                              args.num)
+        evaluator = Evaluator.for_run(config, run_data_dir(config), args.num, args.classifier)
         net_g = load_generator(config, resolve_generator(args.run_dir)[0])
         metrics, real = evaluator.score_generator(net_g, config), evaluator.real_row
     verdict, evidence = diagnose(read_log(log_path), metrics, real,

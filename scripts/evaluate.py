@@ -10,7 +10,7 @@ import argparse
 import os
 
 import _cli
-from ms_gan.errors import UserError
+from ms_gan.errors import UserError, one_line
 
 
 def parse_args(argv=None):
@@ -56,8 +56,10 @@ def main(args):
     else:
         raise UserError("--data_dir is needed to score a samples.npz (the real digits to compare with)")
     setup_context("CPU", "graph", args.seed)
-    classifier = args.classifier or (config.classifier_path if config else default_classifier("mnist"))
-    evaluator = Evaluator(classifier, data_dir, (config.classes or None) if config else None, args.num)
+    if config:
+        evaluator = Evaluator.for_run(config, data_dir, args.num, args.classifier)
+    else:
+        evaluator = Evaluator(args.classifier or default_classifier("mnist"), data_dir, None, args.num)
     print(f"classifier {evaluator.classifier_id} reads {evaluator.classifier_test_accuracy:.4f} "
           f"of the real test digits correctly")
 
@@ -88,8 +90,7 @@ def _read_samples(path: str):
         with np.load(path) as saved:
             images, labels = saved["images"], saved["labels"] if "labels" in saved else None
     except (OSError, ValueError, KeyError, EOFError) as e:
-        reason = " ".join(str(e).split())[:120]
-        raise UserError(f"{path} is not a samples.npz with an 'images' array ({reason})") from None
+        raise UserError(f"{path} is not a samples.npz with an 'images' array ({one_line(e, 120)})") from None
     if images.dtype != np.uint8 or images.shape[1:] != (28, 28):
         raise UserError(f"{path}: images must be uint8 [N, 28, 28], got {images.dtype} {images.shape}")
     return images, labels

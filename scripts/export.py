@@ -8,7 +8,7 @@ inputs z float32 [N, latent_dim] and labels int32 [N] (ignored by unconditional 
 import os
 
 import _cli
-from ms_gan.errors import UserError
+from ms_gan.errors import UserError, one_line
 
 SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx"}
 
@@ -33,9 +33,8 @@ def main(args):
     import mindspore as ms
     import numpy as np
 
-    from ms_gan.checkpoint import find_run_dir, load_into, resolve_generator
+    from ms_gan.checkpoint import find_run_dir, load_generator, resolve_generator
     from ms_gan.fileio import temp_path
-    from ms_gan.models import build_generator
     from ms_gan.runtime import setup_context
 
     ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
@@ -52,8 +51,7 @@ def main(args):
     setup_context("CPU", "graph", 0)
     # MindSpore's own convolutions: the exported graph must not depend on ms_gan's compiled CPU kernels
     config.conv_impl = "native"
-    net_g = build_generator(config)
-    load_into(net_g, ckpt_path, what=f"{config.model} generator (latent_dim {config.latent_dim})")
+    net_g = load_generator(config, ckpt_path)
     net_g.set_train(False)  # BatchNorm with its running statistics, as in inference
     z = ms.Tensor(np.zeros((args.batch_size, config.latent_dim), np.float32))
     labels = ms.Tensor(np.zeros(args.batch_size, np.int32))
@@ -61,8 +59,8 @@ def main(args):
     try:
         ms.export(net_g, z, labels, file_name=stem, file_format=args.file_format)
     except Exception as e:  # MindSpore reports unsupported operators with a multi-line RuntimeError
-        first = " ".join(str(e).split())[:300]
-        raise UserError(f"MindSpore could not export this {config.model} generator as {args.file_format}: {first}") from None
+        raise UserError(f"MindSpore could not export this {config.model} generator as {args.file_format}: "
+                        f"{one_line(e, 300)}") from None
     # MindSpore exports under a private umask (file 0400, folder 0700); a deployment file is for others too
     os.chmod(stem + SUFFIX[args.file_format], 0o644)
     if new_folder:

@@ -39,10 +39,9 @@ def main(args):
     prepare_process(args.device_target)
     import numpy as np
 
-    from ms_gan.checkpoint import find_run_dir, load_into, resolve_generator
+    from ms_gan.checkpoint import find_run_dir, load_generator, resolve_generator
     from ms_gan.data import class_names
     from ms_gan.fileio import save_npz
-    from ms_gan.models import build_generator
     from ms_gan.runtime import setup_context
     from ms_gan.sampling import generate, interpolation_inputs, style_grid_inputs
     from ms_gan.visualize import save_grid, to_uint8
@@ -65,8 +64,7 @@ def main(args):
         raise UserError(f"--output_dir {output_dir} is not writable")
 
     setup_context(args.device_target, "graph", args.seed)
-    net_g = build_generator(config)
-    load_into(net_g, ckpt_path, what=f"{config.model} generator (latent_dim {config.latent_dim})")
+    net_g = load_generator(config, ckpt_path)
 
     rng = np.random.default_rng(args.seed)
     z = rng.standard_normal((args.num, config.latent_dim), dtype=np.float32)
