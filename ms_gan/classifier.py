@@ -23,16 +23,16 @@ def build_classifier():
     from mindspore import nn
 
     from ms_gan.kernels import resolve
-    from ms_gan.models.layers import conv, implementation
+    from ms_gan.models.layers import Layers
 
     mode = "graph" if ms.get_context("mode") == ms.GRAPH_MODE else "pynative"
-    with implementation(resolve("auto", ms.get_context("device_target"), mode)):
-        # [N,1,28,28] -conv5+pool-> [N,32,14,14] -conv3+pool-> [N,64,7,7] -> [N,128] -> [N,10]
-        return nn.SequentialCell(
-            conv(1, 32, 5, 1, 2), nn.ReLU(), nn.MaxPool2d(2, 2),
-            conv(32, 64, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2, 2),
-            nn.Flatten(), nn.Dense(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(p=0.3), nn.Dense(128, 10),
-        )
+    layers = Layers(resolve("auto", ms.get_context("device_target"), mode))
+    # [N,1,28,28] -conv5+pool-> [N,32,14,14] -conv3+pool-> [N,64,7,7] -> [N,128] -> [N,10]
+    return nn.SequentialCell(
+        layers.conv(1, 32, 5, 1, 2), nn.ReLU(), nn.MaxPool2d(2, 2),
+        layers.conv(32, 64, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Flatten(), nn.Dense(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(p=0.3), nn.Dense(128, 10),
+    )
 
 
 def _as_input(images_u8: np.ndarray) -> np.ndarray:

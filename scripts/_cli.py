@@ -3,10 +3,15 @@
 import argparse
 import os
 import sys
+import warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+
+# ms_gan's warnings (e.g. kernels.KernelFallback) are notes to the user: one line each, not file:line + source
+warnings.formatwarning = lambda message, category, *_: f"note: {message}\n"
 
 
 class Parser(argparse.ArgumentParser):

@@ -11,12 +11,13 @@ and the flags. Where no compiler works, `load` raises KernelUnavailable with the
 falls back to MindSpore's own ops.
 """
 
+import functools
 import hashlib
 import os
 import platform
 import shutil
 import subprocess
-import sys
+import warnings
 
 from ms_gan.errors import UserError
 from ms_gan.fileio import temp_path, user_cache_dir
@@ -60,17 +61,15 @@ def library_path() -> str:
     return path
 
 
-_OPS = None
-_fell_back = False  # the fallback notice is printed once per process
+class KernelFallback(UserWarning):
+    """--conv_impl auto could not use the kernels and took MindSpore's own convolutions."""
 
 
+@functools.cache
 def load():
     """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad),
     built once per process. Raises KernelUnavailable."""
-    global _OPS
-    if _OPS is None:
-        _OPS = _make_ops(library_path())
-    return _OPS
+    return _make_ops(library_path())
 
 
 def resolve(conv_impl: str, device_target: str, mode: str = "graph", twice_differentiated: bool = False) -> str:
@@ -89,12 +88,14 @@ def resolve(conv_impl: str, device_target: str, mode: str = "graph", twice_diffe
     except (KernelUnavailable, OSError, TypeError) as err:  # TypeError: MindSpore refused the library path
         if conv_impl == "gemm":
             raise KernelUnavailable(str(err)) from err
-        global _fell_back
-        if not _fell_back:
-            print(f"note: {err}; using MindSpore's own convolutions (slower on CPU)", file=sys.stderr)
-            _fell_back = True
+        _warn_once(f"{err}; using MindSpore's own convolutions (slower on CPU)")
         return "native"
     return "gemm"
+
+
+@functools.cache
+def _warn_once(message: str) -> None:
+    warnings.warn(message, KernelFallback, stacklevel=3)
 
 
 def geometry(kernel: int, stride: int, padding: int):

@@ -4,7 +4,7 @@ from ms_gan.kernels import resolve
 from ms_gan.models.cgan import CGANDiscriminator, CGANGenerator
 from ms_gan.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ms_gan.models.fc import FCDiscriminator, FCGenerator, FCImprovedGenerator
-from ms_gan.models.layers import implementation
+from ms_gan.models.layers import Layers
 
 G_PREFIX, D_PREFIX = "generator", "discriminator"
 
@@ -15,37 +15,36 @@ def conv_implementation(config) -> str:
 
 
 def build_generator(config):
-    with implementation(conv_implementation(config)):
-        net = _generator(config)
+    net = _generator(config, Layers(conv_implementation(config)))
     net.update_parameters_name(G_PREFIX + ".")
     return net
 
 
 def build_discriminator(config):
-    with implementation(conv_implementation(config)):
-        net = _discriminator(config)
+    net = _discriminator(config, Layers(conv_implementation(config)))
     net.update_parameters_name(D_PREFIX + ".")
     return net
 
 
-def _generator(config):
+def _generator(config, layers):
     if config.model == "fc":
         return FCGenerator(config.latent_dim)
     elif config.model == "fc_improved":
-        return FCImprovedGenerator(config.latent_dim)
+        return FCImprovedGenerator(config.latent_dim, layers=layers)
     elif config.model == "dcgan":
-        return DCGANGenerator(config.latent_dim, config.ngf)
+        return DCGANGenerator(config.latent_dim, config.ngf, layers=layers)
     else:
-        return CGANGenerator(config.latent_dim, config.ngf, config.num_classes)
+        return CGANGenerator(config.latent_dim, config.ngf, config.num_classes, layers=layers)
 
 
-def _discriminator(config):
+def _discriminator(config, layers):
     if config.model in ("fc", "fc_improved"):
-        return FCDiscriminator(config.spectral_norm)
+        return FCDiscriminator(config.spectral_norm, layers=layers)
     elif config.model == "dcgan":
-        return DCGANDiscriminator(config.ndf, norm=config.d_norm, spectral=config.spectral_norm)
+        return DCGANDiscriminator(config.ndf, norm=config.d_norm, spectral=config.spectral_norm, layers=layers)
     else:
-        return CGANDiscriminator(config.ndf, config.num_classes, norm=config.d_norm, spectral=config.spectral_norm)
+        return CGANDiscriminator(config.ndf, config.num_classes, norm=config.d_norm, spectral=config.spectral_norm,
+                                 layers=layers)
 
 
 def to_mixed_precision(net, amp_level: str):

@@ -4,17 +4,18 @@ from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
 from ms_gan.models.dcgan import DCGANGenerator
-from ms_gan.models.layers import conv, d_norm, leaky_relu
+from ms_gan.models.layers import NATIVE, d_norm
 
 
 class CGANGenerator(nn.Cell):
     """(z [N, latent], labels [N] int32) -> image [N, 1, 28, 28] of that digit."""
 
-    def __init__(self, latent_dim: int = 100, ngf: int = 64, num_classes: int = 10, embed_dim: int = 50):
+    def __init__(self, latent_dim: int = 100, ngf: int = 64, num_classes: int = 10, embed_dim: int = 50,
+                 layers=NATIVE):
         super().__init__()
         # unit-scale init: the label must be as loud as z from the first step, or G learns to ignore it
         self.embed = nn.Embedding(num_classes, embed_dim, embedding_table=Normal(1.0))
-        self.body = DCGANGenerator(latent_dim, ngf, in_extra=embed_dim)
+        self.body = DCGANGenerator(latent_dim, ngf, in_extra=embed_dim, layers=layers)
 
     def construct(self, z, labels):
         # [N, latent] ++ [N, embed] -> [N, latent + embed]
@@ -29,20 +30,21 @@ class CGANDiscriminator(nn.Cell):
     on the last features, logit = <w + e_y, h>, which gives G a direct, per-digit gradient. With the
     input plane alone, 5 epochs left ~13% of samples reading as the wrong digit."""
 
-    def __init__(self, ndf: int = 64, num_classes: int = 10, norm: str = "batch", spectral: bool = False):
+    def __init__(self, ndf: int = 64, num_classes: int = 10, norm: str = "batch", spectral: bool = False,
+                 layers=NATIVE):
         super().__init__()
         self.ndf = ndf
         self.embed = nn.Embedding(num_classes, 28 * 28, embedding_table=Normal(1.0))
         self.features = nn.SequentialCell(
             # [N, 2, 28, 28] -> [N, ndf, 14, 14]
-            conv(2, ndf, 4, 2, 1, spectral), leaky_relu(0.2),
+            layers.conv(2, ndf, 4, 2, 1, spectral), layers.leaky_relu(0.2),
             # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-            conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), leaky_relu(0.2),
+            layers.conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), layers.leaky_relu(0.2),
             # [N, 2ndf, 7, 7] -> [N, 4ndf, 4, 4]
-            conv(ndf * 2, ndf * 4, 3, 2, 1, spectral), d_norm(norm, ndf * 4, 4), leaky_relu(0.2),
+            layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral), d_norm(norm, ndf * 4, 4), layers.leaky_relu(0.2),
         )
         # [N, 4ndf, 4, 4] -> [N, 1, 1, 1]: the unconditional part of the logit
-        self.head = conv(ndf * 4, 1, 4, 1, 0, spectral)
+        self.head = layers.conv(ndf * 4, 1, 4, 1, 0, spectral)
         # one [4ndf * 4 * 4] vector per digit, initialised like the head's weights
         self.project = nn.Embedding(num_classes, ndf * 4 * 4 * 4, embedding_table=Normal(0.02))
 

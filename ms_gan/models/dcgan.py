@@ -3,7 +3,7 @@
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.layers import batch_norm, conv, conv_t, d_norm, leaky_relu
+from ms_gan.models.layers import NATIVE, batch_norm, d_norm
 
 
 class DCGANGenerator(nn.Cell):
@@ -14,7 +14,7 @@ class DCGANGenerator(nn.Cell):
     from 2ngf channels at 14x14. That extra layer is what makes strokes smooth and closed early (see README,
     How it is built: it roughly halved the FD at 950 steps)."""
 
-    def __init__(self, latent_dim: int = 100, ngf: int = 64, in_extra: int = 0):
+    def __init__(self, latent_dim: int = 100, ngf: int = 64, in_extra: int = 0, layers=NATIVE):
         super().__init__()
         self.ngf = ngf
         # [N, latent] -> [N, 4ngf * 7 * 7]. The tutorial's first layer is a 7x7 transposed conv on a
@@ -23,11 +23,11 @@ class DCGANGenerator(nn.Cell):
         self.model = nn.SequentialCell(
             batch_norm(ngf * 4), nn.ReLU(),
             # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
-            conv_t(ngf * 4, ngf * 2, 4, 2, 1), batch_norm(ngf * 2), nn.ReLU(),
+            layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1), batch_norm(ngf * 2), nn.ReLU(),
             # [N, 2ngf, 14, 14] -> [N, ngf, 28, 28]
-            conv_t(ngf * 2, ngf, 4, 2, 1), batch_norm(ngf), nn.ReLU(),
+            layers.conv_t(ngf * 2, ngf, 4, 2, 1), batch_norm(ngf), nn.ReLU(),
             # [N, ngf, 28, 28] -> [N, 1, 28, 28]
-            conv(ngf, 1, 3, 1, 1), nn.Tanh(),
+            layers.conv(ngf, 1, 3, 1, 1), nn.Tanh(),
         )
 
     def construct(self, z, labels=None):  # labels: ignored, kept for the shared G(z, labels) signature
@@ -40,19 +40,20 @@ class DCGANDiscriminator(nn.Cell):
     NORM (layers.D_NORMS) follows the hidden convs after the first; SPECTRAL puts spectral normalisation
     on every conv."""
 
-    def __init__(self, ndf: int = 64, in_channels: int = 1, norm: str = "batch", spectral: bool = False):
+    def __init__(self, ndf: int = 64, in_channels: int = 1, norm: str = "batch", spectral: bool = False,
+                 layers=NATIVE):
         super().__init__()
         self.ndf = ndf
         self.features = nn.SequentialCell(
             # [N, C, 28, 28] -> [N, ndf, 14, 14]; no normalisation on the input layer, as in DCGAN
-            conv(in_channels, ndf, 4, 2, 1, spectral), leaky_relu(0.2),
+            layers.conv(in_channels, ndf, 4, 2, 1, spectral), layers.leaky_relu(0.2),
             # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-            conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), leaky_relu(0.2),
+            layers.conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), layers.leaky_relu(0.2),
             # [N, 2ndf, 7, 7] -> [N, 4ndf, 4, 4]
-            conv(ndf * 2, ndf * 4, 3, 2, 1, spectral), d_norm(norm, ndf * 4, 4), leaky_relu(0.2),
+            layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral), d_norm(norm, ndf * 4, 4), layers.leaky_relu(0.2),
         )
         # [N, 4ndf, 4, 4] -> [N, 1, 1, 1]
-        self.head = conv(ndf * 4, 1, 4, 1, 0, spectral)
+        self.head = layers.conv(ndf * 4, 1, 4, 1, 0, spectral)
 
     def construct(self, images, labels=None):
         return ops.reshape(self.head(self.features(images)), (-1,))

@@ -2,7 +2,7 @@
 
 from mindspore import nn, ops
 
-from ms_gan.models.layers import dense, leaky_relu
+from ms_gan.models.layers import NATIVE, dense
 
 IMAGE_PIXELS = 28 * 28
 
@@ -28,13 +28,13 @@ class FCImprovedGenerator(nn.Cell):
     BatchNorm + ReLU. LayerNorm normalises each sample on its own, so a sample does not depend on its
     batch-mates and training and inference behave alike; LeakyReLU keeps a gradient for negative inputs."""
 
-    def __init__(self, latent_dim: int = 100):
+    def __init__(self, latent_dim: int = 100, layers=NATIVE):
         super().__init__()
-        layers = [nn.Dense(latent_dim, 128), leaky_relu(0.2)]
+        stack = [nn.Dense(latent_dim, 128), layers.leaky_relu(0.2)]
         for width_in, width_out in ((128, 256), (256, 512), (512, 1024)):
-            layers += [nn.Dense(width_in, width_out), nn.LayerNorm((width_out,)), leaky_relu(0.2)]
-        layers += [nn.Dense(1024, IMAGE_PIXELS), nn.Tanh()]
-        self.model = nn.SequentialCell(layers)
+            stack += [nn.Dense(width_in, width_out), nn.LayerNorm((width_out,)), layers.leaky_relu(0.2)]
+        stack += [nn.Dense(1024, IMAGE_PIXELS), nn.Tanh()]
+        self.model = nn.SequentialCell(stack)
 
     def construct(self, z, labels=None):
         # [N, latent] -> [N, 784] -> [N, 1, 28, 28]
@@ -45,11 +45,11 @@ class FCDiscriminator(nn.Cell):
     """image [N, 1, 28, 28] -> real/fake logit [N]: 784->512->256->1 with LeakyReLU(0.2).
     SPECTRAL puts spectral normalisation on every layer."""
 
-    def __init__(self, spectral: bool = False):
+    def __init__(self, spectral: bool = False, layers=NATIVE):
         super().__init__()
         self.model = nn.SequentialCell(
-            dense(IMAGE_PIXELS, 512, spectral), leaky_relu(0.2),
-            dense(512, 256, spectral), leaky_relu(0.2),
+            dense(IMAGE_PIXELS, 512, spectral), layers.leaky_relu(0.2),
+            dense(512, 256, spectral), layers.leaky_relu(0.2),
             dense(256, 1, spectral),  # a logit: the tutorial's Sigmoid lives inside the BCE-with-logits loss
         )
 

@@ -1,8 +1,6 @@
 """Building blocks the models share: DCGAN-initialised convs (MindSpore's, or ms_gan's GEMM convs on CPU),
 LeakyReLU, the discriminator's normalisation choices and spectral normalisation."""
 
-import contextlib
-
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore import dtype as mstype
 from mindspore.common.initializer import Normal, initializer
@@ -11,38 +9,38 @@ from ms_gan import kernels
 
 D_NORMS = ("batch", "layer", "none")  # what follows the discriminator's hidden convs
 
-_impl = "native"  # the convolution implementation conv/conv_t/leaky_relu build: "native" or "gemm"
+IMPLS = ("native", "gemm")  # what kernels.resolve chooses between
 
 
-@contextlib.contextmanager
-def implementation(impl: str):
-    """Build layers with IMPL ("native" or "gemm", see kernels.resolve) inside this block. Both give the
-    same parameters under the same names, so checkpoints move freely between them."""
-    global _impl
-    previous, _impl = _impl, impl
-    try:
-        yield
-    finally:
-        _impl = previous
+class Layers:
+    """The layers whose implementation differs: "native" = MindSpore's convolutions and LeakyReLU, "gemm" =
+    ms_gan's CPU kernels (see kernels.resolve, which picks one). Chosen once and handed to each model, which
+    builds its convs from it. Both give the same parameters under the same names, so checkpoints move freely
+    between them."""
+
+    def __init__(self, impl: str = "native"):
+        if impl not in IMPLS:
+            raise ValueError(f"unknown layer implementation {impl!r}; one of {IMPLS}")
+        self.impl = impl
+
+    def conv_t(self, c_in, c_out, kernel, stride, padding):
+        if self.impl == "gemm":
+            return GemmConv2dTranspose(c_in, c_out, kernel, stride, padding)
+        return nn.Conv2dTranspose(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding,
+                                  weight_init=Normal(0.02), has_bias=False)
+
+    def conv(self, c_in, c_out, kernel, stride, padding, spectral: bool = False):
+        if self.impl == "gemm":
+            return (SNGemmConv2d if spectral else GemmConv2d)(c_in, c_out, kernel, stride, padding)
+        cls = SNConv2d if spectral else nn.Conv2d
+        return cls(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding, weight_init=Normal(0.02),
+                   has_bias=False)
+
+    def leaky_relu(self, alpha: float = 0.2):
+        return FusedLeakyReLU(alpha) if self.impl == "gemm" else nn.LeakyReLU(alpha)
 
 
-def conv_t(c_in, c_out, kernel, stride, padding):
-    if _impl == "gemm":
-        return GemmConv2dTranspose(c_in, c_out, kernel, stride, padding)
-    return nn.Conv2dTranspose(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding,
-                              weight_init=Normal(0.02), has_bias=False)
-
-
-def conv(c_in, c_out, kernel, stride, padding, spectral: bool = False):
-    if _impl == "gemm":
-        return (SNGemmConv2d if spectral else GemmConv2d)(c_in, c_out, kernel, stride, padding)
-    cls = SNConv2d if spectral else nn.Conv2d
-    return cls(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding, weight_init=Normal(0.02),
-               has_bias=False)
-
-
-def leaky_relu(alpha: float = 0.2):
-    return FusedLeakyReLU(alpha) if _impl == "gemm" else nn.LeakyReLU(alpha)
+NATIVE = Layers("native")  # the models' default
 
 
 def dense(c_in, c_out, spectral: bool = False, **kwargs):
