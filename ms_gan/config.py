@@ -20,53 +20,85 @@ AMP_LEVELS = ("O0", "O1", "O2", "O3")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 
 
+STABILISERS = "losses and stabilisers"  # the --help group of the options below that change how D and G learn
+
+
+def option(default, help: str, choices=(), resumable: bool = False, group: str = "", flag: bool = True):
+    """A TrainConfig field that also describes its scripts/train.py flag: HELP, CHOICES (checked by validate),
+    whether --resume may change it (RESUMABLE), its --help GROUP, and whether it is a flag at all (FLAG)."""
+    metadata = {"help": help, "choices": choices, "resumable": resumable, "group": group, "flag": flag}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class TrainConfig:
-    model: str = "dcgan"            # one of MODELS
-    dataset: str = "mnist"          # one of DATASET_NAMES; picks the default data folder, download and classifier
-    data_dir: str = ""              # DIR/{train,test} or the four IDX files in DIR, raw or .gz; "" = the dataset's
-                                    # ./data folder (Fashion-MNIST: or Debian's copy), downloaded if absent
-    data_url: str = ""              # where to download from when data_dir is ""; "" = the dataset's own source
-    data_fingerprint: str = ""      # image counts and checksums of data_dir's splits, recorded when a run starts;
-                                    # --resume and evaluate.py accept another --data_dir only if it matches
-    epochs: int = 5                 # passes over the training split
-    batch_size: int = 128           # images per step
-    latent_dim: int = 100           # length of the noise vector z
-    num_classes: int = 10           # labels the conditional model knows (digits 0-9)
-    lr: float = 2e-4                # Adam learning rate of G (and of D unless lr_d is set)
-    lr_d: float = 0.0               # Adam learning rate of D; 0 = same as lr
-    lr_schedule: str = "constant"   # one of LR_SCHEDULES: constant; linear = flat for half the run, then down to 0;
-                                    # cosine = half a cosine down to 0 over the run (both nets' rates)
-    beta1: float = 0.5              # Adam first-moment decay
-    beta2: float = 0.999            # Adam second-moment decay
-    ngf: int = 64                   # generator width (conv models: hidden layers have 4*ngf and 2*ngf channels)
-    ndf: int = 64                   # discriminator width (conv models: ndf and 2*ndf channels)
-    seed: int = 0                   # seeds MindSpore, numpy and the dataset shuffle
-    save_every: int = 1             # epochs between checkpoints; the last epoch is always saved
-    keep_last: int = 0              # keep only the newest K checkpoints (0 = keep all)
-    output_dir: str = "result"      # runs are written to OUTPUT_DIR/RUN_NAME
-    run_name: str = ""              # "" = MODEL-YYYYmmdd-HHMMSS
-    device_target: str = "CPU"      # one of DEVICES
-    mode: str = "graph"             # one of MODES: graph compiles the step with ms.jit
-    conv_impl: str = "auto"         # one of CONV_IMPLS: gemm = ms_gan's CPU convolutions (kernels/), native =
-                                    # MindSpore's; auto = gemm on CPU if a C++ compiler builds them, else native
-    num_workers: int = 2            # dataset worker threads
-    distribute: bool = False        # data-parallel over the workers msrun started; batch_size is the global batch
-    amp_level: str = "O0"           # one of AMP_LEVELS: mixed precision on GPU/Ascend (O1 lists, O2 all but BatchNorm,
-                                    # O3 all float16) with dynamic loss scaling; CPU trains in float32 regardless
-    classes: list = field(default_factory=list)  # digits to train on, e.g. [8]; [] = all ten
-    eval_every: int = 0             # epochs between sample-quality evaluations (0 = never); keeps a 'best' checkpoint by FD
-    eval_samples: int = 10000       # samples per evaluation
-    classifier: str = ""            # the classifier metrics use; "" = the dataset's shipped one (ms_gan/assets)
-    num_grid: int = 64              # images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)
-    loss: str = "bce"               # one of LOSS_NAMES: bce (non-saturating), lsgan, hinge, wgan-gp
-    gp_weight: float = 10.0         # wgan-gp: weight (lambda) of the gradient penalty
-    n_critic: int = 1               # D updates per G update (wgan-gp usually 5)
-    label_smoothing: float = 1.0    # D's target for real images (bce, lsgan); 0.9 = one-sided label smoothing
-    ema_decay: float = -1.0         # decay of the generator's exponential moving average (0 = off; e.g. 0.999);
-                                    # -1 = the model's default: 0.999 for dcgan and cgan, off for the fc models
-    spectral_norm: bool = False     # spectral normalisation on every D layer (replaces D's BatchNorm)
-    clip_grad_norm: float = 0.0     # clip each net's gradients to this global L2 norm (0 = off)
+    """Everything a run is: each field is a train.py flag (see option), and config.json holds them all."""
+
+    model: str = option("dcgan", "fc: the tutorial's MLP GAN; fc_improved: its LayerNorm + LeakyReLU generator; "
+                        "dcgan: conv GAN; cgan: conditional conv GAN that draws the digit you ask for", MODELS)
+    dataset: str = option("mnist", "picks the default data folder, download source and evaluation classifier",
+                          DATASET_NAMES)
+    data_dir: str = option("", "folder with train/ and test/ (MindSpore's MNIST_Data layout) or the four IDX files "
+                           "side by side, raw or .gz (default: ~/.cache/ms_gan/data/MNIST_Data or "
+                           "FashionMNIST_Data, downloaded when absent); on --resume, another copy of the same data",
+                           resumable=True)
+    data_url: str = option("", "where to download from when --data_dir is not given (MNIST: a zip; Fashion-MNIST: "
+                           "the folder URL of the four .gz files)")
+    data_fingerprint: str = option("", "image counts and checksums of data_dir's splits, recorded when a run starts; "
+                                   "--resume and evaluate.py accept another --data_dir only if it matches", flag=False)
+    epochs: int = option(5, "passes over the training split", resumable=True)
+    batch_size: int = option(128, "images per step (with --distribute: the global batch, split evenly)")
+    latent_dim: int = option(100, "length of the noise vector z")
+    num_classes: int = option(10, "labels the conditional model knows (digits 0-9)", flag=False)
+    lr: float = option(2e-4, "Adam learning rate of G, and of D unless --lr_d", resumable=True)
+    lr_d: float = option(0.0, "Adam learning rate of D (0 = --lr)", resumable=True)
+    lr_schedule: str = option("constant", "constant; linear: flat for the first half of the run, then down to 0 "
+                              "at the last step; cosine: half a cosine down to 0 (both nets; the run's length is "
+                              "--epochs, so a resume with more epochs moves the curve)", LR_SCHEDULES)
+    beta1: float = option(0.5, "Adam first-moment decay")
+    beta2: float = option(0.999, "Adam second-moment decay")
+    ngf: int = option(64, "generator width (conv models: hidden layers of 4ngf, 2ngf and ngf channels)")
+    ndf: int = option(64, "discriminator width (conv models: ndf, 2ndf and 4ndf channels)")
+    seed: int = option(0, "seeds MindSpore, numpy and the dataset shuffle")
+    save_every: int = option(1, "epochs between checkpoints; the last epoch is always saved", resumable=True)
+    keep_last: int = option(0, "keep only the newest K checkpoints (0 = keep all)", resumable=True)
+    output_dir: str = option("result", "runs are written to OUTPUT_DIR/RUN_NAME")
+    run_name: str = option("", "the run's folder name (default: MODEL-YYYYmmdd-HHMMSS)")
+    device_target: str = option("CPU", "where to train", DEVICES, resumable=True)
+    mode: str = option("graph", "graph: the step compiled with ms.jit; pynative: eager, for debugging", MODES,
+                       resumable=True)
+    conv_impl: str = option("auto", "convolutions: gemm = ms_gan's CPU kernels (compiled on first use with g++), "
+                            "native = MindSpore's; auto = gemm on CPU when they build, else native", CONV_IMPLS,
+                            resumable=True)
+    num_workers: int = option(2, "dataset worker threads", resumable=True)
+    distribute: bool = option(False, "data-parallel training over the workers msrun starts: msrun --worker_num=N "
+                              "--local_worker_num=N scripts/train.py --distribute ...", resumable=True)
+    amp_level: str = option("O0", "mixed precision on GPU/Ascend (O1: listed ops, O2: all but BatchNorm, O3: all "
+                            "float16) with dynamic loss scaling; on CPU a notice, and float32", AMP_LEVELS,
+                            resumable=True)
+    classes: list = option([], "digits to train on, e.g. 8 or 3,5,8 (default: all ten)")
+    eval_every: int = option(0, "evaluate sample quality every K epochs (FD, IS, precision, recall, coverage) and "
+                             "keep checkpoints/best by FD (0 = never)", resumable=True)
+    eval_samples: int = option(10000, "samples per evaluation", resumable=True)
+    classifier: str = option("", "evaluation classifier for the metrics (default: the dataset's shipped one in "
+                             "ms_gan/assets; scripts/train_classifier.py makes another)", resumable=True)
+    num_grid: int = option(64, "images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)",
+                           flag=False)
+    loss: str = option("bce", "bce: non-saturating BCE; lsgan: least squares; hinge; wgan-gp: Wasserstein critic "
+                       "with gradient penalty (D gets LayerNorm)", LOSS_NAMES, group=STABILISERS)
+    gp_weight: float = option(10.0, "wgan-gp: weight (lambda) of the gradient penalty", group=STABILISERS)
+    n_critic: int = option(1, "D updates per G update (wgan-gp: try 5)", group=STABILISERS)
+    label_smoothing: float = option(1.0, "D's target for real images, e.g. 0.9 = one-sided label smoothing (bce "
+                                    "and lsgan; 1 = off)", group=STABILISERS)
+    ema_decay: float = option(-1.0, "decay of an exponential moving average of G, which grids, evaluation and "
+                              "infer.py then use (0 = off; -1 = the model's default: 0.999 for dcgan and cgan, off "
+                              "for the fc models)", group=STABILISERS)
+    spectral_norm: bool = option(False, "spectral normalisation on every D layer (replaces D's BatchNorm)",
+                                 group=STABILISERS)
+    clip_grad_norm: float = option(0.0, "clip each net's gradients to this global L2 norm (0 = off)",
+                                   group=STABILISERS)
 
     @property
     def conditional(self) -> bool:
@@ -105,22 +137,10 @@ class TrainConfig:
         return (base * factors).astype(np.float32)
 
     def validate(self) -> "TrainConfig":
-        if self.model not in MODELS:
-            raise UserError(f"unknown --model {self.model!r}; choose one of {', '.join(MODELS)}")
-        if self.device_target not in DEVICES:
-            raise UserError(f"unknown --device_target {self.device_target!r}; choose one of {', '.join(DEVICES)}")
-        if self.mode not in MODES:
-            raise UserError(f"unknown --mode {self.mode!r}; choose one of {', '.join(MODES)}")
-        if self.dataset not in DATASET_NAMES:
-            raise UserError(f"unknown --dataset {self.dataset!r}; choose one of {', '.join(DATASET_NAMES)}")
-        if self.conv_impl not in CONV_IMPLS:
-            raise UserError(f"unknown --conv_impl {self.conv_impl!r}; choose one of {', '.join(CONV_IMPLS)}")
-        if self.amp_level not in AMP_LEVELS:
-            raise UserError(f"unknown --amp_level {self.amp_level!r}; choose one of {', '.join(AMP_LEVELS)}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise UserError(f"unknown --lr_schedule {self.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
-        if self.loss not in LOSS_NAMES:
-            raise UserError(f"unknown --loss {self.loss!r}; choose one of {', '.join(LOSS_NAMES)}")
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise UserError(f"unknown --{f.name} {getattr(self, f.name)!r}; choose one of {', '.join(choices)}")
         for name in ("epochs", "batch_size", "latent_dim", "ngf", "ndf", "save_every", "num_workers", "num_grid",
                      "eval_samples", "n_critic"):
             if getattr(self, name) <= 0:
