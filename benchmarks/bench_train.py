@@ -97,7 +97,6 @@ def worker_ms(args) -> dict:
 def worker_torch(args) -> dict:
     import torch
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from ms_gan.data import read_split
     from torch_reference import Batches, build, make_train_step
 
@@ -179,7 +178,6 @@ def main():
     p.add_argument("--inference", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--epoch_time", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
-    sys.path.insert(0, ROOT)
 
     if args.worker:
         args.model, args.batch_size = args.models, int(args.batch_sizes)

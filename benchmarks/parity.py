@@ -55,7 +55,6 @@ def torch_worker(out_dir, model, seed, args) -> None:
     import numpy as np
     import torch
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from torch_reference import Batches, GeneratorEMA, build, make_train_step
 
     from ms_gan.config import TrainConfig
@@ -132,7 +131,6 @@ def main():
     p.add_argument("--frameworks", default="ms_gan,torch")
     p.add_argument("--torch_worker", help=argparse.SUPPRESS)
     args = p.parse_args()
-    sys.path.insert(0, ROOT)
     models, seeds = args.models.split(","), [int(s) for s in args.seeds.split(",")]
     if args.torch_worker:
         torch_worker(args.torch_worker, models[0], seeds[0], args)

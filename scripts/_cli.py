@@ -1,13 +1,9 @@
-"""What the scripts share: making the package importable from a checkout and turning errors into one line."""
+"""What the scripts share: one-line errors and notes. (ms_gan itself is importable because requirements.txt
+installs it, editable, from pyproject.toml.)"""
 
 import argparse
-import os
 import sys
 import warnings
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 
 # ms_gan's warnings (e.g. kernels.KernelFallback) are notes to the user: one line each, not file:line + source

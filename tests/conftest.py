@@ -1,13 +1,11 @@
 """Shared fixtures: a small real MNIST subset on disk, and MindSpore set up for fast CPU tests."""
 
 import os
-import sys
 
 import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 SHARED_MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist")
 
 from ms_gan.runtime import prepare_process  # noqa: E402
