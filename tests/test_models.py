@@ -42,6 +42,19 @@ def test_parameter_names_never_collide(model):
     assert len(everything) == len(set(everything))
 
 
+def test_model_dependent_defaults():
+    """The conv models train with the measured recipe (lr 5e-4, EMA 0.999); the fc models keep the tutorial's
+    Adam(2e-4) and no EMA; a value given wins, and the config written for a run holds the resolved number."""
+    from ms_gan.config import CONV_LR, TrainConfig
+
+    for model, lr, ema in (("fc", 2e-4, 0.0), ("fc_improved", 2e-4, 0.0), ("dcgan", CONV_LR, 0.999),
+                           ("cgan", CONV_LR, 0.999)):
+        config = TrainConfig(model=model).validate()
+        assert (config.lr, config.ema_decay) == (lr, ema)
+        assert config.to_dict()["lr"] == lr
+    assert TrainConfig(model="dcgan", lr=1e-4, ema_decay=0.0).validate().lr == 1e-4
+
+
 def test_fc_matches_the_tutorial_layout():
     from ms_gan.models import build_discriminator, build_generator
 
