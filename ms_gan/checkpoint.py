@@ -11,9 +11,12 @@ import os
 import re
 import shutil
 
+import mindspore as ms
+
 from ms_gan.config import load_config
 from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import temp_path, write_json
+from ms_gan.models import build_generator
 
 CKPT_DIR = "checkpoints"
 CONFIG_NAME = "config.json"
@@ -23,7 +26,6 @@ _NAME_RE = re.compile(r"^epoch(\d+)-step(\d+)$")
 def save_cell(cell, path: str) -> None:
     """Save a Cell's parameters to PATH (.ckpt) via a temporary file and a rename, with a CRC. A cell with
     a `ckpt_prefix` (the generator EMA) is saved with that prefix dropped from its parameter names."""
-    import mindspore as ms
 
     stem = path[:-len(".ckpt")] if path.endswith(".ckpt") else path
     tmp_stem = temp_path(stem)
@@ -107,7 +109,6 @@ def resolve_generator(ckpt: str, ema: bool = True):
 
 def load_generator(config, ckpt_path: str):
     """CONFIG's generator with the weights at CKPT_PATH (from resolve_generator); the context must be set up."""
-    from ms_gan.models import build_generator
 
     net_g = build_generator(config)
     load_into(net_g, ckpt_path, what=f"{config.model} generator (latent_dim {config.latent_dim})")
@@ -117,7 +118,6 @@ def load_generator(config, ckpt_path: str):
 def load_into(cell, path: str, what: str = "checkpoint", keep=()) -> None:
     """Load PATH into CELL, requiring every parameter to be present and of the same shape (names in the
     file lack the cell's `ckpt_prefix`, if it has one); the parameters named in KEEP keep their values."""
-    import mindspore as ms
 
     if not os.path.isfile(path):
         raise UserError(f"checkpoint {path} is missing")

@@ -8,9 +8,16 @@ in assets/classifiers.json. Metrics files name the classifier's hash."""
 import json
 import os
 
+import mindspore as ms
 import numpy as np
+from mindspore import nn, ops
 
+from ms_gan.checkpoint import load_into, save_cell
+from ms_gan.data import read_split
 from ms_gan.errors import UserError
+from ms_gan.fileio import sha256, write_json
+from ms_gan.kernels import resolve
+from ms_gan.models.layers import Layers
 
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 REGISTRY = os.path.join(ASSETS, "classifiers.json")
@@ -19,11 +26,7 @@ REGISTRY = os.path.join(ASSETS, "classifiers.json")
 def build_classifier():
     """The classifier's layers. Its convolutions are the models' (ms_gan's GEMM kernels in GRAPH mode on CPU,
     where MindSpore's own were ~10x slower here; MindSpore's elsewhere): same parameters either way."""
-    import mindspore as ms
-    from mindspore import nn
 
-    from ms_gan.kernels import resolve
-    from ms_gan.models.layers import Layers
 
     mode = "graph" if ms.get_context("mode") == ms.GRAPH_MODE else "pynative"
     layers = Layers(resolve("auto", ms.get_context("device_target"), mode))
@@ -46,8 +49,6 @@ def predict(net, images_u8: np.ndarray, batch_size: int = 500) -> np.ndarray:
 
 def features_and_probs(net, images_u8: np.ndarray, batch_size: int = 500):
     """uint8 [N, 28, 28] -> (penultimate features [N, 128], class probabilities [N, 10]), in inference mode."""
-    import mindspore as ms
-    from mindspore import ops
 
     net.set_train(False)
     body, head = net[:-2], net[-1]  # features: everything up to the last ReLU; Dropout is identity at inference
@@ -62,11 +63,7 @@ def features_and_probs(net, images_u8: np.ndarray, batch_size: int = 500):
 def train_classifier(data_dir: str, path: str, epochs: int = 8, seed: int = 0, log=print):
     """Train on DATA_DIR/train, report accuracy on DATA_DIR/test, save to PATH;
     returns (net, test accuracy, training images)."""
-    import mindspore as ms
-    from mindspore import nn, ops
 
-    from ms_gan.checkpoint import save_cell
-    from ms_gan.data import read_split
 
     ms.set_seed(seed)
     train_x, train_y = read_split(data_dir, "train")
@@ -116,7 +113,6 @@ def registry() -> dict:
 
 
 def install_classifier(dataset: str, entry: dict) -> None:
-    from ms_gan.fileio import write_json
 
     entries = registry()
     entries[dataset] = entry
@@ -125,14 +121,12 @@ def install_classifier(dataset: str, entry: dict) -> None:
 
 def classifier_id(path: str) -> str:
     """What metrics files record about the classifier that made them: its file name and SHA-256 prefix."""
-    from ms_gan.fileio import sha256
 
     return f"{os.path.basename(path)} sha256:{sha256(path)[:16]}"
 
 
 def load_classifier(path: str):
     """The evaluation classifier at PATH (ms_gan's shipped one unless the user trained another)."""
-    from ms_gan.checkpoint import load_into
 
     if not os.path.isfile(path):
         raise UserError(f"no evaluation classifier at {path}; make one with scripts/train_classifier.py "

@@ -1,9 +1,15 @@
 """MNIST-like data on disk (finding, unpacking, checking, downloading) and the pipeline that feeds training."""
 
+import gzip
+import hashlib
 import os
+import shutil
 import struct
 
+import mindspore as ms
+import mindspore.dataset as ds
 import numpy as np
+from download import download
 
 from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import temp_path, user_cache_dir
@@ -61,9 +67,6 @@ def split_dir(data_dir: str, usage: str = "train") -> str:
 
 def _gunzip_split(folder: str, usage: str) -> str:
     """Unpack FOLDER's gzipped USAGE files into the cache (once; atomically); return the cache folder."""
-    import gzip
-    import hashlib
-    import shutil
 
     source = os.path.abspath(folder)
     key = hashlib.sha1(source.encode()).hexdigest()[:12]
@@ -155,7 +158,6 @@ def _has_split(folder: str, usage: str) -> bool:
 
 def download_mnist(url: str, dest_root: str) -> str:
     """Fetch and unpack the tutorial's MNIST_Data.zip into DEST_ROOT/MNIST_Data; errors are one line."""
-    from download import download
 
     print(f"MNIST not found under {dest_root}; downloading {url}", flush=True)
     try:
@@ -170,7 +172,6 @@ def download_mnist(url: str, dest_root: str) -> str:
 
 def download_idx(base_url: str, dest: str, title: str) -> str:
     """Fetch the four gzipped IDX files (train-*, t10k-*) from BASE_URL into DEST, side by side."""
-    from download import download
 
     print(f"{title} not found; downloading it from {base_url} into {dest}", flush=True)
     for name in (n for names in SPLIT_FILES.values() for n in names):
@@ -186,7 +187,6 @@ def download_idx(base_url: str, dest: str, title: str) -> str:
 def fingerprint(data_dir: str, splits=("train", "test")) -> str:
     """What makes two data folders the same data: each split's image count and a SHA-256 of its image and
     label bytes (not its path, so a copy or another mount point of the same files matches)."""
-    import hashlib
 
     parts = []
     for usage in splits:
@@ -248,8 +248,6 @@ def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional:
     Shuffled, remainder dropped. NUM_SHARDS > 1: this worker reads only its shard SHARD_ID of the images
     (BATCH_SIZE is then the worker's own batch).
     CLASSES (e.g. [8]) keeps only those digits; NUM_SAMPLES keeps only the first N images."""
-    import mindspore as ms
-    import mindspore.dataset as ds
 
     n_images = check_split(data_dir, usage)
     if num_samples:

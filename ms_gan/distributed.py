@@ -5,6 +5,7 @@ import hashlib
 
 import mindspore as ms
 from mindspore import ParameterTuple, nn, ops
+from mindspore.communication import get_group_size, get_rank, init
 
 from ms_gan.errors import UserError, one_line
 
@@ -18,7 +19,6 @@ class Replicas:
         self.rank, self.size = 0, 1
         if not distribute:
             return
-        from mindspore.communication import get_group_size, get_rank, init
 
         try:
             init()

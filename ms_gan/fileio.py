@@ -1,7 +1,10 @@
 """Atomic writes: a temporary file in the same folder, then a rename, so no reader sees half a file."""
 
+import hashlib
 import json
 import os
+
+import numpy as np
 
 
 def user_cache_dir(*parts: str) -> str:
@@ -27,7 +30,6 @@ def write_json(path: str, data) -> None:
 
 def save_npz(path: str, **arrays) -> None:
     """np.savez, atomically."""
-    import numpy as np
 
     tmp = temp_path(path, ".npz")  # np.savez appends .npz to a name without it
     np.savez(tmp, **arrays)
@@ -43,7 +45,6 @@ def write_text(path: str, text: str) -> None:
 
 def sha256(path: str) -> str:
     """The hex SHA-256 of a file's bytes."""
-    import hashlib
 
     digest = hashlib.sha256()
     with open(path, "rb") as f:

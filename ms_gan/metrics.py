@@ -3,7 +3,10 @@ recall, class coverage, conditional accuracy and diversity, always beside the sa
 
 import numpy as np
 
-from ms_gan.classifier import features_and_probs
+from ms_gan.classifier import classifier_id, features_and_probs, load_classifier
+from ms_gan.data import read_split
+from ms_gan.sampling import generate
+from ms_gan.visualize import to_uint8
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -99,8 +102,6 @@ class Evaluator:
     """Holds the classifier and the real reference (test split features) so repeated evaluations are cheap."""
 
     def __init__(self, classifier_path: str, data_dir: str, classes=None, num_samples: int = 10000):
-        from ms_gan.classifier import classifier_id, load_classifier
-        from ms_gan.data import read_split
 
         self.classifier = load_classifier(classifier_path)
         self.classifier_id = classifier_id(classifier_path)
@@ -125,8 +126,6 @@ class Evaluator:
         return score(features, probs, self.reference, requested, self.classes)
 
     def score_generator(self, net_g, config, seed: int = 0) -> dict:
-        from ms_gan.sampling import generate
-        from ms_gan.visualize import to_uint8
 
         rng = np.random.default_rng(seed)
         z = rng.standard_normal((self.num_samples, config.latent_dim), dtype=np.float32)

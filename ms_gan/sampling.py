@@ -1,5 +1,6 @@
 """Drawing images from a generator in inference mode, and the fixed noise a run is watched with."""
 
+import mindspore as ms
 import numpy as np
 
 
@@ -20,7 +21,6 @@ def grid_inputs(config, seed: int):
 
 def generate(net_g, z: np.ndarray, labels: np.ndarray, batch_size: int = 500) -> np.ndarray:
     """G(z, labels) in inference mode (BatchNorm uses running statistics), as float32 [N, 1, 28, 28]."""
-    import mindspore as ms
 
     was_training = net_g.training
     net_g.set_train(False)

@@ -4,18 +4,24 @@ import os
 import signal
 import time
 
+import mindspore as ms
 import numpy as np
 
-from ms_gan.checkpoint import (CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint)
+from ms_gan.checkpoint import CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint
 from ms_gan.config import TrainConfig, save_config
 from ms_gan.data import check_same_data, class_names, create_dataset, resolve_data_dir
 from ms_gan.diagnose import diagnose, report
+from ms_gan.distributed import Replicas, parameter_checksum
+from ms_gan.ema import GeneratorEMA
 from ms_gan.errors import UserError
 from ms_gan.fileio import save_npz, write_json
+from ms_gan.metrics import Evaluator
+from ms_gan.models import build_discriminator, build_generator, to_mixed_precision
 from ms_gan.progress import Progress, format_seconds
+from ms_gan.runlog import LOG_NAME, STEP_METRICS, csv_writer, log_row, read_log, rewrite_log
 from ms_gan.runtime import setup_context
 from ms_gan.sampling import generate, grid_inputs
-from ms_gan.runlog import LOG_NAME, STEP_METRICS, csv_writer, log_row, read_log, rewrite_log
+from ms_gan.train_step import make_optimizers, make_steps
 from ms_gan.visualize import plot_curves, save_grid
 
 _SHORT = dict(zip(STEP_METRICS, ("d_real", "d_fake", "g", "acc_r", "acc_f")))
@@ -129,10 +135,7 @@ class _Run:
     directory, the fixed grid noise), what each epoch ends with, and the end of the run."""
 
     def __init__(self, config: TrainConfig, resume_dir: str):
-        import mindspore as ms
 
-        from ms_gan.distributed import Replicas
-        from ms_gan.train_step import make_steps
 
         self.config = config.validate()
         if resume_dir and config.data_dir and not os.path.isdir(config.data_dir):
@@ -183,8 +186,6 @@ class _Run:
 
     def _build_cells(self):
         """{name: cell} of everything a checkpoint holds, and the EMA of G (or None)."""
-        from ms_gan.models import build_discriminator, build_generator, to_mixed_precision
-        from ms_gan.train_step import make_optimizers
 
         config = self.config
         net_g, net_d = build_generator(config), build_discriminator(config)
@@ -196,7 +197,6 @@ class _Run:
         cells = {"generator": net_g, "discriminator": net_d, "optim_g": opt_g, "optim_d": opt_d}
         ema = None
         if config.ema_decay:
-            from ms_gan.ema import GeneratorEMA
 
             ema = cells["generator_ema"] = GeneratorEMA(net_g, build_generator(config), config.ema_decay)
         return cells, ema
@@ -277,7 +277,6 @@ class _Run:
 
     def finish(self, step: int, wall: float) -> str:
         """summary.json (speed), and the end-of-run diagnosis from the log and the final generator's samples."""
-        from ms_gan.distributed import parameter_checksum
 
         config, trained = self.config, step - self.start_step
         speed = ((trained - 1) * config.batch_size / max(wall - self.first_step_seconds, 1e-9) if trained > 1 else 0.0)
@@ -306,7 +305,6 @@ class _Quality:
                "label_accuracy")
 
     def __init__(self, config, run_dir, data_dir, cells):
-        from ms_gan.metrics import Evaluator
 
         self.config, self.run_dir, self.cells = config, run_dir, cells
         self.evaluator = Evaluator.for_run(config, data_dir, config.eval_samples)
@@ -347,7 +345,6 @@ class _Quality:
 def _final_samples(config, data_dir, net_g, num: int = 2000):
     """Score NUM samples of the final generator for the end-of-run diagnosis, so it can check for mode
     collapse: (metrics, real digits' metrics), or (None, None) with a note if the classifier is unusable."""
-    from ms_gan.metrics import Evaluator
 
     try:
         evaluator = Evaluator.for_run(config, data_dir, num)

@@ -26,6 +26,19 @@ def assert_one_line_error(result, fragment):
     assert len(error_lines) == 1 and fragment in error_lines[0], result.stderr[-2000:]
 
 
+@pytest.mark.parametrize("script", ["train.py", "infer.py", "evaluate.py", "diagnose.py", "export.py",
+                                    "train_classifier.py"])
+def test_scripts_read_their_flags_before_mindspore_is_imported(script):
+    """prepare_process must run before MindSpore's import (it sets switches MindSpore reads once), so
+    what a script imports at the top, and everything --help needs, stays free of MindSpore."""
+    result = subprocess.run([sys.executable, "-X", "importtime", os.path.join(ROOT, "scripts", script), "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "usage:" in result.stdout, result.stderr[-2000:]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert "ms_gan.errors" in imported
+    assert not [name for name in imported if name.split(".")[0] == "mindspore"]
+
+
 @pytest.fixture(scope="module", params=["fc", "cgan"])
 def trained_run(request, tiny_mnist, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"runs_{request.param}")

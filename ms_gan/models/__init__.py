@@ -1,5 +1,10 @@
 """The networks, built by name from a TrainConfig, with parameter names that never collide."""
 
+import os
+import tempfile
+
+import mindspore as ms
+
 from ms_gan.kernels import resolve
 from ms_gan.models.cgan import CGANDiscriminator, CGANGenerator
 from ms_gan.models.dcgan import DCGANDiscriminator, DCGANGenerator
@@ -52,10 +57,7 @@ def to_mixed_precision(net, amp_level: str):
     renames its parameters (dropping the generator./discriminator. prefixes that keep G and D apart). The
     rewrite also saves the new network's source (which GRAPH mode parses) to ./rewritten_network; it is
     done from a temporary folder so the user's working directory stays clean."""
-    import os
-    import tempfile
 
-    import mindspore as ms
 
     names = {id(p): p.name for p in net.get_parameters()}
     here = os.getcwd()
