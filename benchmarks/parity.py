@@ -30,11 +30,27 @@ def train_ms(model, seed, args) -> dict:
     train = [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--model", model, "--seed", str(seed),
              "--epochs", str(args.epochs), "--data_dir", args.data_dir, "--output_dir", os.path.dirname(run_dir),
              "--run_name", os.path.basename(run_dir)]
-    _run(train, f"ms_gan {model} seed {seed}")
+    finished = os.path.isfile(os.path.join(run_dir, "summary.json"))
+    if finished and args.reuse:
+        _check_defaults(run_dir, model, seed, args)
+    else:
+        _run(train, f"ms_gan {model} seed {seed}")
     with open(os.path.join(run_dir, "summary.json")) as f:
         summary = json.load(f)
     metrics = _evaluate(["--ckpt", run_dir], os.path.join(run_dir, "metrics.json"), args)
     return {"wall_seconds": summary["wall_seconds"], "images_per_second": summary["images_per_second"], **metrics}
+
+
+def _check_defaults(run_dir, model, seed, args) -> None:
+    """--reuse: a finished run counts only if it was trained exactly as this script would train it."""
+    from ms_gan.config import TrainConfig, load_config
+
+    saved = load_config(os.path.join(run_dir, "config.json")).to_dict()
+    wanted = TrainConfig(model=model, seed=seed, epochs=args.epochs).validate().to_dict()
+    ignore = {"data_dir", "data_fingerprint", "output_dir", "run_name", "num_workers"}
+    differ = sorted(k for k in wanted if k not in ignore and saved.get(k) != wanted[k])
+    if differ:
+        raise SystemExit(f"error: --reuse: {run_dir} differs from the defaults in {', '.join(differ)}")
 
 
 def train_torch(model, seed, args) -> dict:
@@ -43,8 +59,11 @@ def train_torch(model, seed, args) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     worker = [sys.executable, os.path.abspath(__file__), "--torch_worker", out_dir, "--models", model,
               "--seeds", str(seed), "--epochs", str(args.epochs), "--data_dir", args.data_dir, "--num", str(args.num)]
-    lines = [line for line in _run(worker, f"torch {model} seed {seed}").splitlines() if line.startswith("{")]
-    timing = json.loads(lines[-1])
+    timing_path = os.path.join(out_dir, "timing.json")
+    if not (args.reuse and os.path.isfile(timing_path)):
+        _run(worker, f"torch {model} seed {seed}")
+    with open(timing_path) as f:
+        timing = json.load(f)
     metrics = _evaluate(["--samples", os.path.join(out_dir, "samples.npz"), "--data_dir", args.data_dir],
                         os.path.join(out_dir, "metrics.json"), args)
     return {**timing, **metrics}
@@ -91,7 +110,9 @@ def torch_worker(out_dir, model, seed, args) -> None:
     if config.conditional:
         arrays["labels"] = wanted.astype(np.int32)
     np.savez(os.path.join(out_dir, "samples.npz"), **arrays)
-    print(json.dumps({"wall_seconds": round(wall, 1), "images_per_second": round(total * config.batch_size / wall, 1)}))
+    with open(os.path.join(out_dir, "timing.json"), "w") as f:  # written last: its presence means finished
+        json.dump({"wall_seconds": round(wall, 1), "images_per_second": round(total * config.batch_size / wall, 1),
+                   "steps": total}, f)
 
 
 def _evaluate(source, output, args) -> dict:
@@ -129,6 +150,8 @@ def main():
     p.add_argument("--data_dir", default=DEFAULT_DATA)
     p.add_argument("--output_dir", default="/tmp/ms_gan_parity")
     p.add_argument("--frameworks", default="ms_gan,torch")
+    p.add_argument("--reuse", action="store_true", help="score an ms_gan run already finished in OUTPUT_DIR "
+                   "(trained with these very defaults, which is checked) instead of training it again")
     p.add_argument("--torch_worker", help=argparse.SUPPRESS)
     args = p.parse_args()
     models, seeds = args.models.split(","), [int(s) for s in args.seeds.split(",")]
