@@ -20,14 +20,15 @@ def conv_implementation(config) -> str:
 
 
 def build_generator(config):
-    net = _generator(config, Layers(conv_implementation(config)))
-    net.update_parameters_name(G_PREFIX + ".")
-    return net
+    return _named(_generator(config, Layers(conv_implementation(config))), G_PREFIX)
 
 
 def build_discriminator(config):
-    net = _discriminator(config, Layers(conv_implementation(config)))
-    net.update_parameters_name(D_PREFIX + ".")
+    return _named(_discriminator(config, Layers(conv_implementation(config))), D_PREFIX)
+
+
+def _named(net, prefix: str):
+    net.update_parameters_name(prefix + ".")
     return net
 
 

@@ -86,9 +86,11 @@ def _l2_normalize(x):
 class _SpectralNorm:
     """Spectral normalisation (Miyato et al., 2018): the layer uses W / sigma(W), sigma estimated by one
     power iteration per training forward pass, with the running singular vector u kept as a non-trainable
-    parameter (so it is checkpointed and resumes exactly)."""
+    parameter (so it is checkpointed and resumes exactly). Listed first among a layer's bases, so the layer
+    builds its weight before u is sized from it."""
 
-    def _init_u(self):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         out_channels = self.weight.shape[0]
         self.sn_u = Parameter(initializer(Normal(1.0), (1, out_channels)), name="sn_u", requires_grad=False)
 
@@ -105,11 +107,7 @@ class _SpectralNorm:
         return self.weight / sigma
 
 
-class SNConv2d(nn.Conv2d, _SpectralNorm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_u()
-
+class SNConv2d(_SpectralNorm, nn.Conv2d):
     def construct(self, x):
         output = self.conv2d(x, self.normalized_weight())
         if self.has_bias:
@@ -117,11 +115,7 @@ class SNConv2d(nn.Conv2d, _SpectralNorm):
         return output
 
 
-class SNDense(nn.Dense, _SpectralNorm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_u()
-
+class SNDense(_SpectralNorm, nn.Dense):
     def construct(self, x):
         # the discriminators only feed [N, features] to dense layers
         output = ops.matmul(x, self.normalized_weight().T)
@@ -185,11 +179,7 @@ class GemmConv2dTranspose(nn.Cell):
         return self.ops.col2im(cols, self.geometry, ops.zeros(size, x.dtype))
 
 
-class SNGemmConv2d(GemmConv2d, _SpectralNorm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_u()
-
+class SNGemmConv2d(_SpectralNorm, GemmConv2d):
     def construct(self, x):
         return self.convolve(x, self.normalized_weight())
 
