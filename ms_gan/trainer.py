@@ -1,4 +1,5 @@
-"""The training loop around the compiled step: data, logging, grids, curves, checkpoints, resume, signals."""
+"""The training loop around the compiled step: data, logging, grids, curves, the run page, checkpoints, resume,
+signals."""
 
 import os
 import signal
@@ -18,6 +19,7 @@ from ms_gan.fileio import save_npz, write_json
 from ms_gan.metrics import Evaluator
 from ms_gan.models import build_discriminator, build_generator, to_mixed_precision
 from ms_gan.progress import Progress, format_seconds
+from ms_gan.report import write_run_page
 from ms_gan.runlog import LOG_NAME, STEP_METRICS, csv_writer, log_row, read_log, rewrite_log
 from ms_gan.runtime import setup_context
 from ms_gan.sampling import generate, grid_inputs
@@ -183,6 +185,8 @@ class _Run:
         lead = self.replicas.lead
         self.quality = _Quality(config, self.run_dir, self.data_dir, self.cells) if config.eval_every and lead else None
         self.progress = Progress(self.total, self.steps_per_epoch, stream=None if lead else open(os.devnull, "w"))
+        if lead:
+            self._print(f"run page (reloads itself while training): {write_run_page(self.run_dir)}")
 
     def _build_cells(self):
         """{name: cell} of everything a checkpoint holds, and the EMA of G (or None)."""
@@ -264,6 +268,8 @@ class _Run:
             self.checkpoint(epoch, step, complete=True)
         if self.quality and (epoch % config.eval_every == 0 or epoch == config.epochs):
             self.quality.evaluate(epoch, step, self.sampler)
+        if self.replicas.lead:
+            write_run_page(self.run_dir)
 
     def _draw(self, epoch: int) -> None:
         """The epoch's sample grid from the fixed noise, and the curves so far."""
@@ -295,6 +301,7 @@ class _Run:
                                      expected_classes=len(config.classes) or config.num_classes, loss=config.loss)
         write_json(os.path.join(self.run_dir, "diagnosis.json"), {"verdict": verdict, "evidence": evidence})
         print(report(verdict, evidence), flush=True)
+        print(f"run page: {write_run_page(self.run_dir)}", flush=True)
         return self.run_dir
 
 
