@@ -101,6 +101,9 @@ class TrainConfig:
                                  group=STABILISERS)
     clip_grad_norm: float = option(0.0, "clip each net's gradients to this global L2 norm (0 = off)",
                                    group=STABILISERS)
+    stop_on_failure: bool = option(False, "stop the run (its checkpoints kept) when the diagnosis after an epoch "
+                                   "finds a convergence failure, or with --eval_every a mode collapse; without it, "
+                                   "such an epoch prints a warning and training goes on", resumable=True)
 
     @property
     def conditional(self) -> bool:

@@ -19,6 +19,7 @@ Verdicts, checked in this order:
 import numpy as np
 
 from ms_gan.runlog import LOG_COLUMNS
+from ms_gan.visualize import smooth
 
 # Thresholds, from the signatures in the guide and checked on ms_gan's own runs (see README, Diagnosis).
 D_LOSS_WON = 0.1          # D loss (real + fake) below this: D is winning outright
@@ -57,18 +58,19 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
     if loss == "bce" and d_won and stats["d_loss"] < D_LOSS_WON and stats["g_loss"] > G_LOSS_LOST:
         evidence.append(f"D loss < {D_LOSS_WON}, D accuracy > {D_ACC_WON:.0%} on both, G loss > {G_LOSS_LOST} "
                         f"and above its start: the discriminator has won and G gets no useful gradient")
-        return "convergence failure", evidence
+        return "convergence failure", evidence + _since(log)
     if loss in ("lsgan", "hinge") and d_won:
         evidence.append(f"D accuracy > {D_ACC_WON:.0%} on both and G loss above its start: the discriminator "
                         f"has won and G gets no useful gradient")
-        return "convergence failure", evidence
+        return "convergence failure", evidence + _since(log)
     if loss == "wgan-gp":
         evidence.append("wgan-gp: a critic that separates reals from fakes is expected; D winning is not checked")
 
     d_dominant = loss != "wgan-gp" and min(stats["acc_real"], stats["acc_fake"]) >= D_ACC_WON
     if metrics is None or real is None:
         evidence.append("no samples were scored (no checkpoint or classifier): mode collapse was not checked")
-        return ("D dominant", evidence + [_dominance(stats)]) if d_dominant else ("no failure in the log", evidence)
+        return ("D dominant", evidence + [_dominance(stats)] + _since(log)) if d_dominant else \
+            ("no failure in the log", evidence)
     ratio = metrics["diversity"] / max(real["diversity"], 1e-12)
     covered = metrics.get("trained_classes_covered", metrics["digits_covered"])
     evidence.append(f"sample diversity {metrics['diversity']:.2f} vs real {real['diversity']:.2f} "
@@ -79,7 +81,7 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
                         f"the generator maps most noise to a few outputs")
         return "mode collapse", evidence
     if d_dominant:
-        return "D dominant", evidence + [_dominance(stats)]
+        return "D dominant", evidence + [_dominance(stats)] + _since(log)
     evidence.append("D and G stay in balance and the samples are about as varied as real digits")
     return "stable", evidence
 
@@ -87,6 +89,22 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
 def _dominance(stats: dict) -> str:
     return (f"warning: D is right about {stats['acc_real']:.0%} of reals and {stats['acc_fake']:.0%} of fakes "
             f"(>= {D_ACC_WON:.0%} on both): it is winning and G's gradient is weak; a convergence failure may follow")
+
+
+def _since(log: dict) -> list:
+    step = d_winning_since(log)
+    return [] if step is None else [f"D has won since step {step}: G gets no useful gradient from it"]
+
+
+def d_winning_since(log: dict, window: int = 25):
+    """The first step from which D stays right about >= D_ACC_WON of reals and of fakes (each as a trailing
+    mean over WINDOW steps) to the end of the log, or None if it is not winning at the end."""
+    acc = np.minimum(smooth(log["d_acc_real"], window), smooth(log["d_acc_fake"], window))
+    if len(acc) == 0 or acc[-1] < D_ACC_WON:
+        return None
+    below = np.flatnonzero(acc < D_ACC_WON)
+    first = below[-1] + 1 if len(below) else 0
+    return int(log["step"][first])
 
 
 def report(verdict: str, evidence: list) -> str:

@@ -44,11 +44,14 @@ img { max-width: 100%; } svg text { font-size: 11px; fill: #333; }
 VERDICT_CLASS = {"stable": "ok", "D dominant": "warn", "no failure in the log": "warn"}
 
 
-def write_run_page(run_dir: str) -> str:
-    """(Re)write RUN_DIR/index.html and images/progress.gif from what the run folder holds now."""
+def write_run_page(run_dir: str, stopped: str = "") -> str:
+    """(Re)write RUN_DIR/index.html and images/progress.gif from what the run folder holds now. STOPPED: why
+    a run ended early (the page then says so and stops reloading)."""
     run = _read_run(run_dir)
+    if stopped:
+        run["progress"] = f"stopped: {stopped}"
     _write_gif(run_dir, run["grids"])
-    refresh = "" if run["finished"] else f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
+    refresh = "" if run["finished"] or stopped else f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
     body = f"""<h1>{html.escape(run['name'])}: {html.escape(str(run['config'].get('model', '?')))}</h1>
 <p id="progress">{html.escape(run['progress'])}</p>
 {_summary_table(run['config'])}
@@ -144,7 +147,9 @@ def _diagnosis(diagnosis, finished: bool) -> str:
     verdict = diagnosis["verdict"]
     evidence = "".join(f"<li>{html.escape(line)}</li>" for line in diagnosis.get("evidence", []))
     css = VERDICT_CLASS.get(verdict, "bad")
-    return f'<div class="diagnosis"><p class="verdict {css}">{html.escape(verdict)}</p><ul>{evidence}</ul></div>'
+    so_far = (f'<p class="so_far">so far, {html.escape(diagnosis["so_far"])} (the run\'s own diagnosis comes at '
+              f'its end):</p>' if "so_far" in diagnosis else "")
+    return f'<div class="diagnosis">{so_far}<p class="verdict {css}">{html.escape(verdict)}</p><ul>{evidence}</ul></div>'
 
 
 def _curves_svg(log: dict, loss: str, width: int = 720) -> str:

@@ -27,10 +27,16 @@ from ms_gan.train_step import make_optimizers, make_steps
 from ms_gan.visualize import plot_curves, save_grid
 
 _SHORT = dict(zip(STEP_METRICS, ("d_real", "d_fake", "g", "acc_r", "acc_f")))
+ALARMS = ("convergence failure", "mode collapse", "D dominant")  # live verdicts that print a warning
+FAILURES = ("convergence failure", "mode collapse")               # and those --stop_on_failure stops on
 
 
 class TrainingDiverged(Exception):
     """A loss or parameter became NaN or infinite; earlier checkpoints are kept as they were."""
+
+
+class StoppedOnFailure(Exception):
+    """--stop_on_failure: the diagnosis after an epoch found a failure; the epoch's checkpoint was saved."""
 
 
 class Interrupted(Exception):
@@ -120,6 +126,9 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
                     log_file.flush()
                     run.progress.close()
                     saved = run.checkpoint(epoch, step, complete=index + 1 == run.steps_per_epoch)
+                    if run.replicas.lead:
+                        write_run_page(run.run_dir, stopped=f"by signal {signals.signum} at step {step}; "
+                                                            f"continue with --resume {run.run_dir}")
                     raise Interrupted(f"stopped by signal {signals.signum} ({signal.Signals(signals.signum).name}) "
                                       f"at epoch {epoch}, step {step}; saved {saved}; continue with --resume "
                                       f"{run.run_dir}", signals.signum)
@@ -266,10 +275,33 @@ class _Run:
             self._draw(epoch)
         if epoch % config.save_every == 0 or epoch == config.epochs:
             self.checkpoint(epoch, step, complete=True)
-        if self.quality and (epoch % config.eval_every == 0 or epoch == config.epochs):
+        evaluated = self.quality and (epoch % config.eval_every == 0 or epoch == config.epochs)
+        if evaluated:
             self.quality.evaluate(epoch, step, self.sampler)
+        stop = ""
+        if self.replicas.lead and epoch < config.epochs:  # the last epoch's diagnosis is the run's (finish)
+            stop = self._diagnose_so_far(epoch, step, self.quality.latest() if evaluated else (None, None))
         if self.replicas.lead:
-            write_run_page(self.run_dir)
+            write_run_page(self.run_dir, stopped=stop)
+        if stop:
+            raise StoppedOnFailure(stop)
+
+    def _diagnose_so_far(self, epoch: int, step: int, scored) -> str:
+        """The diagnosis of the steps so far (and of this epoch's samples, if evaluated), into diagnosis.json
+        for the run page; a failure is a warning, or with --stop_on_failure the reason to end the run."""
+        config = self.config
+        verdict, evidence = diagnose(read_log(self.log_path), *scored, loss=config.loss,
+                                     expected_classes=len(config.classes) or config.num_classes)
+        so_far = f"after epoch {epoch}, step {step}"
+        write_json(os.path.join(self.run_dir, "diagnosis.json"), {"verdict": verdict, "evidence": evidence,
+                                                                   "so_far": so_far})
+        if verdict in ALARMS:
+            self.progress.close()
+            print(f"warning: {verdict} {so_far}: {evidence[-1]}", flush=True)
+        if config.stop_on_failure and verdict in FAILURES:
+            return (f"{verdict} {so_far} ({evidence[-1]}); checkpoints kept in {self.run_dir}/checkpoints; "
+                    f"see {os.path.join(self.run_dir, 'index.html')}")
+        return ""
 
     def _draw(self, epoch: int) -> None:
         """The epoch's sample grid from the fixed noise, and the curves so far."""

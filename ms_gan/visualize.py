@@ -71,12 +71,10 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     """Trailing moving average (same length), so curves stay readable over thousands of noisy steps."""
     if window <= 1 or len(values) == 0:
         return values
-    cumsum = np.cumsum(np.insert(values, 0, 0.0))
-    out = np.empty(len(values))
-    for i in range(len(values)):
-        lo = max(0, i + 1 - window)
-        out[i] = (cumsum[i + 1] - cumsum[lo]) / (i + 1 - lo)
-    return out
+    sums = np.concatenate(([0.0], np.cumsum(np.asarray(values, dtype=np.float64))))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (sums[ends] - sums[starts]) / (ends - starts)
 
 
 LOSS_LABELS = {"bce": "BCE loss", "lsgan": "least-squares loss", "hinge": "hinge loss (G: -D(G(z)))",

@@ -74,13 +74,15 @@ def main(args):
     from ms_gan.runtime import prepare_process
 
     prepare_process(args.device_target or "CPU")  # before MindSpore is imported
-    from ms_gan.trainer import Interrupted, TrainingDiverged, train
+    from ms_gan.trainer import Interrupted, StoppedOnFailure, TrainingDiverged, train
 
     config = build_config(args)
     try:
         train(config, resume_dir=args.resume or "")
     except TrainingDiverged as e:
         sys.exit(f"error: training diverged: {e}")
+    except StoppedOnFailure as e:
+        sys.exit(f"error: stopped on failure (--stop_on_failure): {e}")
     except Interrupted as e:
         print(str(e), file=sys.stderr)
         sys.exit(128 + e.signum)

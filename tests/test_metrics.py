@@ -136,6 +136,18 @@ def test_diagnosis_of_synthetic_logs(kind, evaluator):
         assert any("discriminator has won" in line for line in evidence)
 
 
+def test_the_diagnosis_says_since_when_d_has_won():
+    from ms_gan.diagnose import d_winning_since
+
+    log = synthetic_log("convergence failure")
+    verdict, evidence = diagnose(log)
+    since = d_winning_since(log)
+    # D's accuracy, min(1, 0.6 + t), reaches 0.95 at t = 0.35 (step 106); its 25-step trailing mean ~12 steps on
+    assert verdict == "convergence failure" and 106 <= since <= 125
+    assert f"D has won since step {since}: G gets no useful gradient from it" in evidence
+    assert d_winning_since(synthetic_log("stable")) is None
+
+
 def test_diagnosis_of_an_empty_log():
     assert diagnose({k: np.array([]) for k in LOG_COLUMNS})[0] == "unknown"
 

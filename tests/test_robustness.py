@@ -1,5 +1,6 @@
 """Runs survive kills, signals, bad input and divergence without losing work; same seed, same run."""
 
+import json
 import os
 import shutil
 import signal
@@ -130,6 +131,29 @@ def test_a_linear_schedule_changes_only_the_second_half_and_resumes_on_its_curve
     result = run_script("train.py", "--resume", run_dir, "--epochs", 6)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(log_values(run_dir)) == 1 + 24
+
+
+def test_stop_on_failure_ends_a_losing_run_after_the_epoch_it_is_found(tiny_mnist, tmp_path):
+    """D learning 500x faster than G wins within the first epoch: the diagnosis after epoch 1 finds the
+    convergence failure, warns, and --stop_on_failure ends the run there with one line, the checkpoint and
+    the run page kept; without the flag the same warning is printed and the run trains on."""
+    losing = ["--model", "fc", "--batch_size", 16, "--latent_dim", 16, "--lr", 1e-5, "--lr_d", 5e-3,
+              "--data_dir", tiny_mnist, "--output_dir", tmp_path]
+    result = run_script("train.py", *losing, "--epochs", 3, "--run_name", "stopped", "--stop_on_failure")
+    assert_one_line_error(result, "stopped on failure (--stop_on_failure): convergence failure after epoch 1")
+    assert result.returncode == 1
+    run_dir = tmp_path / "stopped"
+    assert "warning: convergence failure after epoch 1" in result.stdout
+    assert sorted(os.listdir(run_dir / "checkpoints")) == ["epoch001-step0000016"]
+    with open(run_dir / "diagnosis.json") as f:
+        diagnosis = json.load(f)
+    assert diagnosis["verdict"] == "convergence failure" and diagnosis["so_far"] == "after epoch 1, step 16"
+    assert "so far, after epoch 1, step 16" in (run_dir / "index.html").read_text()
+
+    result = run_script("train.py", *losing, "--epochs", 2, "--run_name", "warned")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "warning: convergence failure after epoch 1" in result.stdout
+    assert "so_far" not in (tmp_path / "warned" / "diagnosis.json").read_text()  # the run's own, at its end
 
 
 @pytest.mark.parametrize("mode", ["graph", "pynative"])
