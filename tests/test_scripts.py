@@ -27,7 +27,7 @@ def assert_one_line_error(result, fragment):
 
 
 @pytest.mark.parametrize("script", ["train.py", "infer.py", "evaluate.py", "diagnose.py", "export.py",
-                                    "train_classifier.py"])
+                                    "train_classifier.py", "report.py"])
 def test_scripts_read_their_flags_before_mindspore_is_imported(script):
     """prepare_process must run before MindSpore's import (it sets switches MindSpore reads once), so
     what a script imports at the top, and everything --help needs, stays free of MindSpore."""
