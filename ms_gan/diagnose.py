@@ -8,7 +8,8 @@ Verdicts, checked in this order:
   and G's rising loss are used, and for wgan-gp this check is skipped: a critic that separates reals from
   fakes still gives G a useful gradient, which is the point of the Wasserstein loss.
 - mode collapse: G draws a few near-identical images. Sample diversity in the classifier's feature space
-  is far below real digits' (and/or few digit classes are covered), often with the loss curves swinging.
+  is far below real digits' (and/or few digit classes are covered), or recall is: almost no real digit
+  has a sample near it. Often with the loss curves swinging.
 - D dominant: no failure yet, but D is right about >= 95% of reals and of fakes over the last third: it is
   winning, G's gradient is weak, and a convergence failure is the likely next stage.
 - stable: none of the above, with sample metrics that show varied digits.
@@ -26,6 +27,7 @@ D_LOSS_WON = 0.1          # D loss (real + fake) below this: D is winning outrig
 D_ACC_WON = 0.95          # D accuracy on real and fake above this
 G_LOSS_LOST = 3.0         # G loss above this (BCE; ln 2 ~ 0.69 is balance)
 DIVERSITY_COLLAPSED = 0.6  # sample diversity below this share of real digits' diversity
+RECALL_COLLAPSED = 0.25    # recall below this share of real digits' recall: few real digits have a sample near them
 
 
 def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classes: int = 10, loss: str = "bce"):
@@ -79,6 +81,12 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
     if ratio < DIVERSITY_COLLAPSED or covered < expected_classes - (1 if expected_classes > 2 else 0):
         evidence.append(f"diversity below {DIVERSITY_COLLAPSED:.0%} of real digits' or classes missing: "
                         f"the generator maps most noise to a few outputs")
+        return "mode collapse", evidence
+    if metrics["recall"] < RECALL_COLLAPSED * real["recall"]:
+        # a few distinct shapes can spread in feature space (diversity near the threshold) and still leave
+        # almost every real digit without a sample near it: the digit-8 run with a 1-d latent did that
+        evidence.append(f"recall below {RECALL_COLLAPSED:.0%} of real digits': the samples cover little of the "
+                        f"real digits' variety, the generator draws a few shapes")
         return "mode collapse", evidence
     if d_dominant:
         return "D dominant", evidence + [_dominance(stats)] + _since(log)

@@ -87,6 +87,10 @@ def test_a_single_repeated_image_is_collapsed(evaluator):
     assert verdict == "mode collapse" and any("diversity" in line for line in evidence)
     verdict, _ = diagnose(synthetic_log("stable"), ev.real_row, ev.real_row)
     assert verdict == "stable"
+    # varied enough by diversity, yet next to no real digit has a sample near it (the 1-d latent run on 8s)
+    few_shapes = dict(ev.real_row, diversity=0.61 * ev.real_row["diversity"], recall=0.0)
+    verdict, evidence = diagnose(synthetic_log("stable"), few_shapes, ev.real_row)
+    assert verdict == "mode collapse" and "recall below 25% of real digits'" in evidence[-1]
 
 
 def test_a_discriminator_that_is_always_right_is_not_called_balance(evaluator):
