@@ -3,7 +3,8 @@
 Verdicts, checked in this order:
 - diverged: a loss became NaN or infinite.
 - convergence failure: D wins. Over the last third of training D's loss is near 0, it tells fakes from
-  reals almost perfectly, and G's loss is high and above where it started. (Medians: one spike must not
+  reals almost perfectly, and G's loss is high and above where it started; or, with samples scored, D tells
+  them apart almost perfectly and next to none of them looks like a digit (precision). (Medians: one spike must not
   hide a lost run, nor fake one.) The loss thresholds are BCE's; for lsgan and hinge only D's accuracy
   and G's rising loss are used, and for wgan-gp this check is skipped: a critic that separates reals from
   fakes still gives G a useful gradient, which is the point of the Wasserstein loss.
@@ -20,7 +21,6 @@ Verdicts, checked in this order:
 import numpy as np
 
 from ms_gan.runlog import LOG_COLUMNS
-from ms_gan.visualize import smooth
 
 # Thresholds, from the signatures in the guide and checked on ms_gan's own runs (see README, Diagnosis).
 D_LOSS_WON = 0.1          # D loss (real + fake) below this: D is winning outright
@@ -28,6 +28,7 @@ D_ACC_WON = 0.95          # D accuracy on real and fake above this
 G_LOSS_LOST = 3.0         # G loss above this (BCE; ln 2 ~ 0.69 is balance)
 DIVERSITY_COLLAPSED = 0.6  # sample diversity below this share of real digits' diversity
 RECALL_COLLAPSED = 0.25    # recall below this share of real digits' recall: few real digits have a sample near them
+PRECISION_FAILED = 0.1     # precision below this share of real digits': next to no sample looks like a digit
 
 
 def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classes: int = 10, loss: str = "bce"):
@@ -78,6 +79,12 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
     evidence.append(f"sample diversity {metrics['diversity']:.2f} vs real {real['diversity']:.2f} "
                     f"(ratio {ratio:.2f}); digits covered {covered} of {expected_classes} trained; "
                     f"recall {metrics['recall']:.3f} vs real {real['recall']:.3f}")
+    if d_dominant and metrics["precision"] < PRECISION_FAILED * real["precision"]:
+        # the losses alone can miss this: with G averaged, its loss may fall from a high start while D still
+        # tells every sample apart (the digit-8 run with D learning 100x faster: D loss 0.25, G loss 3.3)
+        evidence.append(f"D is right about >= {D_ACC_WON:.0%} of both and precision {metrics['precision']:.3f} is "
+                        f"below {PRECISION_FAILED:.0%} of real digits': G never learned to draw digits and D has won")
+        return "convergence failure", evidence + _since(log)
     if ratio < DIVERSITY_COLLAPSED or covered < expected_classes - (1 if expected_classes > 2 else 0):
         evidence.append(f"diversity below {DIVERSITY_COLLAPSED:.0%} of real digits' or classes missing: "
                         f"the generator maps most noise to a few outputs")
@@ -104,14 +111,14 @@ def _since(log: dict) -> list:
     return [] if step is None else [f"D has won since step {step}: G gets no useful gradient from it"]
 
 
-def d_winning_since(log: dict, window: int = 25):
-    """The first step from which D stays right about >= D_ACC_WON of reals and of fakes (each as a trailing
-    mean over WINDOW steps) to the end of the log, or None if it is not winning at the end."""
-    acc = np.minimum(smooth(log["d_acc_real"], window), smooth(log["d_acc_fake"], window))
-    if len(acc) == 0 or acc[-1] < D_ACC_WON:
+def d_winning_since(log: dict, share: float = 0.9):
+    """The first step on which D was right about >= D_ACC_WON of reals and of fakes and stayed so on at least
+    SHARE of the steps from there to the end; None if D is not winning over the last tenth of the log."""
+    won = np.minimum(log["d_acc_real"], log["d_acc_fake"]) >= D_ACC_WON
+    if len(won) == 0 or won[-max(1, len(won) // 10):].mean() < share:
         return None
-    below = np.flatnonzero(acc < D_ACC_WON)
-    first = below[-1] + 1 if len(below) else 0
+    suffix = np.cumsum(won[::-1])[::-1] / np.arange(len(won), 0, -1)  # share of won steps from each step on
+    first = int(np.argmax(won & (suffix >= share)))
     return int(log["step"][first])
 
 

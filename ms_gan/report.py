@@ -81,7 +81,7 @@ def write_comparison_page(run_dirs, path: str) -> str:
         cards.append(f"""<div class="run"><h2><a href="{html.escape(os.path.relpath(os.path.join(run_dir, PAGE_NAME), base))}">
 {html.escape(run['name'])}</a></h2><p>{html.escape(run['progress'])}</p>
 {_diagnosis(run['diagnosis'], run['finished'])}{image}{_curves_svg(run['log'], run['config'].get('loss', 'bce'), 330)}
-{_metrics_table(run['metrics'][-1:])}{_summary_table(run['config'])}</div>""")
+{_last_metrics(run['metrics'])}{_summary_table(run['config'])}</div>""")
     body = f'<h1>{len(cards)} runs compared</h1>\n<div class="runs">{"".join(cards)}</div>'
     write_text(path, _page("ms_gan: runs compared", body, ""))
     return path
@@ -218,6 +218,14 @@ def _metrics_table(rows) -> str:
     head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(r.get(k, ''))}</td>" for k in keys) + "</tr>" for r in rows)
     return f'<table class="metrics"><tr>{head}</tr>{body}</table>'
+
+
+def _last_metrics(rows) -> str:
+    """The last evaluation as a two-column table (the comparison page's columns are narrow)."""
+    if not rows:
+        return "<p>not evaluated during training</p>"
+    cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows[-1].items() if v)
+    return f'<table class="metrics">{cells}</table>'
 
 
 def _write_gif(run_dir: str, grids) -> None:
