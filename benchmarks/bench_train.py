@@ -62,7 +62,7 @@ def worker_ms(args) -> dict:
     from ms_gan.train_step import make_optimizers, make_steps
 
     config = TrainConfig(model=args.model, batch_size=args.batch_size, data_dir=args.data_dir,
-                         conv_impl=args.conv_impl)
+                         conv_impl=args.conv_impl).validate()
     setup_context("CPU", "graph", 0)
     dataset = create_dataset(args.data_dir, config.batch_size, config.latent_dim, config.conditional,
                              num_workers=config.num_workers, num_samples=args.num_images or None)

@@ -55,7 +55,7 @@ class TrainConfig:
     batch_size: int = option(128, "images per step (with --distribute: the global batch, split evenly)")
     latent_dim: int = option(100, "length of the noise vector z")
     num_classes: int = option(10, "labels the conditional model knows (digits 0-9)", flag=False)
-    lr: float = option(-1.0, "Adam learning rate of G, and of D unless --lr_d (default: 1e-3 for dcgan, the "
+    lr: float = option(None, "Adam learning rate of G, and of D unless --lr_d (default: 1e-3 for dcgan, the "
                        "tutorials' 2e-4 for the other models)", resumable=True)
     lr_d: float = option(0.0, "Adam learning rate of D (0 = --lr)", resumable=True)
     lr_schedule: str = option("constant", "constant; linear: flat for the first half of the run, then down to 0 "
@@ -96,8 +96,8 @@ class TrainConfig:
     n_critic: int = option(1, "D updates per G update (wgan-gp: try 5)", group=STABILISERS)
     label_smoothing: float = option(1.0, "D's target for real images, e.g. 0.9 = one-sided label smoothing (bce "
                                     "and lsgan; 1 = off)", group=STABILISERS)
-    ema_decay: float = option(-1.0, "decay of an exponential moving average of G, which grids, evaluation and "
-                              "infer.py then use (0 = off; -1 = the model's default: 0.999 for dcgan and cgan, off "
+    ema_decay: float = option(None, "decay of an exponential moving average of G, which grids, evaluation and "
+                              "infer.py then use, e.g. 0.999; 0 = off (default: 0.999 for dcgan and cgan, off "
                               "for the fc models)", group=STABILISERS)
     spectral_norm: bool = option(False, "spectral normalisation on every D layer (replaces D's BatchNorm)",
                                  group=STABILISERS)
@@ -159,7 +159,7 @@ class TrainConfig:
             raise UserError(f"--classes takes distinct digits 0-{self.num_classes - 1}, got {self.classes}")
         if self.keep_last < 0:
             raise UserError(f"--keep_last must be 0 (keep all) or positive, got {self.keep_last}")
-        if self.lr == -1:
+        if self.lr is None:  # not given: the model's (config.json always holds the number)
             self.lr = DEFAULT_LR[self.model]
         if not self.lr > 0:
             raise UserError(f"--lr must be positive, got {self.lr}")
@@ -170,7 +170,7 @@ class TrainConfig:
             raise UserError(f"--label_smoothing is D's target for real images, in (0, 1], got {self.label_smoothing}")
         if self.label_smoothing != 1 and self.loss not in ("bce", "lsgan"):
             raise UserError(f"--label_smoothing works with --loss bce or lsgan; {self.loss} has no real-image target")
-        if self.ema_decay == -1:  # measured: at 950 steps the averaged DCGAN G scores FD 95 against 155
+        if self.ema_decay is None:  # measured: at 950 steps the averaged DCGAN G scores FD 95 against 155
             self.ema_decay = 0.999 if self.model in ("dcgan", "cgan") else 0.0
         if not 0 <= self.ema_decay < 1:
             raise UserError(f"--ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")

@@ -115,6 +115,7 @@ def digest(folder):
     (["--device_target", "Ascend"], "no usable Ascend backend"),
     (["--epochs", "0"], "--epochs must be a positive integer"),
     (["--lr", "-1"], "--lr must be positive"),
+    (["--ema_decay", "-1"], "--ema_decay must be in [0, 1)"),
     (["--batch_size", "1000"], "larger than the 256 images"),
     (["--data_dir", "/nonexistent/mnist"], "does not exist"),
 ])
