@@ -56,7 +56,7 @@ def write_run_page(run_dir: str, stopped: str = "") -> str:
 <p id="progress">{html.escape(run['progress'])}</p>
 {_summary_table(run['config'])}
 <h2>Diagnosis</h2>
-{_diagnosis(run['diagnosis'], run['finished'])}
+{_diagnosis(run['diagnosis'])}
 <h2>Curves</h2>
 {_curves_svg(run['log'], run['config'].get('loss', 'bce'))}
 <h2>Samples from the fixed noise</h2>
@@ -80,7 +80,7 @@ def write_comparison_page(run_dirs, path: str) -> str:
                  else "<p>no grid yet</p>")
         cards.append(f"""<div class="run"><h2><a href="{html.escape(os.path.relpath(os.path.join(run_dir, PAGE_NAME), base))}">
 {html.escape(run['name'])}</a></h2><p>{html.escape(run['progress'])}</p>
-{_diagnosis(run['diagnosis'], run['finished'])}{image}{_curves_svg(run['log'], run['config'].get('loss', 'bce'), 330)}
+{_diagnosis(run['diagnosis'])}{image}{_curves_svg(run['log'], run['config'].get('loss', 'bce'), 330)}
 {_last_metrics(run['metrics'])}{_summary_table(run['config'])}</div>""")
     body = f'<h1>{len(cards)} runs compared</h1>\n<div class="runs">{"".join(cards)}</div>'
     write_text(path, _page("ms_gan: runs compared", body, ""))
@@ -141,7 +141,7 @@ def _summary_table(config: dict) -> str:
     return f'<table class="config">{cells}</table>'
 
 
-def _diagnosis(diagnosis, finished: bool) -> str:
+def _diagnosis(diagnosis) -> str:
     if not diagnosis:
         return '<p class="diagnosis">no diagnosis yet: it is made when the run ends</p>'
     verdict = diagnosis["verdict"]
