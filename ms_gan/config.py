@@ -96,6 +96,11 @@ class TrainConfig:
     n_critic: int = option(1, "D updates per G update (wgan-gp: try 5)", group=STABILISERS)
     label_smoothing: float = option(1.0, "D's target for real images, e.g. 0.9 = one-sided label smoothing (bce "
                                     "and lsgan; 1 = off)", group=STABILISERS)
+    fake_label: float = option(0.0, "D's target for generated images, e.g. 0.1 with --label_smoothing 0.9 = "
+                               "two-sided label smoothing (bce and lsgan; 0 = off)", group=STABILISERS)
+    minibatch_disc: bool = option(False, "minibatch discrimination in D (conv models): D also sees how alike the "
+                                  "images of a batch are, so a G that draws one image for all noise is caught",
+                                  group=STABILISERS)
     ema_decay: float = option(None, "decay of an exponential moving average of G, which grids, evaluation and "
                               "infer.py then use, e.g. 0.999; 0 = off (default: 0.999 for dcgan and cgan, off "
                               "for the fc models)", group=STABILISERS)
@@ -106,6 +111,8 @@ class TrainConfig:
     stop_on_failure: bool = option(False, "stop the run (its checkpoints kept) when the diagnosis after an epoch "
                                    "finds a convergence failure, or with --eval_every a mode collapse; without it, "
                                    "such an epoch prints a warning and training goes on", resumable=True)
+    cured_from: str = option("", "the run this one cures (train.py --cure): its folder, verdict and the cure's flags",
+                             flag=False)
 
     @property
     def conditional(self) -> bool:
@@ -168,8 +175,17 @@ class TrainConfig:
                 raise UserError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
         if not 0 < self.label_smoothing <= 1:
             raise UserError(f"--label_smoothing is D's target for real images, in (0, 1], got {self.label_smoothing}")
-        if self.label_smoothing != 1 and self.loss not in ("bce", "lsgan"):
-            raise UserError(f"--label_smoothing works with --loss bce or lsgan; {self.loss} has no real-image target")
+        if not 0 <= self.fake_label < self.label_smoothing:
+            raise UserError(f"--fake_label is D's target for generated images, in [0, --label_smoothing), got "
+                            f"{self.fake_label}")
+        for name, off in (("label_smoothing", 1.0), ("fake_label", 0.0)):
+            if getattr(self, name) != off and self.loss not in ("bce", "lsgan"):
+                raise UserError(f"--{name} works with --loss bce or lsgan; {self.loss} has no targets to smooth")
+        if self.minibatch_disc and self.model not in ("dcgan", "cgan"):
+            raise UserError(f"--minibatch_disc is for the conv models (dcgan, cgan), not {self.model}")
+        if self.minibatch_disc and self.loss == "wgan-gp":
+            raise UserError("--minibatch_disc compares the images of a batch; wgan-gp's penalty needs each image's "
+                            "gradient on its own")
         if self.ema_decay is None:  # measured: at 950 steps the averaged DCGAN G scores FD 95 against 155
             self.ema_decay = 0.999 if self.model in ("dcgan", "cgan") else 0.0
         if not 0 <= self.ema_decay < 1:

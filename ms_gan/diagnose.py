@@ -16,7 +16,12 @@ Verdicts, checked in this order:
 - stable: none of the above, with sample metrics that show varied digits.
 - no failure in the log: none of the above, but no samples were scored, so mode collapse was not checked;
   such a run is never called stable.
+
+Each failing verdict comes with its cures (prescribe), as train.py flags, in the order they worked on the
+guide's digit-8 experiments (README, Cures); `train.py --cure RUN` starts a new run with the first.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -124,3 +129,91 @@ def d_winning_since(log: dict, share: float = 0.9):
 
 def report(verdict: str, evidence: list) -> str:
     return "\n".join([f"diagnosis: {verdict}"] + [f"  - {line}" for line in evidence])
+
+
+@dataclass(frozen=True)
+class Cure:
+    """A change of train.py flags (CHANGES: {TrainConfig field: value}) and why it helps (WHY)."""
+
+    changes: dict
+    why: str
+
+    @property
+    def flags(self) -> str:
+        return " ".join(f"--{name}" if value is True else f"--{name} {value:g}" if isinstance(value, float)
+                        else f"--{name} {value}" for name, value in self.changes.items())
+
+    def to_dict(self) -> dict:
+        return {"flags": self.flags, "changes": self.changes, "why": self.why}
+
+
+def prescribe(verdict: str, config) -> list:
+    """The cures for VERDICT that CONFIG (a TrainConfig) has not tried, best first: the order in which they
+    worked on the guide's digit-8 experiments (README, Cures), then the guide's untested advice. Each cure's
+    changes keep the config valid (switching --loss drops options that loss does not take)."""
+    cures, conv = [], config.model in ("dcgan", "cgan")
+    plain = {"label_smoothing": 1.0, "fake_label": 0.0} if (config.label_smoothing, config.fake_label) != (1, 0) else {}
+    if verdict == "mode collapse":
+        if config.latent_dim < 16:
+            cures.append(Cure({"latent_dim": 100}, f"a {config.latent_dim}-d latent leaves G only a thin set of "
+                              f"noise to turn into images; the DCGAN's 100-d one gives it room for every digit"))
+        if conv and not config.minibatch_disc and config.loss != "wgan-gp":
+            cures.append(Cure({"minibatch_disc": True}, "D sees how alike the images of a batch are, so G is "
+                              "penalised for drawing the same digit for all noise"))
+        if config.loss != "wgan-gp":
+            changes = {"loss": "wgan-gp", "n_critic": 5, **plain}
+            if config.minibatch_disc:  # it compares images; the penalty needs each image's gradient alone
+                changes["minibatch_disc"] = False
+            cures.append(Cure(changes, "a Wasserstein critic trained 5 times per G step keeps giving G a "
+                              "gradient towards the modes it has dropped"))
+        elif config.n_critic < 5:
+            cures.append(Cure({"n_critic": 5}, "the critic trained 5 times per G step, as WGAN-GP intends"))
+        if 16 <= config.latent_dim < 100:
+            cures.append(Cure({"latent_dim": 100}, "a larger latent space: more room for varied images"))
+        cures.append(_halved_rates(config, "G moves less far towards the one image D accepts at the moment"))
+    elif verdict in ("convergence failure", "D dominant"):
+        lr_d = config.lr_d or config.lr
+        if lr_d > config.lr:
+            cures.append(Cure({"lr_d": float(config.lr)}, f"D learns {lr_d / config.lr:g}x faster than G; at "
+                              f"G's rate it no longer outruns it"))
+        if config.loss in ("bce", "lsgan") and (config.label_smoothing, config.fake_label) == (1, 0):
+            cures.append(Cure({"label_smoothing": 0.9, "fake_label": 0.1}, "two-sided label smoothing: D aims "
+                              "at 0.9 and 0.1, so it cannot become certain and G's gradient stays alive"))
+        if config.loss != "hinge":
+            cures.append(Cure({"loss": "hinge", **plain}, "the hinge loss stops pushing D once a real scores "
+                              "above 1 and a fake below -1, so a winning D stops growing stronger"))
+        if not config.spectral_norm:
+            cures.append(Cure({"spectral_norm": True}, "spectral normalisation bounds how sharply D can "
+                              "separate reals from fakes"))
+        if config.loss != "wgan-gp" and not config.minibatch_disc:
+            cures.append(Cure({"loss": "wgan-gp", **plain}, "a Wasserstein critic's gradient does not vanish "
+                              "when it separates reals from fakes"))
+        if lr_d <= config.lr:
+            cures.append(Cure({"lr_d": lr_d / 4}, "D at a quarter of its learning rate"))
+    elif verdict == "diverged":
+        cures.append(_halved_rates(config, "steps too large for the loss surface blew the weights up"))
+        if not config.clip_grad_norm:
+            cures.append(Cure({"clip_grad_norm": 1.0}, "clipping the gradients' norm bounds any one update"))
+        cures.append(Cure({"batch_size": config.batch_size * 2}, "a larger batch: less noisy gradients"))
+    return cures
+
+
+def _halved_rates(config, why: str) -> Cure:
+    return Cure({"lr": config.lr / 2, **({"lr_d": config.lr_d / 2} if config.lr_d else {})},
+                f"half the learning rate: {why}")
+
+
+def record(verdict: str, evidence: list, config, **extra) -> dict:
+    """diagnosis.json's content: the verdict, its evidence, the cures CONFIG has not tried, and EXTRA."""
+    cures = [cure.to_dict() for cure in prescribe(verdict, config)]
+    return {"verdict": verdict, "evidence": evidence, "cures": cures, **extra}
+
+
+def prescription(cures: list, run_dir: str) -> str:
+    """What diagnose.py and training print after the verdict: the cures, numbered, and how to apply one."""
+    if not cures:
+        return ""
+    lines = [f"cures, best first (python scripts/train.py --cure {run_dir} applies the first, in a new run):"]
+    lines += [f"  {i}. {cure.flags}: {cure.why}" + (f" (--cure_number {i})" if i > 1 else "")
+              for i, cure in enumerate(cures, 1)]
+    return "\n".join(lines)

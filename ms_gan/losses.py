@@ -1,8 +1,8 @@
 """GAN loss pairs on discriminator logits, chosen by name, and the WGAN-GP gradient penalty.
 
-Each entry of LOSSES is (d_loss(real_logits, fake_logits, real_target) -> (on real, on fake),
+Each entry of LOSSES is (d_loss(real_logits, fake_logits, real_target, fake_target) -> (on real, on fake),
 g_loss(fake_logits), threshold(real_logits, fake_logits)): the logit value D's accuracy is read against.
-REAL_TARGET < 1 is one-sided label smoothing (bce and lsgan only).
+REAL_TARGET < 1 is one-sided label smoothing; with FAKE_TARGET > 0 too, two-sided (bce and lsgan only).
 """
 
 from mindspore import ops
@@ -14,9 +14,9 @@ def bce_with_logits(logits, target):
     return ops.mean(ops.softplus(logits) - logits * target)
 
 
-def bce_d_loss(real_logits, fake_logits, real_target=1.0):
-    """Discriminator: real -> 1 (or the smoothed target), fake -> 0. Returns (loss on real, loss on fake)."""
-    return bce_with_logits(real_logits, real_target), bce_with_logits(fake_logits, 0.0)
+def bce_d_loss(real_logits, fake_logits, real_target=1.0, fake_target=0.0):
+    """Discriminator: real -> 1, fake -> 0 (or the smoothed targets). Returns (loss on real, loss on fake)."""
+    return bce_with_logits(real_logits, real_target), bce_with_logits(fake_logits, fake_target)
 
 
 def bce_g_loss(fake_logits):
@@ -24,21 +24,21 @@ def bce_g_loss(fake_logits):
     return bce_with_logits(fake_logits, 1.0)
 
 
-def lsgan_d_loss(real_logits, fake_logits, real_target=1.0):
+def lsgan_d_loss(real_logits, fake_logits, real_target=1.0, fake_target=0.0):
     """Least squares (Mao et al., 2017): D regresses reals to 1 and fakes to 0, each term halved."""
-    return 0.5 * ops.mean((real_logits - real_target) ** 2), 0.5 * ops.mean(fake_logits ** 2)
+    return 0.5 * ops.mean((real_logits - real_target) ** 2), 0.5 * ops.mean((fake_logits - fake_target) ** 2)
 
 
 def lsgan_g_loss(fake_logits):
     return 0.5 * ops.mean((fake_logits - 1.0) ** 2)
 
 
-def hinge_d_loss(real_logits, fake_logits, real_target=1.0):
+def hinge_d_loss(real_logits, fake_logits, real_target=1.0, fake_target=0.0):
     """Hinge (Lim & Ye; Miyato et al.): D is only pushed while a real scores below 1 or a fake above -1."""
     return ops.mean(ops.relu(1.0 - real_logits)), ops.mean(ops.relu(1.0 + fake_logits))
 
 
-def wgan_d_loss(real_logits, fake_logits, real_target=1.0):
+def wgan_d_loss(real_logits, fake_logits, real_target=1.0, fake_target=0.0):
     """Wasserstein critic: raise real scores, lower fake ones (the gradient penalty is added by the step)."""
     return -ops.mean(real_logits), ops.mean(fake_logits)
 

@@ -31,6 +31,9 @@ SERIES = {  # log column -> (label, colour); the loss panel, then the accuracy p
 }
 SUMMARY_KEYS = ("model", "dataset", "epochs", "batch_size", "lr", "lr_d", "lr_schedule", "loss", "ema_decay",
                 "ngf", "ndf", "latent_dim", "classes", "seed", "device_target")
+# shown only when set: the stabilisers and where a cured run came from (key: its "off" value)
+SET_KEYS = {"n_critic": 1, "label_smoothing": 1.0, "fake_label": 0.0, "minibatch_disc": False, "spectral_norm": False,
+            "clip_grad_norm": 0.0, "cured_from": ""}
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; color: #222; }
@@ -136,8 +139,8 @@ def _progress(run: dict, summary, per_epoch: int) -> str:
 
 
 def _summary_table(config: dict) -> str:
-    cells = "".join(f"<tr><th>{k}</th><td>{html.escape(str(config[k]))}</td></tr>" for k in SUMMARY_KEYS
-                    if k in config)
+    shown = [k for k in SUMMARY_KEYS if k in config] + [k for k, off in SET_KEYS.items() if config.get(k, off) != off]
+    cells = "".join(f"<tr><th>{k}</th><td>{html.escape(str(config[k]))}</td></tr>" for k in shown)
     return f'<table class="config">{cells}</table>'
 
 
@@ -149,7 +152,13 @@ def _diagnosis(diagnosis) -> str:
     css = VERDICT_CLASS.get(verdict, "bad")
     so_far = (f'<p class="so_far">so far, {html.escape(diagnosis["so_far"])} (the run\'s own diagnosis comes at '
               f'its end):</p>' if "so_far" in diagnosis else "")
-    return f'<div class="diagnosis">{so_far}<p class="verdict {css}">{html.escape(verdict)}</p><ul>{evidence}</ul></div>'
+    cures = "".join(f"<li><code>{html.escape(cure['flags'])}</code>: {html.escape(cure['why'])}</li>"
+                    for cure in diagnosis.get("cures", []))
+    if cures:
+        cures = (f'<p class="cures">cures, best first (<code>python scripts/train.py --cure RUN</code> applies the '
+                 f'first in a new run):</p><ol class="cures">{cures}</ol>')
+    return (f'<div class="diagnosis">{so_far}<p class="verdict {css}">{html.escape(verdict)}</p><ul>{evidence}</ul>'
+            f'{cures}</div>')
 
 
 def _curves_svg(log: dict, loss: str, width: int = 720) -> str:

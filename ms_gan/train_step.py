@@ -38,13 +38,13 @@ def _prefix_own_parameters(optimizer, prefix: str) -> None:
 
 
 def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing: float = 1.0,
-                 gp_weight: float = 10.0, clip_grad_norm: float = 0.0, reducers=(None, None),
-                 loss_scale: bool = False):
+                 fake_label: float = 0.0, gp_weight: float = 10.0, clip_grad_norm: float = 0.0,
+                 reducers=(None, None), loss_scale: bool = False):
     """Two uncompiled functions: update_d(real, z, labels, mix) -> the five STEP_METRICS of D's update (its
     loss on real and on fake, the G loss its fakes scored before the update, its accuracy on each) and
     update_g(z, labels) -> g_loss.
 
-    LOSS names a LOSSES pair; LABEL_SMOOTHING is D's target for reals; for wgan-gp, GP_WEIGHT * penalty on
+    LOSS names a LOSSES pair; LABEL_SMOOTHING and FAKE_LABEL are D's targets for reals and fakes; for wgan-gp, GP_WEIGHT * penalty on
     the interpolates mix * real + (1 - mix) * fake joins D's loss on fakes. CLIP_GRAD_NORM > 0 clips each
     net's gradients to that global norm before its optimizer sees them. REDUCERS (for D, for G) average the
     gradients over data-parallel workers first (None: one process). LOSS_SCALE (mixed precision) scales each
@@ -57,7 +57,7 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
     def forward_d(real, z, labels, mix):
         fake = ops.stop_gradient(net_g(z, labels))
         real_logits, fake_logits = net_d(real, labels), net_d(fake, labels)
-        loss_real, loss_fake = d_loss_fn(real_logits, fake_logits, label_smoothing)
+        loss_real, loss_fake = d_loss_fn(real_logits, fake_logits, label_smoothing, fake_label)
         if penalised:
             loss_fake = loss_fake + gp_weight * gradient_penalty(net_d, real, fake, labels, mix)
         threshold = ops.stop_gradient(threshold_fn(real_logits, fake_logits))
@@ -117,7 +117,8 @@ def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = Tr
     caller runs it n_critic - 1 times before each train_step."""
     options = {}
     if config is not None:
-        options = {"loss": config.loss, "label_smoothing": config.label_smoothing, "gp_weight": config.gp_weight,
+        options = {"loss": config.loss, "label_smoothing": config.label_smoothing, "fake_label": config.fake_label,
+                   "gp_weight": config.gp_weight,
                    "clip_grad_norm": config.clip_grad_norm, "loss_scale": config.mixed_precision}
     sync = None
     if replicas is not None and replicas.size > 1:

@@ -11,7 +11,7 @@ import numpy as np
 from ms_gan.checkpoint import CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint
 from ms_gan.config import TrainConfig, save_config
 from ms_gan.data import check_same_data, class_names, create_dataset, resolve_data_dir
-from ms_gan.diagnose import diagnose, report
+from ms_gan.diagnose import diagnose, prescribe, prescription, record, report
 from ms_gan.distributed import Replicas, parameter_checksum
 from ms_gan.ema import GeneratorEMA
 from ms_gan.errors import UserError
@@ -146,8 +146,6 @@ class _Run:
     directory, the fixed grid noise), what each epoch ends with, and the end of the run."""
 
     def __init__(self, config: TrainConfig, resume_dir: str):
-
-
         self.config = config.validate()
         if resume_dir and config.data_dir and not os.path.isdir(config.data_dir):
             raise UserError(f"the run's data folder {config.data_dir} is gone; pass --data_dir with a copy of the same "
@@ -293,11 +291,12 @@ class _Run:
         verdict, evidence = diagnose(read_log(self.log_path), *scored, loss=config.loss,
                                      expected_classes=len(config.classes) or config.num_classes)
         so_far = f"after epoch {epoch}, step {step}"
-        write_json(os.path.join(self.run_dir, "diagnosis.json"), {"verdict": verdict, "evidence": evidence,
-                                                                   "so_far": so_far})
+        write_json(os.path.join(self.run_dir, "diagnosis.json"), record(verdict, evidence, config, so_far=so_far))
         if verdict in ALARMS:
             self.progress.close()
-            print(f"warning: {verdict} {so_far}: {evidence[-1]}", flush=True)
+            cures = prescribe(verdict, config)
+            print(f"warning: {verdict} {so_far}: {evidence[-1]}" + (f" (cure: {cures[0].flags})" if cures else ""),
+                  flush=True)
         if config.stop_on_failure and verdict in FAILURES:
             return (f"{verdict} {so_far} ({evidence[-1]}); checkpoints kept in {self.run_dir}/checkpoints; "
                     f"see {os.path.join(self.run_dir, 'index.html')}")
@@ -331,8 +330,11 @@ class _Run:
         metrics, real = self.quality.latest() if self.quality else _final_samples(config, self.data_dir, self.sampler)
         verdict, evidence = diagnose(read_log(self.log_path), metrics, real,
                                      expected_classes=len(config.classes) or config.num_classes, loss=config.loss)
-        write_json(os.path.join(self.run_dir, "diagnosis.json"), {"verdict": verdict, "evidence": evidence})
+        write_json(os.path.join(self.run_dir, "diagnosis.json"), record(verdict, evidence, config))
         print(report(verdict, evidence), flush=True)
+        cures = prescription(prescribe(verdict, config), self.run_dir)
+        if cures:
+            print(cures, flush=True)
         print(f"run page: {write_run_page(self.run_dir)}", flush=True)
         return self.run_dir
 

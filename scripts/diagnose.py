@@ -1,7 +1,8 @@
 """Name what happened in a training run: python scripts/diagnose.py RUN_DIR
 
 Verdict: stable, mode collapse, convergence failure, D dominant or diverged, with the evidence (signals and
-steps); written to RUN_DIR/samples/diagnosis.json beside what infer.py and evaluate.py write.
+steps), and for a failure its cures as train.py flags, best first (train.py --cure RUN_DIR applies one);
+written to RUN_DIR/samples/diagnosis.json beside what infer.py and evaluate.py write.
 Sample diversity and coverage come from the run's newest generator and the MNIST classifier; with
 --no_samples only the log is read.
 """
@@ -25,7 +26,7 @@ def parse_args(argv=None):
 def main(args):
     from ms_gan.checkpoint import CONFIG_NAME, list_checkpoints
     from ms_gan.config import load_config
-    from ms_gan.diagnose import diagnose, report
+    from ms_gan.diagnose import diagnose, prescribe, prescription, record, report
     from ms_gan.fileio import write_json
     from ms_gan.runlog import LOG_NAME, read_log
 
@@ -53,8 +54,11 @@ def main(args):
                                  expected_classes=len(config.classes) or config.num_classes, loss=config.loss)
     out_path = os.path.join(args.run_dir, "samples", "diagnosis.json")  # training's own diagnosis.json stays
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
-    write_json(out_path, {"verdict": verdict, "evidence": evidence})
+    write_json(out_path, record(verdict, evidence, config))
     print(report(verdict, evidence))
+    cures = prescription(prescribe(verdict, config), args.run_dir)
+    if cures:
+        print(cures)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 Continue a stopped or killed run with --resume RUN_DIR (its saved settings are used; --epochs, the learning
 rates, the device and mode, workers, checkpoint and evaluation settings may be changed, and --data_dir may
 point at another copy of the same data).
+
+Cure a failed run with --cure RUN_DIR: a new run, RUN_DIR-cureK beside it, with RUN_DIR's settings and the K-th
+cure (--cure_number, default 1) its diagnosis prescribes (scripts/diagnose.py lists them); other flags given
+apply on top.
 """
 
 import argparse
@@ -36,6 +40,9 @@ def parse_args(argv=None):
             kwargs.update(type=_digits if f.type is list else TYPES[f.type], choices=meta["choices"] or None)
         target.add_argument("--" + f.name, **kwargs)
     p.add_argument("--resume", help="continue this run directory from its newest complete checkpoint")
+    p.add_argument("--cure", help="start a new run with this run's settings and a cure for what its diagnosis found")
+    p.add_argument("--cure_number", type=int, default=1,
+                   help="which of the prescribed cures --cure applies (default 1, the best measured)")
     return p.parse_args(argv)
 
 
@@ -52,10 +59,14 @@ def build_config(args):
     from ms_gan.config import load_config
     from ms_gan.errors import UserError
 
-    given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    given = {k: v for k, v in vars(args).items() if v is not None and k in fields}
+    if args.cure:
+        if args.resume:
+            raise UserError("--cure starts a new run from a diagnosed one; it cannot be combined with --resume")
+        return cured_config(args.cure, args.cure_number, given)
     if not args.resume:
-        fields = {f.name for f in dataclasses.fields(TrainConfig)}
-        return TrainConfig(**{k: v for k, v in given.items() if k in fields}).validate()
+        return TrainConfig(**given).validate()
     import os
 
     if not os.path.isdir(args.resume):
@@ -68,6 +79,47 @@ def build_config(args):
                         f"(changeable: {', '.join('--' + k for k in resumable)})")
     config.distribute = False  # how this process runs, not a property of the run: only a flag turns it on
     return dataclasses.replace(config, **{k: given[k] for k in given if k in resumable}).validate()
+
+
+def cured_config(run_dir: str, number: int, given: dict):
+    """RUN_DIR's config with the NUMBER-th cure of its newest diagnosis (training's diagnosis.json or
+    diagnose.py's samples/diagnosis.json, whichever was written last), as a new run beside it; GIVEN flags win."""
+    import json
+    import os
+
+    from ms_gan.checkpoint import CONFIG_NAME, find_run_dir
+    from ms_gan.config import load_config
+    from ms_gan.diagnose import prescribe
+    from ms_gan.errors import UserError
+
+    if not os.path.isdir(run_dir):
+        raise UserError(f"--cure {run_dir} is not a directory")
+    run_dir = find_run_dir(run_dir)
+    config = load_config(os.path.join(run_dir, CONFIG_NAME))
+    found = [p for p in (os.path.join(run_dir, "diagnosis.json"), os.path.join(run_dir, "samples", "diagnosis.json"))
+             if os.path.isfile(p)]
+    if not found:
+        raise UserError(f"{run_dir} has no diagnosis yet: run python scripts/diagnose.py {run_dir} first")
+    path = max(found, key=os.path.getmtime)
+    try:
+        with open(path) as f:
+            verdict = json.load(f)["verdict"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UserError(f"cannot read the verdict in {path}: {e}") from None
+    cures = prescribe(verdict, config)
+    if not cures:
+        raise UserError(f"{run_dir} was diagnosed {verdict!r}: there is nothing to cure")
+    if not 1 <= number <= len(cures):
+        raise UserError(f"--cure_number {number}: the diagnosis of {run_dir} ({verdict}) prescribes cures "
+                        f"1-{len(cures)}")
+    cure = cures[number - 1]
+    changes = {"run_name": f"{os.path.basename(run_dir)}-cure{number}", "output_dir": os.path.dirname(run_dir),
+               "data_fingerprint": "", "distribute": False, **cure.changes,
+               "cured_from": f"{run_dir} ({verdict}): {cure.flags}"}
+    config = dataclasses.replace(config, **{**changes, **given}).validate()
+    print(f"curing {run_dir} ({verdict}) with {cure.flags}: a new run in "
+          f"{os.path.join(config.output_dir, config.run_name)}", flush=True)
+    return config
 
 
 def main(args):

@@ -218,3 +218,39 @@ def test_classes_subset_trains_on_those_digits_only(tiny_mnist):
     seen = np.concatenate([b["label"] for b in dataset.create_dict_iterator(num_epochs=1, output_numpy=True)])
     assert set(seen) == {3, 8}
     assert len(seen) == (np.isin(labels, [3, 8]).sum() // 8) * 8
+
+
+@pytest.mark.parametrize("verdict", ["mode collapse", "convergence failure", "D dominant", "diverged"])
+@pytest.mark.parametrize("settings", [
+    {"model": "dcgan"}, {"model": "dcgan", "latent_dim": 1}, {"model": "cgan", "lr_d": 5e-3, "minibatch_disc": True},
+    {"model": "fc", "label_smoothing": 0.9}, {"model": "dcgan", "loss": "hinge", "spectral_norm": True},
+    {"model": "dcgan", "loss": "wgan-gp", "n_critic": 5},
+], ids=lambda s: " ".join(f"{k}={v}" for k, v in s.items()))
+def test_every_prescribed_cure_is_new_and_makes_a_valid_config(verdict, settings):
+    """A cure changes something the run did not already have, and the run with it applied is a config
+    train.py accepts (switching the loss drops the options the new loss refuses)."""
+    import dataclasses
+
+    from ms_gan.config import TrainConfig
+    from ms_gan.diagnose import prescribe
+
+    config = TrainConfig(**settings).validate()
+    cures = prescribe(verdict, config)
+    assert cures, "every failure has at least one cure left to try"
+    for cure in cures:
+        assert any(getattr(config, k) != v for k, v in cure.changes.items()), cure.flags
+        dataclasses.replace(config, **cure.changes).validate()
+
+
+def test_cures_come_in_the_measured_order():
+    from ms_gan.config import TrainConfig
+    from ms_gan.diagnose import prescribe
+
+    def flags(verdict, **settings):
+        return [cure.flags for cure in prescribe(verdict, TrainConfig(**settings).validate())]
+
+    assert flags("mode collapse", latent_dim=1)[0] == "--latent_dim 100"  # the cause itself, when it is that
+    assert flags("mode collapse")[0] == "--minibatch_disc"
+    assert flags("convergence failure", lr=2e-5, lr_d=2e-3)[0] == "--lr_d 2e-05"
+    assert flags("convergence failure", lr=2e-5)[0] == "--label_smoothing 0.9 --fake_label 0.1"
+    assert flags("stable") == [] and flags("no failure in the log") == []

@@ -79,3 +79,34 @@ def test_conditional_generator_listens_to_the_label():
     # untrained, in inference mode, G's outputs are tiny (N(0, 0.02) weights in five layers); the label must
     # move them by a good share of their own spread
     assert np.abs(as_three - as_seven).mean() > 0.3 * as_three.std() > 0
+
+
+def test_minibatch_discrimination_matches_its_formula_and_sees_copies():
+    """o_ib = mean over j != i of exp(-||M_ib - M_jb||_1), M = x T: by hand in numpy; a batch of one image
+    repeated scores exactly 1 everywhere, a varied batch less."""
+    import mindspore as ms
+
+    from ms_gan.models.layers import MinibatchDiscrimination
+
+    layer = MinibatchDiscrimination(6, num_kernels=4, kernel_dim=3)
+    x = np.random.RandomState(0).randn(5, 6).astype(np.float32)
+    m = (x @ layer.T.asnumpy()).reshape(5, 4, 3)
+    expected = (np.exp(-np.abs(m[:, None] - m[None]).sum(-1)).sum(1) - 1) / 4
+    np.testing.assert_allclose(layer(ms.Tensor(x)).asnumpy(), expected, rtol=1e-5, atol=1e-6)
+    assert 0.05 < expected.mean() < 0.95  # the init leaves the exponentials neither 0 nor 1: a gradient
+    copies = layer(ms.Tensor(np.repeat(x[:1], 5, axis=0))).asnumpy()
+    np.testing.assert_allclose(copies, 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+def test_minibatch_disc_adds_its_layer_to_d_only(model):
+    from ms_gan.config import TrainConfig
+    from ms_gan.models import build_discriminator
+
+    config = small_config(model)
+    plain = {p.name for p in build_discriminator(config).get_parameters()}
+    net_d = build_discriminator(TrainConfig(**{**config.to_dict(), "minibatch_disc": True}).validate())
+    added = {p.name for p in net_d.get_parameters()} - plain
+    assert added == {"discriminator.minibatch.discrimination.T", "discriminator.minibatch.dense.weight"}
+    images, _, labels = rng_inputs(config, 4)
+    assert net_d(images, labels).shape == (4,)

@@ -149,11 +149,52 @@ def test_stop_on_failure_ends_a_losing_run_after_the_epoch_it_is_found(tiny_mnis
         diagnosis = json.load(f)
     assert diagnosis["verdict"] == "convergence failure" and diagnosis["so_far"] == "after epoch 1, step 16"
     assert "so far, after epoch 1, step 16" in (run_dir / "index.html").read_text()
+    # the cures, best first: D at G's rate, then two-sided smoothing, hinge, spectral norm
+    assert [cure["flags"] for cure in diagnosis["cures"]] == [
+        "--lr_d 1e-05", "--label_smoothing 0.9 --fake_label 0.1", "--loss hinge", "--spectral_norm"]
+    assert "<code>--lr_d 1e-05</code>" in (run_dir / "index.html").read_text()
 
     result = run_script("train.py", *losing, "--epochs", 2, "--run_name", "warned")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "warning: convergence failure after epoch 1" in result.stdout
+    assert "(cure: --lr_d 1e-05)" in result.stdout
     assert "so_far" not in (tmp_path / "warned" / "diagnosis.json").read_text()  # the run's own, at its end
+    assert f"python scripts/train.py --cure {tmp_path / 'warned'} applies the first" in result.stdout
+
+    # --cure: a new run beside the failed one with the first cure (and the flags given), the failed run untouched
+    before = sorted(os.listdir(run_dir))
+    result = run_script("train.py", "--cure", run_dir, "--epochs", 1)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"curing {run_dir} (convergence failure) with --lr_d 1e-05" in result.stdout
+    with open(tmp_path / "stopped-cure1" / "config.json") as f:
+        cured = json.load(f)
+    assert (cured["lr"], cured["lr_d"], cured["epochs"], cured["latent_dim"]) == (1e-5, 1e-5, 1, 16)
+    assert cured["cured_from"] == f"{run_dir} (convergence failure): --lr_d 1e-05"
+    assert sorted(os.listdir(run_dir)) == before
+    result = run_script("train.py", "--cure", run_dir, "--cure_number", 3, "--epochs", 1)
+    assert result.returncode == 0, result.stderr[-2000:]
+    with open(tmp_path / "stopped-cure3" / "config.json") as f:
+        assert json.load(f)["loss"] == "hinge"
+
+
+def test_cure_refuses_what_it_cannot_cure(tiny_mnist, tmp_path):
+    """Every way --cure can be misused: one line, exit 1, no new run."""
+    from ms_gan.config import TrainConfig, save_config
+
+    run_dir = tmp_path / "run"
+    os.makedirs(run_dir)
+    save_config(TrainConfig(model="fc", data_dir=str(tiny_mnist)).validate(), str(run_dir / "config.json"))
+    for verdict, args, message in [
+        ("stable", [], "was diagnosed 'stable': there is nothing to cure"),
+        ("mode collapse", ["--cure_number", 9], "--cure_number 9: the diagnosis of"),
+        ("mode collapse", ["--resume", run_dir], "--cure starts a new run from a diagnosed one"),
+    ]:
+        (run_dir / "diagnosis.json").write_text(json.dumps({"verdict": verdict, "evidence": []}))
+        assert_one_line_error(run_script("train.py", "--cure", run_dir, *args), message)
+    os.remove(run_dir / "diagnosis.json")
+    assert_one_line_error(run_script("train.py", "--cure", run_dir), "has no diagnosis yet")
+    assert_one_line_error(run_script("train.py", "--cure", tmp_path / "nothing"), "is not a directory")
+    assert not os.path.exists(tmp_path / "run-cure1")
 
 
 @pytest.mark.parametrize("mode", ["graph", "pynative"])

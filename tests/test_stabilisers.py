@@ -44,6 +44,18 @@ def test_the_config_knows_exactly_the_losses_there_are():
     assert tuple(LOSSES) == LOSS_NAMES and tuple(LOSS_LABELS) == LOSS_NAMES
 
 
+def test_two_sided_smoothing_raises_the_fake_target():
+    from ms_gan.losses import bce_d_loss, lsgan_d_loss
+
+    real, fake = tensor([2.0, -0.5]), tensor([0.5, -3.0])
+    softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
+    _, smoothed_fake = bce_d_loss(real, fake, 0.9, 0.1)
+    np.testing.assert_allclose(float(smoothed_fake.asnumpy()), np.mean(softplus(np.array([0.5, -3.0])) -
+                                                                       0.1 * np.array([0.5, -3.0])), rtol=1e-6)
+    _, ls_fake = lsgan_d_loss(real, fake, 0.9, 0.1)
+    np.testing.assert_allclose(float(ls_fake.asnumpy()), 0.5 * ((0.5 - 0.1) ** 2 + (-3 - 0.1) ** 2) / 2, rtol=1e-6)
+
+
 def test_label_smoothing_lowers_only_the_real_target():
     from ms_gan.losses import bce_d_loss, lsgan_d_loss
 
@@ -197,6 +209,9 @@ TINY = ["--epochs", 1, "--batch_size", 64, "--latent_dim", 16, "--ngf", 8, "--nd
     ["--model", "dcgan", "--loss", "wgan-gp", "--n_critic", 2],
     ["--model", "cgan", "--loss", "wgan-gp", "--spectral_norm"],
     ["--model", "dcgan", "--label_smoothing", 0.9],
+    ["--model", "dcgan", "--label_smoothing", 0.9, "--fake_label", 0.1],
+    ["--model", "dcgan", "--minibatch_disc"],
+    ["--model", "cgan", "--minibatch_disc", "--spectral_norm"],
     ["--model", "dcgan", "--lr", 1e-4, "--lr_d", 4e-4],
     ["--model", "cgan", "--ema_decay", 0.99],
     ["--model", "dcgan", "--ema_decay", 0],  # the conv models' default EMA, turned off

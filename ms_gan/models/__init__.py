@@ -47,10 +47,11 @@ def _discriminator(config, layers):
     if config.model in ("fc", "fc_improved"):
         return FCDiscriminator(config.spectral_norm, layers=layers)
     elif config.model == "dcgan":
-        return DCGANDiscriminator(config.ndf, norm=config.d_norm, spectral=config.spectral_norm, layers=layers)
+        return DCGANDiscriminator(config.ndf, norm=config.d_norm, spectral=config.spectral_norm,
+                                  minibatch=config.minibatch_disc, layers=layers)
     else:
         return CGANDiscriminator(config.ndf, config.num_classes, norm=config.d_norm, spectral=config.spectral_norm,
-                                 layers=layers)
+                                 minibatch=config.minibatch_disc, layers=layers)
 
 
 def to_mixed_precision(net, amp_level: str):

@@ -3,7 +3,7 @@
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.layers import NATIVE, batch_norm, d_norm
+from ms_gan.models.layers import NATIVE, MinibatchHead, batch_norm, d_norm
 
 
 class DCGANGenerator(nn.Cell):
@@ -38,10 +38,10 @@ class DCGANGenerator(nn.Cell):
 class DCGANDiscriminator(nn.Cell):
     """image [N, C, 28, 28] -> real/fake logit [N]: strided convs with LeakyReLU(0.2).
     NORM (layers.D_NORMS) follows the hidden convs after the first; SPECTRAL puts spectral normalisation
-    on every conv."""
+    on every conv; MINIBATCH adds minibatch discrimination on the last features (layers.MinibatchHead)."""
 
     def __init__(self, ndf: int = 64, in_channels: int = 1, norm: str = "batch", spectral: bool = False,
-                 layers=NATIVE):
+                 minibatch: bool = False, layers=NATIVE):
         super().__init__()
         self.ndf = ndf
         self.features = nn.SequentialCell(
@@ -54,6 +54,11 @@ class DCGANDiscriminator(nn.Cell):
         )
         # [N, 4ndf, 4, 4] -> [N, 1, 1, 1]
         self.head = layers.conv(ndf * 4, 1, 4, 1, 0, spectral)
+        self.minibatch = MinibatchHead(ndf * 4 * 4 * 4, spectral) if minibatch else None
 
     def construct(self, images, labels=None):
-        return ops.reshape(self.head(self.features(images)), (-1,))
+        features = self.features(images)
+        logits = ops.reshape(self.head(features), (-1,))
+        if self.minibatch is not None:
+            logits = logits + self.minibatch(features)
+        return logits

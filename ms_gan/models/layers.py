@@ -63,6 +63,48 @@ def d_norm(kind: str, channels: int, size: int):
     return nn.Identity()
 
 
+class MinibatchDiscrimination(nn.Cell):
+    """Minibatch discrimination (Salimans et al., 2016; the DCGAN guide's cure for mode collapse):
+    features [N, A] -> [N, B], how alike each sample is to the rest of its batch. M = features @ T is read as
+    B rows of C numbers per sample; feature b of sample i is the mean over the other samples j of
+    exp(-||M_ib - M_jb||_1). A batch of near-copies scores ~1 on every b, a varied batch of real digits
+    less; D, seeing this beside its own features, can tell a collapsed G's batches from real ones.
+    (A mean, not the paper's sum, so the scale does not depend on the batch size.)"""
+
+    def __init__(self, in_features: int, num_kernels: int = 32, kernel_dim: int = 8):
+        super().__init__()
+        self.num_kernels, self.kernel_dim = num_kernels, kernel_dim
+        # scaled so that at the start ||M_ib - M_jb||_1 is about 1 for features of unit size: exp(-d) neither
+        # 0 nor 1, so the layer has a gradient from the first step
+        self.T = Parameter(initializer(Normal(0.1 / in_features ** 0.5), (in_features, num_kernels * kernel_dim)),
+                           name="T")
+
+    def construct(self, features):
+        n = features.shape[0]
+        # [N, A] @ [A, B * C] -> [N, B, C]
+        m = ops.reshape(ops.matmul(features, self.T), (n, self.num_kernels, self.kernel_dim))
+        # [N, 1, B, C] - [1, N, B, C] -> L1 over C -> [N, N, B]
+        distances = ops.sum(ops.abs(ops.expand_dims(m, 1) - ops.expand_dims(m, 0)), dim=3)
+        # each sample is at distance 0 from itself: drop that exp(0) = 1 from the mean over the others
+        return (ops.sum(ops.exp(-distances), dim=1) - 1.0) / max(n - 1, 1)
+
+
+class MinibatchHead(nn.Cell):
+    """The conv discriminators' minibatch-discrimination term: features [N, C, H, W] -> MinibatchDiscrimination
+    -> [N, B] -> a dense layer -> [N], added to D's logit (the same as appending the B numbers to the features
+    the head reads)."""
+
+    def __init__(self, in_features: int, spectral: bool = False, num_kernels: int = 32):
+        super().__init__()
+        self.discrimination = MinibatchDiscrimination(in_features, num_kernels)
+        self.dense = dense(num_kernels, 1, spectral, weight_init=Normal(0.02), has_bias=False)
+
+    def construct(self, features):
+        # [N, C, H, W] -> [N, C * H * W] -> [N, B] -> [N, 1] -> [N]
+        flat = ops.reshape(features, (features.shape[0], -1))
+        return ops.reshape(self.dense(self.discrimination(flat)), (-1,))
+
+
 class LayerNorm2d(nn.Cell):
     """LayerNorm over [C, H, W] per sample, from plain ops: MindSpore 2.10's fused LayerNorm has no
     second-order gradient in PyNative mode, and the WGAN-GP penalty differentiates D twice."""
