@@ -140,8 +140,10 @@ class Cure:
 
     @property
     def flags(self) -> str:
-        return " ".join(f"--{name}" if value is True else f"--{name} {value:g}" if isinstance(value, float)
-                        else f"--{name} {value}" for name, value in self.changes.items())
+        """The changes as train.py flags; a switch turned off (no flag does that) reads "without --name"."""
+        return " ".join(f"--{name}" if value is True else f"without --{name}" if value is False else
+                        f"--{name} {value:g}" if isinstance(value, float) else f"--{name} {value}"
+                        for name, value in self.changes.items())
 
     def to_dict(self) -> dict:
         return {"flags": self.flags, "changes": self.changes, "why": self.why}

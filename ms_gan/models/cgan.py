@@ -1,25 +1,60 @@
-"""Conditional DCGAN: the digit label, embedded, joins z in G; in D it is an input channel and a projection."""
+"""Conditional DCGAN: the digit label joins z and sets BatchNorm's scale and shift in G; in D it is an input
+channel and a projection."""
 
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.dcgan import DCGANGenerator
 from ms_gan.models.layers import NATIVE, MinibatchHead, d_norm
 
 
 class CGANGenerator(nn.Cell):
-    """(z [N, latent], labels [N] int32) -> image [N, 1, 28, 28] of that digit."""
+    """(z [N, latent], labels [N] int32) -> image [N, 1, 28, 28] of that digit.
+
+    The DCGAN generator's layers with the label fed twice: embedded and joined to z before the first layer,
+    and as conditional BatchNorm (de Vries et al., 2017; the generator of Miyato & Koyama's projection
+    cGAN) after every layer, where each digit has its own BatchNorm scale and shift. With the label at the
+    input alone, ~2% of the samples of 950 steps read as another digit (5s and 7s the worst, ~5%)."""
 
     def __init__(self, latent_dim: int = 100, ngf: int = 64, num_classes: int = 10, embed_dim: int = 50,
                  layers=NATIVE):
         super().__init__()
+        self.ngf = ngf
         # unit-scale init: the label must be as loud as z from the first step, or G learns to ignore it
         self.embed = nn.Embedding(num_classes, embed_dim, embedding_table=Normal(1.0))
-        self.body = DCGANGenerator(latent_dim, ngf, in_extra=embed_dim, layers=layers)
+        # [N, latent + embed] -> [N, 4ngf * 7 * 7], as DCGANGenerator.project
+        self.project = nn.Dense(latent_dim + embed_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
+        self.norm1 = ConditionalBatchNorm2d(ngf * 4, num_classes)
+        self.up1 = layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1)  # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
+        self.norm2 = ConditionalBatchNorm2d(ngf * 2, num_classes)
+        self.up2 = layers.conv_t(ngf * 2, ngf, 4, 2, 1)      # -> [N, ngf, 28, 28]
+        self.norm3 = ConditionalBatchNorm2d(ngf, num_classes)
+        self.out = layers.conv(ngf, 1, 3, 1, 1)              # -> [N, 1, 28, 28]
+        self.relu, self.tanh = nn.ReLU(), nn.Tanh()
 
     def construct(self, z, labels):
-        # [N, latent] ++ [N, embed] -> [N, latent + embed]
-        return self.body(ops.concat((z, self.embed(labels)), axis=1))
+        # [N, latent] ++ [N, embed] -> [N, 4ngf * 49] -> [N, 4ngf, 7, 7]
+        x = ops.reshape(self.project(ops.concat((z, self.embed(labels)), axis=1)), (-1, self.ngf * 4, 7, 7))
+        x = self.up1(self.relu(self.norm1(x, labels)))
+        x = self.up2(self.relu(self.norm2(x, labels)))
+        return self.tanh(self.out(self.relu(self.norm3(x, labels))))
+
+
+class ConditionalBatchNorm2d(nn.Cell):
+    """BatchNorm whose scale and shift depend on the label: x_hat * gamma[y] + beta[y], where x_hat is
+    normalised with the batch's statistics (running ones in inference), as nn.BatchNorm2d without its own
+    affine part. DCGAN's init: gamma ~ N(1, 0.02), beta = 0, for every label."""
+
+    def __init__(self, channels: int, num_classes: int):
+        super().__init__()
+        self.channels = channels
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.gamma = nn.Embedding(num_classes, channels, embedding_table=Normal(0.02, 1.0))
+        self.beta = nn.Embedding(num_classes, channels, embedding_table="zeros")
+
+    def construct(self, x, labels):
+        # [N] -> [N, C] -> [N, C, 1, 1], broadcast over H and W
+        shape = (-1, self.channels, 1, 1)
+        return self.norm(x) * ops.reshape(self.gamma(labels), shape) + ops.reshape(self.beta(labels), shape)
 
 
 class CGANDiscriminator(nn.Cell):
