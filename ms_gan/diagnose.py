@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ms_gan.config import DEFAULT_LR
+
 from ms_gan.runlog import LOG_COLUMNS
 
 # Thresholds, from the signatures in the guide and checked on ms_gan's own runs (see README, Diagnosis).
@@ -174,10 +176,11 @@ def prescribe(verdict: str, config) -> list:
             cures.append(Cure({"latent_dim": 100}, "a larger latent space: more room for varied images"))
         cures.append(_halved_rates(config, "G moves less far towards the one image D accepts at the moment"))
     elif verdict in ("convergence failure", "D dominant"):
-        lr_d = config.lr_d or config.lr
-        if lr_d > config.lr:
-            cures.append(Cure({"lr_d": float(config.lr)}, f"D learns {lr_d / config.lr:g}x faster than G; at "
-                              f"G's rate it no longer outruns it"))
+        lr_d, tested = config.lr_d or config.lr, DEFAULT_LR[config.model]
+        if lr_d > config.lr:  # one rate for both; G's own if it is not below the model's tested default
+            rates = {"lr_d": 0.0} if config.lr >= tested else {"lr": tested, "lr_d": 0.0}
+            cures.append(Cure(rates, f"D learns {lr_d / config.lr:g}x faster than G; at one rate (--lr_d 0: "
+                              f"G's, {max(config.lr, tested):g}) it no longer outruns it"))
         if config.loss in ("bce", "lsgan") and (config.label_smoothing, config.fake_label) == (1, 0):
             cures.append(Cure({"label_smoothing": 0.9, "fake_label": 0.1}, "two-sided label smoothing: D aims "
                               "at 0.9 and 0.1, so it cannot become certain and G's gradient stays alive"))

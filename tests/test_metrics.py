@@ -251,7 +251,8 @@ def test_cures_come_in_the_measured_order():
 
     assert flags("mode collapse", latent_dim=1)[0] == "--latent_dim 100"  # the cause itself, when it is that
     assert flags("mode collapse")[0] == "--minibatch_disc"
-    assert flags("convergence failure", lr=2e-5, lr_d=2e-3)[0] == "--lr_d 2e-05"
+    assert flags("convergence failure", lr=2e-5, lr_d=2e-3)[0] == "--lr 0.001 --lr_d 0"  # G's rate too low
+    assert flags("convergence failure", lr=2e-3, lr_d=8e-3)[0] == "--lr_d 0"
     assert flags("convergence failure", lr=2e-5)[0] == "--label_smoothing 0.9 --fake_label 0.1"
     assert flags("stable") == [] and flags("no failure in the log") == []
     assert "--loss wgan-gp --n_critic 5 without --minibatch_disc" in flags("mode collapse", minibatch_disc=True)

@@ -149,15 +149,15 @@ def test_stop_on_failure_ends_a_losing_run_after_the_epoch_it_is_found(tiny_mnis
         diagnosis = json.load(f)
     assert diagnosis["verdict"] == "convergence failure" and diagnosis["so_far"] == "after epoch 1, step 16"
     assert "so far, after epoch 1, step 16" in (run_dir / "index.html").read_text()
-    # the cures, best first: D at G's rate, then two-sided smoothing, hinge, spectral norm
-    assert [cure["flags"] for cure in diagnosis["cures"]] == [
-        "--lr_d 1e-05", "--label_smoothing 0.9 --fake_label 0.1", "--loss hinge", "--spectral_norm"]
-    assert "<code>--lr_d 1e-05</code>" in (run_dir / "index.html").read_text()
+    # the cures, best first: one rate for both (fc's tested 2e-4, as G's 1e-5 is below it), then the others
+    assert [cure["flags"] for cure in diagnosis["cures"]][:3] == [
+        "--lr 0.0002 --lr_d 0", "--label_smoothing 0.9 --fake_label 0.1", "--loss hinge"]
+    assert "<code>--lr 0.0002 --lr_d 0</code>" in (run_dir / "index.html").read_text()
 
     result = run_script("train.py", *losing, "--epochs", 2, "--run_name", "warned")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "warning: convergence failure after epoch 1" in result.stdout
-    assert "(cure: --lr_d 1e-05)" in result.stdout
+    assert "(cure: --lr 0.0002 --lr_d 0)" in result.stdout
     assert "so_far" not in (tmp_path / "warned" / "diagnosis.json").read_text()  # the run's own, at its end
     assert f"python scripts/train.py --cure {tmp_path / 'warned'} applies the first" in result.stdout
 
@@ -165,11 +165,11 @@ def test_stop_on_failure_ends_a_losing_run_after_the_epoch_it_is_found(tiny_mnis
     before = sorted(os.listdir(run_dir))
     result = run_script("train.py", "--cure", run_dir, "--epochs", 1)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"curing {run_dir} (convergence failure) with --lr_d 1e-05" in result.stdout
+    assert f"curing {run_dir} (convergence failure) with --lr 0.0002 --lr_d 0" in result.stdout
     with open(tmp_path / "stopped-cure1" / "config.json") as f:
         cured = json.load(f)
-    assert (cured["lr"], cured["lr_d"], cured["epochs"], cured["latent_dim"]) == (1e-5, 1e-5, 1, 16)
-    assert cured["cured_from"] == f"{run_dir} (convergence failure): --lr_d 1e-05"
+    assert (cured["lr"], cured["lr_d"], cured["epochs"], cured["latent_dim"]) == (2e-4, 0.0, 1, 16)
+    assert cured["cured_from"] == f"{run_dir} (convergence failure): --lr 0.0002 --lr_d 0"
     assert sorted(os.listdir(run_dir)) == before
     result = run_script("train.py", "--cure", run_dir, "--cure_number", 3, "--epochs", 1)
     assert result.returncode == 0, result.stderr[-2000:]
