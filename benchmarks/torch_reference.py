@@ -66,14 +66,38 @@ class DCGANDiscriminator(nn.Module):
         return self.head(self.features(x)).view(-1)
 
 
+class ConditionalBatchNorm2d(nn.Module):
+    def __init__(self, channels, num_classes):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.gamma, self.beta = nn.Embedding(num_classes, channels), nn.Embedding(num_classes, channels)
+        nn.init.normal_(self.gamma.weight, 1.0, 0.02)
+        nn.init.zeros_(self.beta.weight)
+
+    def forward(self, x, labels):
+        return self.norm(x) * self.gamma(labels)[:, :, None, None] + self.beta(labels)[:, :, None, None]
+
+
 class CGANGenerator(nn.Module):
+    """ms_gan's: the label embedded beside z, and conditional BatchNorm after every layer."""
+
     def __init__(self, latent_dim=100, ngf=64, num_classes=10, embed_dim=50):
         super().__init__()
+        self.ngf = ngf
         self.embed = nn.Embedding(num_classes, embed_dim)  # N(0, 1) init, as in ms_gan
-        self.body = DCGANGenerator(latent_dim, ngf, in_extra=embed_dim)
+        self.project = nn.Linear(latent_dim + embed_dim, ngf * 4 * 49, bias=False)
+        self.norm1, self.norm2, self.norm3 = (ConditionalBatchNorm2d(c, num_classes) for c in (ngf * 4, ngf * 2, ngf))
+        self.up1 = nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False)
+        self.up2 = nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False)
+        self.out = nn.Conv2d(ngf, 1, 3, 1, 1, bias=False)
+        for layer in (self.project, self.up1, self.up2, self.out):
+            _init_dcgan(layer)
 
     def forward(self, z, labels):
-        return self.body(torch.cat((z, self.embed(labels)), 1))
+        x = self.project(torch.cat((z, self.embed(labels)), 1)).view(-1, self.ngf * 4, 7, 7)
+        x = self.up1(torch.relu(self.norm1(x, labels)))
+        x = self.up2(torch.relu(self.norm2(x, labels)))
+        return torch.tanh(self.out(torch.relu(self.norm3(x, labels))))
 
 
 class CGANDiscriminator(nn.Module):
