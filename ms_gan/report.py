@@ -86,7 +86,9 @@ def write_comparison_page(run_dirs, path: str) -> str:
 {_diagnosis(run['diagnosis'])}{image}{_curves_svg(run['log'], run['config'].get('loss', 'bce'), 330)}
 {_last_metrics(run['metrics'])}{_summary_table(run['config'])}</div>""")
     body = f'<h1>{len(cards)} runs compared</h1>\n<div class="runs">{"".join(cards)}</div>'
-    write_text(path, _page("ms_gan: runs compared", body, ""))
+    # every run in one row: the page widens past the usual 1100 px for more than three
+    wide = f"<style>body {{ max-width: {370 * len(cards)}px; }}</style>" if len(cards) > 3 else ""
+    write_text(path, _page("ms_gan: runs compared", wide + body, ""))
     return path
 
 
