@@ -21,6 +21,7 @@ Each failing verdict comes with its cures (prescribe), as train.py flags, in the
 guide's digit-8 experiments (README, Cures); `train.py --cure RUN` starts a new run with the first.
 """
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,6 +207,14 @@ def prescribe(verdict: str, config) -> list:
 def _halved_rates(config, why: str) -> Cure:
     return Cure({"lr": config.lr / 2, **({"lr_d": config.lr_d / 2} if config.lr_d else {})},
                 f"half the learning rate: {why}")
+
+
+def newest_diagnosis(run_dir: str):
+    """The path of RUN_DIR's newest verdict: training's diagnosis.json or diagnose.py's samples/diagnosis.json,
+    whichever was written last; None if neither exists."""
+    found = [p for p in (os.path.join(run_dir, "diagnosis.json"), os.path.join(run_dir, "samples", "diagnosis.json"))
+             if os.path.isfile(p)]
+    return max(found, key=os.path.getmtime) if found else None
 
 
 def record(verdict: str, evidence: list, config, **extra) -> dict:

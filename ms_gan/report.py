@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from ms_gan.diagnose import newest_diagnosis
 from ms_gan.fileio import temp_path, write_text
 from ms_gan.progress import format_seconds
 from ms_gan.runlog import LOG_NAME, read_log
@@ -59,7 +60,7 @@ def write_run_page(run_dir: str, stopped: str = "") -> str:
 <p id="progress">{html.escape(run['progress'])}</p>
 {_summary_table(run['config'])}
 <h2>Diagnosis</h2>
-{_diagnosis(run['diagnosis'])}
+{_diagnosis(run['diagnosis'], run['finished'])}
 <h2>Curves</h2>
 {_curves_svg(run['log'], run['config'].get('loss', 'bce'))}
 <h2>Samples from the fixed noise</h2>
@@ -83,7 +84,7 @@ def write_comparison_page(run_dirs, path: str) -> str:
                  else "<p>no grid yet</p>")
         cards.append(f"""<div class="run"><h2><a href="{html.escape(os.path.relpath(os.path.join(run_dir, PAGE_NAME), base))}">
 {html.escape(run['name'])}</a></h2><p>{html.escape(run['progress'])}</p>
-{_diagnosis(run['diagnosis'])}{image}{_curves_svg(run['log'], run['config'].get('loss', 'bce'), 330)}
+{_diagnosis(run['diagnosis'], run['finished'])}{image}{_curves_svg(run['log'], run['config'].get('loss', 'bce'), 330)}
 {_last_metrics(run['metrics'])}{_summary_table(run['config'])}</div>""")
     body = f'<h1>{len(cards)} runs compared</h1>\n<div class="runs">{"".join(cards)}</div>'
     # every run in one row: the page widens past the usual 1100 px for more than three
@@ -109,7 +110,9 @@ def _read_run(run_dir: str) -> dict:
         with open(os.path.join(run_dir, "metrics.csv"), newline="") as f:
             metrics = list(csv.DictReader(f))
     run = {"name": os.path.basename(os.path.abspath(run_dir)), "config": config, "log": log, "grids": grids,
-           "metrics": metrics, "diagnosis": load_json("diagnosis.json"), "finished": summary is not None}
+           "metrics": metrics, "finished": summary is not None}
+    newest = newest_diagnosis(run_dir)
+    run["diagnosis"] = load_json(os.path.relpath(newest, run_dir)) if newest else None
     run["progress"] = _progress(run, summary, _steps_per_epoch(run_dir, log))
     return run
 
@@ -146,9 +149,11 @@ def _summary_table(config: dict) -> str:
     return f'<table class="config">{cells}</table>'
 
 
-def _diagnosis(diagnosis) -> str:
+def _diagnosis(diagnosis, finished: bool) -> str:
     if not diagnosis:
-        return '<p class="diagnosis">no diagnosis yet: it is made when the run ends</p>'
+        if finished:  # a run from before runs were diagnosed
+            return '<p class="diagnosis">no diagnosis: python scripts/diagnose.py RUN makes one</p>'
+        return '<p class="diagnosis">no diagnosis yet: it is made after the first epoch</p>'
     verdict = diagnosis["verdict"]
     evidence = "".join(f"<li>{html.escape(line)}</li>" for line in diagnosis.get("evidence", []))
     css = VERDICT_CLASS.get(verdict, "bad")

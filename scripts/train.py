@@ -89,18 +89,16 @@ def cured_config(run_dir: str, number: int, given: dict):
 
     from ms_gan.checkpoint import CONFIG_NAME, find_run_dir
     from ms_gan.config import load_config
-    from ms_gan.diagnose import prescribe
+    from ms_gan.diagnose import newest_diagnosis, prescribe
     from ms_gan.errors import UserError
 
     if not os.path.isdir(run_dir):
         raise UserError(f"--cure {run_dir} is not a directory")
     run_dir = find_run_dir(run_dir)
     config = load_config(os.path.join(run_dir, CONFIG_NAME))
-    found = [p for p in (os.path.join(run_dir, "diagnosis.json"), os.path.join(run_dir, "samples", "diagnosis.json"))
-             if os.path.isfile(p)]
-    if not found:
+    path = newest_diagnosis(run_dir)
+    if path is None:
         raise UserError(f"{run_dir} has no diagnosis yet: run python scripts/diagnose.py {run_dir} first")
-    path = max(found, key=os.path.getmtime)
     try:
         with open(path) as f:
             verdict = json.load(f)["verdict"]
