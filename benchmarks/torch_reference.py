@@ -37,10 +37,10 @@ class FCDiscriminator(nn.Module):
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, latent_dim=100, ngf=64, in_extra=0):
+    def __init__(self, latent_dim=100, ngf=64):
         super().__init__()
         self.ngf = ngf
-        self.project = nn.Linear(latent_dim + in_extra, ngf * 4 * 49, bias=False)
+        self.project = nn.Linear(latent_dim, ngf * 4 * 49, bias=False)
         self.model = nn.Sequential(
             nn.BatchNorm2d(ngf * 4), nn.ReLU(),
             nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(),

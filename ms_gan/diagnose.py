@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ms_gan.config import DEFAULT_LR
-
 from ms_gan.runlog import LOG_COLUMNS
 
 # Thresholds, from the signatures in the guide and checked on ms_gan's own runs (see README, Diagnosis).

@@ -14,12 +14,12 @@ class DCGANGenerator(nn.Cell):
     from 2ngf channels at 14x14. That extra layer is what makes strokes smooth and closed early (see README,
     How it is built: it roughly halved the FD at 950 steps)."""
 
-    def __init__(self, latent_dim: int = 100, ngf: int = 64, in_extra: int = 0, layers=NATIVE):
+    def __init__(self, latent_dim: int = 100, ngf: int = 64, layers=NATIVE):
         super().__init__()
         self.ngf = ngf
         # [N, latent] -> [N, 4ngf * 7 * 7]. The tutorial's first layer is a 7x7 transposed conv on a
         # 1x1 input, which is exactly this linear map; as a Dense it runs ~5x faster on CPU.
-        self.project = nn.Dense(latent_dim + in_extra, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
+        self.project = nn.Dense(latent_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
         self.model = nn.SequentialCell(
             batch_norm(ngf * 4), nn.ReLU(),
             # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
