@@ -33,6 +33,14 @@ class Replicas:
         """Rank 0 alone writes the run directory: config, log, grids, checkpoints."""
         return self.rank == 0
 
+    def any(self, flag: bool) -> bool:
+        """Whether FLAG holds on any worker: the same answer on all of them (FLAG itself on one process), so
+        that a decision one rank makes (rank 0's diagnosis stopping the run) ends every rank's loop."""
+        if self.size == 1:
+            return flag
+        votes = ops.AllReduce()(ms.Tensor([1.0 if flag else 0.0], ms.float32))
+        return bool(votes.asnumpy()[0] > 0)
+
     def grad_reducer(self, optimizer):
         """grads -> their mean over the workers (identity on one process)."""
         if self.size == 1:

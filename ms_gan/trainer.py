@@ -281,8 +281,9 @@ class _Run:
             stop = self._diagnose_so_far(epoch, step, self.quality.latest() if evaluated else (None, None))
         if self.replicas.lead:
             write_run_page(self.run_dir, stopped=stop)
-        if stop:
-            raise StoppedOnFailure(stop)
+        # rank 0 diagnoses; every rank stops with it, or the others would wait for it in the next step
+        if config.stop_on_failure and epoch < config.epochs and self.replicas.any(bool(stop)):
+            raise StoppedOnFailure(stop or "rank 0's diagnosis found a failure; its log says which")
 
     def _diagnose_so_far(self, epoch: int, step: int, scored) -> str:
         """The diagnosis of the steps so far (and of this epoch's samples, if evaluated), into diagnosis.json

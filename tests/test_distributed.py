@@ -68,3 +68,20 @@ def test_wrapper_rejects_a_bad_worker_count():
     done = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_distribute_train.sh"), "two"],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "usage:" in done.stderr
+
+
+def test_stop_on_failure_stops_every_worker(tiny_mnist, tmp_path):
+    """Rank 0 diagnoses the run; with --stop_on_failure both workers end after the epoch the failure is found
+    (before, rank 1 went on into the next step and waited there for rank 0)."""
+    out, logs = tmp_path / "runs", tmp_path / "msrun_log"
+    env = dict(os.environ, LOG_DIR=str(logs), MASTER_PORT=str(free_port()), PATH=os.path.dirname(sys.executable) + os.pathsep
+               + os.environ.get("PATH", ""))
+    losing = ["--model", "fc", "--batch_size", 16, "--latent_dim", 16, "--lr", 1e-5, "--lr_d", 5e-3, "--epochs", 3]
+    done = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_distribute_train.sh"), "2", *map(str, losing),
+                           "--stop_on_failure", "--data_dir", tiny_mnist, "--output_dir", str(out), "--run_name", "dp"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    worker_logs = {r: (logs / f"worker_{r}.log").read_text() for r in (0, 1)}
+    assert done.returncode != 0
+    assert "stopped on failure (--stop_on_failure): convergence failure after epoch 1" in worker_logs[0]
+    assert "stopped on failure (--stop_on_failure): rank 0's diagnosis found a failure" in worker_logs[1]
+    assert sorted(os.listdir(out / "dp" / "checkpoints")) == ["epoch001-step0000016"]
