@@ -126,9 +126,10 @@ def build(model: str, latent_dim=100, ngf=64, ndf=64):
 
 
 def make_train_step(net_g, net_d, lr=2e-4, betas=(0.5, 0.999), lr_d=None, loss="bce", ema=None):
-    """The same update as ms_gan.train_step: (1) D on real and G(z) (no grad into G), (2) G through D, (3) the
-    EMA of G if given. LR and LR_D are a number or, for a schedule, the rate of each update (ms_gan's
-    TrainConfig.learning_rates); LOSS is bce (non-saturating) or hinge."""
+    """The same update as ms_gan.train_step, and the PyTorch DCGAN example's: (1) D on real and G(z),
+    detached, (2) G through the updated D and the same G(z), (3) the EMA of G if given. LR and LR_D are a
+    number or, for a schedule, the rate of each update (ms_gan's TrainConfig.learning_rates); LOSS is bce
+    (non-saturating) or hinge."""
     lr_d = lr if lr_d is None else lr_d
     rate = lambda curve, n: float(curve if np.isscalar(curve) else curve[min(n, len(curve) - 1)])  # noqa: E731
     opt_g = torch.optim.Adam(net_g.parameters(), lr=rate(lr, 0), betas=betas)
@@ -142,9 +143,8 @@ def make_train_step(net_g, net_d, lr=2e-4, betas=(0.5, 0.999), lr_d=None, loss="
         for opt, curve in ((opt_g, lr), (opt_d, lr_d)):
             for group in opt.param_groups:
                 group["lr"] = rate(curve, n)
-        with torch.no_grad():
-            fake = net_g(z, labels)
-        real_logits, fake_logits = net_d(real, labels), net_d(fake, labels)
+        fake = net_g(z, labels)  # one forward pass of G for both updates, as ms_gan's train_step
+        real_logits, fake_logits = net_d(real, labels), net_d(fake.detach(), labels)
         if loss == "hinge":
             loss_real, loss_fake = relu(1.0 - real_logits).mean(), relu(1.0 + fake_logits).mean()
         else:
@@ -153,7 +153,7 @@ def make_train_step(net_g, net_d, lr=2e-4, betas=(0.5, 0.999), lr_d=None, loss="
         opt_d.zero_grad(set_to_none=True)
         (loss_real + loss_fake).backward()
         opt_d.step()
-        logits = net_d(net_g(z, labels), labels)
+        logits = net_d(fake, labels)  # through the updated D, back through the same forward pass of G
         g_loss = -logits.mean() if loss == "hinge" else bce(logits, torch.ones_like(logits))
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()

@@ -40,9 +40,10 @@ def _prefix_own_parameters(optimizer, prefix: str) -> None:
 def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing: float = 1.0,
                  fake_label: float = 0.0, gp_weight: float = 10.0, clip_grad_norm: float = 0.0,
                  reducers=(None, None), loss_scale: bool = False):
-    """Two uncompiled functions: update_d(real, z, labels, mix) -> the five STEP_METRICS of D's update (its
-    loss on real and on fake, the G loss its fakes scored before the update, its accuracy on each) and
-    update_g(z, labels) -> g_loss.
+    """Three uncompiled functions: update_d(real, z, labels, mix) -> the five STEP_METRICS of D's update (its
+    loss on real and on fake, the G loss its fakes scored before the update, its accuracy on each),
+    update_g(z, labels) -> g_loss, and update_both(real, z, labels, mix) -> (update_d's numbers, g_loss), the
+    two in a row on one forward pass of G (the same numbers as update_d then update_g, one G forward cheaper).
 
     LOSS names a LOSSES pair; LABEL_SMOOTHING and FAKE_LABEL are D's targets for reals and fakes; for wgan-gp, GP_WEIGHT * penalty on
     the interpolates mix * real + (1 - mix) * fake joins D's loss on fakes. CLIP_GRAD_NORM > 0 clips each
@@ -54,8 +55,7 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
     penalised = loss == "wgan-gp"
     scale_d, scale_g = _loss_scaler("d", loss_scale), _loss_scaler("g", loss_scale)
 
-    def forward_d(real, z, labels, mix):
-        fake = ops.stop_gradient(net_g(z, labels))
+    def forward_d(real, fake, labels, mix):
         real_logits, fake_logits = net_d(real, labels), net_d(fake, labels)
         loss_real, loss_fake = d_loss_fn(real_logits, fake_logits, label_smoothing, fake_label)
         if penalised:
@@ -69,12 +69,12 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
             loss_d = scale_d.scale(loss_d)
         return loss_d, (loss_real, loss_fake, g_loss, acc_real, acc_fake)  # STEP_METRICS order
 
-    def forward_g(z, labels):
-        loss_g = g_loss_fn(net_d(net_g(z, labels), labels))
+    def forward_g(fake, labels):
+        loss_g = g_loss_fn(net_d(fake, labels))
         return (scale_g.scale(loss_g) if scale_g is not None else loss_g), loss_g
 
     grad_d = ms.value_and_grad(forward_d, None, opt_d.parameters, has_aux=True)
-    grad_g = ms.value_and_grad(forward_g, None, opt_g.parameters, has_aux=True)
+    grad_fake = ms.value_and_grad(forward_g, 0, has_aux=True)  # G's loss and its gradient at the fakes
     reduce_d, reduce_g = reducers
 
     def clip(grads):
@@ -93,16 +93,26 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
             optimizer(clip(grads))
 
     def update_d(real, z, labels, mix=None):
-        (_, stats), grads = grad_d(real, z, labels, mix)
+        (_, stats), grads = grad_d(real, ops.stop_gradient(net_g(z, labels)), labels, mix)
         apply(opt_d, scale_d, reduce_d, grads)
         return stats
 
-    def update_g(z, labels):
-        (_, loss_g), grads = grad_g(z, labels)
-        apply(opt_g, scale_g, reduce_g, grads)
+    def update_g(z, labels, fake=None, pullback=None):
+        if fake is None:
+            fake, pullback = ms.vjp(net_g, z, labels, weights=opt_g.parameters)
+        (_, loss_g), d_fake = grad_fake(fake, labels)
+        apply(opt_g, scale_g, reduce_g, pullback(d_fake)[1])  # [1]: the weights' part, not z's and labels'
         return loss_g
 
-    return update_d, update_g
+    def update_both(real, z, labels, mix=None):
+        # one G forward for both updates, as the PyTorch DCGAN example does: D learns from the fakes
+        # (detached), then G's gradient flows back through the updated D and the same forward pass
+        fake, pullback = ms.vjp(net_g, z, labels, weights=opt_g.parameters)
+        (_, stats), grads = grad_d(real, ops.stop_gradient(fake), labels, mix)
+        apply(opt_d, scale_d, reduce_d, grads)
+        return stats, update_g(z, labels, fake, pullback)
+
+    return update_d, update_g, update_both
 
 
 def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = True, replicas=None):
@@ -111,7 +121,8 @@ def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = Tr
     state sync). CONFIG (a TrainConfig; None = defaults) gives the loss and the stabilisers; REPLICAS
     (distributed.Replicas) the data-parallel workers.
 
-    train_step = (1) update D, (2) update G with the same z, (3) on several workers, average the
+    train_step = (1) update D, (2) update G with the same z and the same forward pass of G (its fakes,
+    detached, train D; G's gradient then comes back through the updated D), (3) on several workers, average the
     non-trained state and the step's numbers, (4) with EMA, fold G into its average.
     critic_step (None unless config.n_critic > 1) = (1) alone, G's loss read off the same fakes; the
     caller runs it n_critic - 1 times before each train_step."""
@@ -124,7 +135,7 @@ def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = Tr
     if replicas is not None and replicas.size > 1:
         options["reducers"] = (replicas.grad_reducer(opt_d), replicas.grad_reducer(opt_g))
         sync = replicas.state_sync(net_g, net_d)
-    update_d, update_g = make_updates(net_g, net_d, opt_g, opt_d, **options)
+    update_d, _, update_both = make_updates(net_g, net_d, opt_g, opt_d, **options)
 
     def agree(stats):
         if sync is None:
@@ -133,8 +144,8 @@ def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = Tr
         return sync.mean(stats)
 
     def train_step(real, z, labels, mix=None):
-        loss_real, loss_fake, _, acc_real, acc_fake = update_d(real, z, labels, mix)  # (1) update D
-        g_loss = update_g(z, labels)                                                    # (2) update G
+        # (1) update D, (2) update G, on one forward pass of G
+        (loss_real, loss_fake, _, acc_real, acc_fake), g_loss = update_both(real, z, labels, mix)
         stats = agree(ops.stack((loss_real, loss_fake, g_loss, acc_real, acc_fake)))
         if ema is not None:
             ema()                                                                       # (4) average G

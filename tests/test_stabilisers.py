@@ -185,7 +185,7 @@ def test_gradient_clipping_bounds_the_update():
         # plain SGD with lr 1: the change in D's parameters is exactly the (clipped) gradient
         opt_g = nn.SGD(net_g.trainable_params(), learning_rate=1.0)
         opt_d = nn.SGD(net_d.trainable_params(), learning_rate=1.0)
-        update_d, _ = make_updates(net_g, net_d, opt_g, opt_d, clip_grad_norm=clip)
+        update_d, *_ = make_updates(net_g, net_d, opt_g, opt_d, clip_grad_norm=clip)
         before = [p.asnumpy().copy() for p in net_d.trainable_params()]
         update_d(*rng_inputs(config, config.batch_size))
         return np.sqrt(sum(((p.asnumpy() - b) ** 2).sum() for p, b in zip(net_d.trainable_params(), before)))

@@ -65,7 +65,7 @@ def test_each_update_touches_only_its_own_network(graph_or_pynative, model):
     from ms_gan.train_step import make_updates
 
     config, net_g, net_d, opt_g, opt_d = build(model)
-    update_d, update_g = make_updates(net_g, net_d, opt_g, opt_d)
+    update_d, update_g, _ = make_updates(net_g, net_d, opt_g, opt_d)
     if graph_or_pynative == "graph":
         update_d, update_g = ms.jit(update_d), ms.jit(update_g)
     real, z, labels = rng_inputs(config, config.batch_size)
@@ -82,6 +82,35 @@ def test_each_update_touches_only_its_own_network(graph_or_pynative, model):
     assert np.isfinite(g_loss)
     assert changed(d1, d2) == []                 # G's update left every trainable D parameter alone
     assert len(changed(g1, g2)) == len(g1)
+
+
+@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+def test_one_forward_of_g_gives_the_two_updates_in_a_row(model):
+    """train_step's update_both (G's forward pass shared by both updates) lands on the same weights and numbers
+    as update_d then update_g, each with its own forward pass. Only BatchNorm's running statistics, which
+    every forward in training updates, move once instead of twice."""
+    import mindspore as ms
+
+    from ms_gan.train_step import make_updates
+
+    def after(both: bool):
+        ms.set_seed(0)
+        config, net_g, net_d, opt_g, opt_d = build(model)
+        update_d, update_g, update_both = make_updates(net_g, net_d, opt_g, opt_d)
+        real, z, labels = rng_inputs(config, config.batch_size)
+        if both:
+            d_stats, g_loss = ms.jit(update_both)(real, z, labels)
+        else:
+            d_stats, g_loss = ms.jit(update_d)(real, z, labels), ms.jit(update_g)(z, labels)
+        numbers = np.array([float(v.asnumpy()) for v in (*d_stats, g_loss)])
+        return numbers, numpy_params(net_g), numpy_params(net_d)
+
+    (numbers_2, g_2, d_2), (numbers_1, g_1, d_1) = after(False), after(True)
+    np.testing.assert_allclose(numbers_1, numbers_2, rtol=1e-5)
+    for name in g_2:
+        np.testing.assert_allclose(g_1[name], g_2[name], rtol=1e-5, atol=1e-7, err_msg=name)
+    for name in d_2:
+        np.testing.assert_allclose(d_1[name], d_2[name], rtol=1e-5, atol=1e-7, err_msg=name)
 
 
 def test_bce_losses_match_hand_computed_values():
@@ -109,7 +138,7 @@ def test_loss_scaling_matches_float32_and_skips_overflowing_updates(graph_or_pyn
     def d_after_update(loss_scale, real=None):
         ms.set_seed(0)
         config, net_g, net_d, opt_g, opt_d = build("dcgan")
-        update_d, _ = make_updates(net_g, net_d, opt_g, opt_d, loss_scale=loss_scale)
+        update_d, *_ = make_updates(net_g, net_d, opt_g, opt_d, loss_scale=loss_scale)
         update_d = ms.jit(update_d) if graph_or_pynative == "graph" else update_d
         inputs = rng_inputs(config, config.batch_size)
         update_d(real if real is not None else inputs[0], *inputs[1:])
