@@ -15,6 +15,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -84,14 +85,76 @@ def worker_ms(args) -> dict:
     first, ips, wait, compute = timed_loop(batches(), step, args.steps, args.warmup)
     result = {"first_step_s": first, "train_images_per_s": ips, "data_wait_ms": wait, "compute_ms": compute,
               "conv_impl": conv_implementation(config)}
+    if args.model == "fc":
+        result.update(matmul_floor(net_g, net_d, config.batch_size))
     if args.inference:
         z = np.random.default_rng(0).standard_normal((10000, config.latent_dim), dtype=np.float32)
         labels = (np.arange(10000) % 10).astype(np.int32)
-        generate(net_g, z[:500], labels[:500])  # compile
+        generate(net_g, z, labels)  # compile every batch shape it draws with
         t = time.perf_counter()
         generate(net_g, z, labels)
         result["infer_images_per_s"] = 10000 / (time.perf_counter() - t)
     return result
+
+
+def step_products(net_g, net_d, batch_size: int):
+    """The matrix products [(M, K, N), ...] one fc train_step must compute, from the nets' Dense layers:
+    G forward, its weight gradients and its input gradients (not z's); D on the reals and on the fakes for
+    its own update, each forward, weight gradients and input gradients below its first layer; D on the
+    fakes again for G's update, forward and input gradients down to the image (no weight gradients)."""
+    from mindspore import nn
+
+    def dense_shapes(net):  # [(fan_out, fan_in)] in forward order
+        return [tuple(cell.weight.shape) for _, cell in net.cells_and_names() if isinstance(cell, nn.Dense)]
+
+    n, products = batch_size, []
+
+    def add(net, weight_grads: bool, input_grads_from: int):
+        for i, (fan_out, fan_in) in enumerate(dense_shapes(net)):
+            products.append((n, fan_in, fan_out))             # y = x W^T
+            if weight_grads:
+                products.append((fan_out, n, fan_in))         # dW = dy^T x
+            if i >= input_grads_from:
+                products.append((n, fan_out, fan_in))         # dx = dy W
+
+    add(net_g, True, 1)
+    add(net_d, True, 1)  # on the reals
+    add(net_d, True, 1)  # on the fakes
+    add(net_d, False, 0)  # G's update
+    return products
+
+
+def matmul_floor(net_g, net_d, batch_size: int, repeats: int = 30) -> dict:
+    """The floor of an fc step: step_products run alone with MindSpore's MatMul in one compiled graph (median
+    of REPEATS), with the GFLOP they hold."""
+    import mindspore as ms
+    import numpy as np
+    from mindspore import ops
+
+    products = step_products(net_g, net_d, batch_size)
+    rng = np.random.default_rng(0)
+    tensors = []
+    for m, k, n in products:
+        tensors += [ms.Tensor(rng.standard_normal((m, k), dtype=np.float32)),
+                    ms.Tensor(rng.standard_normal((k, n), dtype=np.float32))]
+    matmul = ops.MatMul()
+
+    @ms.jit
+    def run(*pairs):
+        # one element of each product, so no product can be dropped from the graph
+        return ops.stack([matmul(pairs[2 * i], pairs[2 * i + 1])[0, 0] for i in range(len(pairs) // 2)])
+
+    for _ in range(3):
+        run(*tensors).asnumpy()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        run(*tensors).asnumpy()
+        times.append(time.perf_counter() - t)
+    gflop = sum(2 * m * k * n for m, k, n in products) / 1e9
+    floor = statistics.median(times)
+    return {"floor_ms": 1000 * floor, "floor_gflop": gflop, "floor_gflop_per_s": gflop / floor,
+            "floor_products": len(products)}
 
 
 def worker_torch(args) -> dict:
@@ -155,6 +218,29 @@ def run_worker(framework, model, batch_size, args, **extra) -> dict:
     return record
 
 
+def process_seconds(framework, model, epochs: int, args) -> dict:
+    """Wall time of a whole training process, from launch to exit (import, compile, data, every epoch): ms_gan's
+    scripts/train.py with its defaults (checkpoint, grid and curves each epoch, a run page), or the plain
+    PyTorch script of the same training (parity.py's twin worker: the same nets, data and steps, 64 samples
+    drawn at the end, nothing saved per epoch)."""
+    with tempfile.TemporaryDirectory(prefix="ms_gan-bench-") as tmp:
+        if framework == "ms":
+            cmd = [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--model", model, "--epochs",
+                   str(epochs), "--data_dir", args.data_dir, "--output_dir", tmp, "--run_name", "run"]
+        else:
+            cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "parity.py"), "--torch_worker", tmp,
+                   "--models", model, "--seeds", "0", "--epochs", str(epochs), "--data_dir", args.data_dir,
+                   "--num", "64"]
+        start = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        wall = time.perf_counter() - start
+    if out.returncode != 0:
+        raise SystemExit(f"error: {framework} process run of {model} failed: {out.stderr.strip().splitlines()[-1:]}")
+    record = {"framework": framework, "model": model, "epochs": epochs, "process_seconds": wall}
+    print(json.dumps(record), flush=True)
+    return record
+
+
 def median_of(records, key):
     values = [r[key] for r in records if key in r]
     return statistics.median(values) if values else float("nan")
@@ -172,6 +258,9 @@ def main():
                    "time on 10k vs 24k images")
     p.add_argument("--conv_impl", default="auto", help="ms_gan's convolutions (see scripts/train.py --conv_impl); "
                    "native measures MindSpore's own")
+    p.add_argument("--process", default="", help="also time whole training processes of these models (e.g. fc): "
+                   "scripts/train.py against a plain PyTorch script, launch to exit, --process_epochs epochs")
+    p.add_argument("--process_epochs", type=int, default=5)
     p.add_argument("--output", default="", help="also write every record and the table to this JSON file")
     p.add_argument("--worker", choices=("ms", "torch"), help=argparse.SUPPRESS)
     p.add_argument("--num_images", type=int, default=0, help=argparse.SUPPRESS)
@@ -217,6 +306,26 @@ def main():
                         f"{median_of(rs, 'first_step_s'):.2f} | {median_of(rs, 'peak_rss_mb'):.0f} | "
                         f"{median_of(rs, 'infer_images_per_s'):.0f} | {ratio} |")
     table = "\n".join(rows)
+    for floor in [r for r in records if "floor_ms" in r][:1]:
+        fc = [r for r in records if r["model"] == "fc" and r["framework"] == "ms"]
+        step, floor_ms = median_of(fc, "compute_ms"), median_of(fc, "floor_ms")
+        table += (f"\n\nfc floor: the step's {floor['floor_products']} matrix products ({floor['floor_gflop']:.2f} "
+                  f"GFLOP) alone with MindSpore's MatMul take {floor_ms:.1f} ms "
+                  f"({floor['floor_gflop'] / floor_ms * 1000:.0f} GFLOP/s); ms_gan's step computes for {step:.1f} ms, "
+                  f"{step / floor_ms:.2f}x the floor")
+    processes = []
+    for repeat in range(args.repeats if args.process else 0):
+        for model in args.process.split(","):
+            for framework in (frameworks if repeat % 2 == 0 else frameworks[::-1]):
+                processes.append(process_seconds(framework, model, args.process_epochs, args))
+    if processes:
+        prow = [f"\n\nwhole process, {args.process_epochs} epochs, launch to exit (median of {args.repeats}):\n",
+                "| model | ms_gan s | PyTorch s | vs PyTorch |", "|---|---|---|---|"]
+        for model in args.process.split(","):
+            ms_s, torch_s = (median_of([r for r in processes if r["model"] == model and r["framework"] == f],
+                                       "process_seconds") for f in ("ms", "torch"))
+            prow.append(f"| {model} | {ms_s:.1f} | {torch_s:.1f} | {torch_s / ms_s:.2f}x |")
+        table += "\n".join(prow)
     scaling = []
     if args.scaling:
         for model in models:
@@ -242,7 +351,7 @@ def main():
     print(table)
     if args.output:
         with open(args.output, "w") as f:
-            json.dump({"records": records, "scaling": scaling, "table": table}, f, indent=2)
+            json.dump({"records": records, "scaling": scaling, "processes": processes, "table": table}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ import pytest
 
 from conftest import ROOT, numpy_params, rng_inputs, small_config
 
-# (in, out, kernel, stride, padding, input size): every geometry the models use, plus odd ones
-CONV_CASES = [(1, 8, 4, 2, 1, 28), (8, 16, 4, 2, 1, 14), (16, 1, 7, 1, 0, 7), (3, 5, 3, 1, 1, 6), (2, 3, 5, 3, 2, 11)]
+# (in, out, kernel, stride, padding, input size): every geometry the models use, plus odd ones; (16, 1, 3, 1, 1)
+# and (8, 3, 5, 1, 1) take GemmConv2d's transposed route (stride 1, fewer outputs than inputs)
+CONV_CASES = [(1, 8, 4, 2, 1, 28), (8, 16, 4, 2, 1, 14), (16, 1, 7, 1, 0, 7), (3, 5, 3, 1, 1, 6), (2, 3, 5, 3, 2, 11),
+              (16, 1, 3, 1, 1, 8), (8, 3, 5, 1, 1, 9)]
 CONV_T_CASES = [(16, 8, 4, 2, 1, 7), (8, 1, 4, 2, 1, 14), (3, 4, 3, 1, 1, 6), (2, 3, 4, 3, 0, 5)]
 
 

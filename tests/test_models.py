@@ -110,3 +110,40 @@ def test_minibatch_disc_adds_its_layer_to_d_only(model):
     assert added == {"discriminator.minibatch.discrimination.T", "discriminator.minibatch.dense.weight"}
     images, _, labels = rng_inputs(config, 4)
     assert net_d(images, labels).shape == (4,)
+
+
+@pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
+def test_fc_draws_through_its_folded_copy_the_same_images(graph_or_pynative):
+    import mindspore as ms
+
+    from ms_gan.models import build_generator
+    from ms_gan.sampling import generate
+
+    config = small_config("fc", latent_dim=100)
+    net_g = build_generator(config)
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((300, 100)).astype(np.float32)
+    labels = np.zeros(300, np.int32)
+
+    def unfolded():
+        net_g.set_train(False)
+        images = net_g(ms.Tensor(z), ms.Tensor(labels)).asnumpy()
+        net_g.set_train(True)
+        return images
+
+    def perturb():  # BatchNorm statistics and affine parameters far from their identity start, and new weights
+        for param in net_g.get_parameters():
+            values = param.asnumpy()
+            positive = "variance" in param.name or "gamma" in param.name
+            new = rng.uniform(0.5, 1.5, values.shape) if positive else values + rng.normal(0, 0.05, values.shape)
+            param.set_data(ms.Tensor(new.astype(np.float32)))
+
+    perturb()
+    net_g.set_train(True)
+    first = generate(net_g, z, labels, batch_size=128)  # three batches, the last one short
+    assert net_g.training  # drawing leaves the generator's mode alone
+    np.testing.assert_allclose(first, unfolded(), rtol=1e-4, atol=1e-5)
+    perturb()  # the folded copy must follow the generator's new weights and statistics
+    second = generate(net_g, z, labels)
+    np.testing.assert_allclose(second, unfolded(), rtol=1e-4, atol=1e-5)
+    assert np.abs(second - first).max() > 0.01

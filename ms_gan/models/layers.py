@@ -168,7 +168,12 @@ class SNDense(_SpectralNorm, nn.Dense):
 
 class GemmConv2d(nn.Cell):
     """nn.Conv2d (no bias, "pad" mode) as one MatMul: the weights [out, in * k * k] times the input unfolded
-    to [in * k * k, N * Ho * Wo]. Same parameter ("weight", [out, in, k, k]) and init as nn.Conv2d."""
+    to [in * k * k, N * Ho * Wo]. Same parameter ("weight", [out, in, k, k]) and init as nn.Conv2d.
+
+    With stride 1 and fewer outputs than inputs (the generators' last layer, 64 channels -> 1), the input's
+    unfolding would be k * k times the input (231 MB for G's 3x3 at batch 128), written once forward and
+    read and written again backward, for a product of almost no arithmetic. There the same convolution runs as
+    a transposed one with the kernel flipped, whose unfolded side is the k * k times smaller output."""
 
     def __init__(self, c_in, c_out, kernel, stride, padding):
         super().__init__()
@@ -178,6 +183,10 @@ class GemmConv2d(nn.Cell):
         self.ops = kernels.load()
         self.matmul = ops.MatMul()  # the primitive: its gradient uses transpose flags, not Transpose ops
         self.matmul_tb = ops.MatMul(transpose_b=True)
+        self.as_transposed = stride == 1 and c_out < c_in and padding <= kernel - 1
+        if self.as_transposed:
+            # conv(x, W, pad p) = conv_transpose(x, flip(W) with in and out swapped, pad k - 1 - p), stride 1
+            self.transposed = _TransposedProduct(kernel, 1, kernel - 1 - padding)
 
     def construct(self, x):
         return self.convolve(x, self.weight)
@@ -190,11 +199,38 @@ class GemmConv2d(nn.Cell):
             # [N, in * k * k] @ [out, in * k * k]^T -> [N, out, 1, 1]
             y = self.matmul_tb(ops.reshape(x, (n, -1)), ops.reshape(weight, (c_out, -1)))
             return ops.reshape(y, (n, c_out, 1, 1))
+        if self.as_transposed:
+            # [out, in, k, k] -> flipped in space -> [in, out, k, k]
+            return self.transposed(x, ops.transpose(ops.flip(weight, (2, 3)), (1, 0, 2, 3)))
         cols = self.ops.im2col(x, self.geometry)  # [N, in, H, W] -> [in * k * k, N, Ho, Wo]
         rows, n, ho, wo = cols.shape
         # [out, in * k * k] @ [in * k * k, N * Ho * Wo] -> [out, N, Ho, Wo] -> [N, out, Ho, Wo]
         y = self.matmul(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo)))
         return self.ops.swap_nc(ops.reshape(y, (c_out, n, ho, wo)))
+
+
+class _TransposedProduct(nn.Cell):
+    """A transposed convolution (no bias) of x [N, in, H, W] with weight [in, out, k, k]: one MatMul, then Col2Im
+    folds its [out * k * k, N, H, W] columns into the [N, out, Ho, Wo] output (the adjoint of GemmConv2d's
+    unfolding)."""
+
+    def __init__(self, kernel, stride, padding):
+        super().__init__()
+        self.geometry = kernels.geometry(kernel, stride, padding)
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.ops = kernels.load()
+        self.matmul_ta = ops.MatMul(transpose_a=True)
+
+    def construct(self, x, weight):
+        n, c_in, h, w = x.shape
+        # [N, in, H, W] -> [in, N * H * W]
+        x_cols = ops.reshape(self.ops.swap_nc(x), (c_in, n * h * w))
+        # [in, out * k * k]^T @ [in, N * H * W] -> [out * k * k, N, H, W]
+        cols = ops.reshape(self.matmul_ta(ops.reshape(weight, (c_in, -1)), x_cols), (-1, n, h, w))
+        size = ((h - 1) * self.stride - 2 * self.padding + self.kernel,
+                (w - 1) * self.stride - 2 * self.padding + self.kernel)
+        # -> [N, out, Ho, Wo]; the zeros only tell Col2Im the output size
+        return self.ops.col2im(cols, self.geometry, ops.zeros(size, x.dtype))
 
 
 class GemmConv2dTranspose(nn.Cell):
@@ -204,21 +240,10 @@ class GemmConv2dTranspose(nn.Cell):
     def __init__(self, c_in, c_out, kernel, stride, padding):
         super().__init__()
         self.weight = Parameter(initializer(Normal(0.02), (c_in, c_out, kernel, kernel)), name="weight")
-        self.geometry = kernels.geometry(kernel, stride, padding)
-        self.kernel, self.stride, self.padding = kernel, stride, padding
-        self.ops = kernels.load()
-        self.matmul_ta = ops.MatMul(transpose_a=True)
+        self.product = _TransposedProduct(kernel, stride, padding)
 
     def construct(self, x):
-        n, c_in, h, w = x.shape
-        # [N, in, H, W] -> [in, N * H * W]
-        x_cols = ops.reshape(self.ops.swap_nc(x), (c_in, n * h * w))
-        # [in, out * k * k]^T @ [in, N * H * W] -> [out * k * k, N, H, W]
-        cols = ops.reshape(self.matmul_ta(ops.reshape(self.weight, (c_in, -1)), x_cols), (-1, n, h, w))
-        size = ((h - 1) * self.stride - 2 * self.padding + self.kernel,
-                (w - 1) * self.stride - 2 * self.padding + self.kernel)
-        # -> [N, out, Ho, Wo]; the zeros only tell Col2Im the output size
-        return self.ops.col2im(cols, self.geometry, ops.zeros(size, x.dtype))
+        return self.product(x, self.weight)
 
 
 class SNGemmConv2d(_SpectralNorm, GemmConv2d):
