@@ -147,3 +147,32 @@ def test_fc_draws_through_its_folded_copy_the_same_images(graph_or_pynative):
     second = generate(net_g, z, labels)
     np.testing.assert_allclose(second, unfolded(), rtol=1e-4, atol=1e-5)
     assert np.abs(second - first).max() > 0.01
+
+
+@pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
+def test_scale_shift_gradients_match_automatic_differentiation(graph_or_pynative):
+    import mindspore as ms
+    from mindspore import ops
+
+    from ms_gan.models.cgan import ScaleShift
+
+    rng = np.random.default_rng(0)
+    x, scale, shift = (ms.Tensor(rng.standard_normal(shape).astype(np.float32))
+                       for shape in ((4, 3, 5, 6), (4, 3, 1, 1), (4, 3, 1, 1)))
+    weights = ms.Tensor(rng.standard_normal((4, 3, 5, 6)).astype(np.float32))
+    layer = ScaleShift()
+
+    def custom(x, scale, shift):
+        return ops.sum(layer(x, scale, shift) * weights)
+
+    def automatic(x, scale, shift):
+        return ops.sum((x * scale + shift) * weights)
+
+    grad = ms.grad(custom, grad_position=(0, 1, 2))
+    plain = ms.grad(automatic, grad_position=(0, 1, 2))
+    if graph_or_pynative == "graph":
+        grad = ms.jit(grad)
+    np.testing.assert_allclose(layer(x, scale, shift).asnumpy(), (x * scale + shift).asnumpy(), rtol=1e-6)
+    for got, want in zip(grad(x, scale, shift), plain(x, scale, shift)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got.asnumpy(), want.asnumpy(), rtol=1e-5, atol=1e-5)
