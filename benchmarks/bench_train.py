@@ -97,31 +97,33 @@ def worker_ms(args) -> dict:
     return result
 
 
-def step_products(net_g, net_d, batch_size: int):
-    """The matrix products [(M, K, N), ...] one fc train_step must compute, from the nets' Dense layers:
-    G forward, its weight gradients and its input gradients (not z's); D on the reals and on the fakes for
-    its own update, each forward, weight gradients and input gradients below its first layer; D on the
-    fakes again for G's update, forward and input gradients down to the image (no weight gradients)."""
-    from mindspore import nn
-
-    def dense_shapes(net):  # [(fan_out, fan_in)] in forward order
-        return [tuple(cell.weight.shape) for _, cell in net.cells_and_names() if isinstance(cell, nn.Dense)]
-
+def step_products(g_layers, d_layers, batch_size: int):
+    """The matrix products [(M, K, N), ...] one fc train_step must compute, from the (fan_out, fan_in) of each
+    dense layer of G and D in forward order: G forward, its weight gradients and its input gradients (not
+    z's); D on the reals and on the fakes for its own update, each forward, weight gradients and input
+    gradients below its first layer; D on the fakes again for G's update, forward and input gradients down to
+    the image (no weight gradients)."""
     n, products = batch_size, []
 
-    def add(net, weight_grads: bool, input_grads_from: int):
-        for i, (fan_out, fan_in) in enumerate(dense_shapes(net)):
+    def add(layers, weight_grads: bool, input_grads_from: int):
+        for i, (fan_out, fan_in) in enumerate(layers):
             products.append((n, fan_in, fan_out))             # y = x W^T
             if weight_grads:
                 products.append((fan_out, n, fan_in))         # dW = dy^T x
             if i >= input_grads_from:
                 products.append((n, fan_out, fan_in))         # dx = dy W
 
-    add(net_g, True, 1)
-    add(net_d, True, 1)  # on the reals
-    add(net_d, True, 1)  # on the fakes
-    add(net_d, False, 0)  # G's update
+    add(g_layers, True, 1)
+    add(d_layers, True, 1)  # on the reals
+    add(d_layers, True, 1)  # on the fakes
+    add(d_layers, False, 0)  # G's update
     return products
+
+
+def _floor_record(products, times) -> dict:
+    gflop = sum(2 * m * k * n for m, k, n in products) / 1e9
+    floor = statistics.median(times)
+    return {"floor_ms": 1000 * floor, "floor_gflop": gflop, "floor_products": len(products)}
 
 
 def matmul_floor(net_g, net_d, batch_size: int, repeats: int = 30) -> dict:
@@ -129,9 +131,12 @@ def matmul_floor(net_g, net_d, batch_size: int, repeats: int = 30) -> dict:
     of REPEATS), with the GFLOP they hold."""
     import mindspore as ms
     import numpy as np
-    from mindspore import ops
+    from mindspore import nn, ops
 
-    products = step_products(net_g, net_d, batch_size)
+    def dense_shapes(net):
+        return [tuple(cell.weight.shape) for _, cell in net.cells_and_names() if isinstance(cell, nn.Dense)]
+
+    products = step_products(dense_shapes(net_g), dense_shapes(net_d), batch_size)
     rng = np.random.default_rng(0)
     tensors = []
     for m, k, n in products:
@@ -151,10 +156,26 @@ def matmul_floor(net_g, net_d, batch_size: int, repeats: int = 30) -> dict:
         t = time.perf_counter()
         run(*tensors).asnumpy()
         times.append(time.perf_counter() - t)
-    gflop = sum(2 * m * k * n for m, k, n in products) / 1e9
-    floor = statistics.median(times)
-    return {"floor_ms": 1000 * floor, "floor_gflop": gflop, "floor_gflop_per_s": gflop / floor,
-            "floor_products": len(products)}
+    return _floor_record(products, times)
+
+
+def torch_matmul_floor(net_g, net_d, batch_size: int, repeats: int = 30) -> dict:
+    """matmul_floor with torch.mm: the same products, timed alone in PyTorch."""
+    import torch
+
+    def dense_shapes(net):
+        return [tuple(m.weight.shape) for m in net.modules() if isinstance(m, torch.nn.Linear)]
+
+    products = step_products(dense_shapes(net_g), dense_shapes(net_d), batch_size)
+    pairs = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in products]
+    times = []
+    for i in range(repeats + 3):
+        t = time.perf_counter()
+        for a, b in pairs:
+            torch.mm(a, b)
+        if i >= 3:
+            times.append(time.perf_counter() - t)
+    return _floor_record(products, times)
 
 
 def worker_torch(args) -> dict:
@@ -177,6 +198,8 @@ def worker_torch(args) -> dict:
         return {"epoch_seconds": _epoch_time(batches(), step, len(data))}
     first, ips, wait, compute = timed_loop(batches(), step, args.steps, args.warmup)
     result = {"first_step_s": first, "train_images_per_s": ips, "data_wait_ms": wait, "compute_ms": compute}
+    if args.model == "fc":
+        result.update(torch_matmul_floor(net_g, net_d, args.batch_size))
     if args.inference:
         net_g.eval()
         z = torch.randn(10000, 100)
@@ -307,12 +330,15 @@ def main():
                         f"{median_of(rs, 'infer_images_per_s'):.0f} | {ratio} |")
     table = "\n".join(rows)
     for floor in [r for r in records if "floor_ms" in r][:1]:
-        fc = [r for r in records if r["model"] == "fc" and r["framework"] == "ms"]
-        step, floor_ms = median_of(fc, "compute_ms"), median_of(fc, "floor_ms")
-        table += (f"\n\nfc floor: the step's {floor['floor_products']} matrix products ({floor['floor_gflop']:.2f} "
-                  f"GFLOP) alone with MindSpore's MatMul take {floor_ms:.1f} ms "
-                  f"({floor['floor_gflop'] / floor_ms * 1000:.0f} GFLOP/s); ms_gan's step computes for {step:.1f} ms, "
-                  f"{step / floor_ms:.2f}x the floor")
+        lines = [f"\n\nfc floor: the step's {floor['floor_products']} matrix products ({floor['floor_gflop']:.2f} GFLOP), "
+                 "timed alone, against the step's compute time:\n", "| framework | floor ms | GFLOP/s | step ms | step / floor |",
+                 "|---|---|---|---|---|"]
+        for framework in frameworks:
+            fc = [r for r in records if r["model"] == "fc" and r["framework"] == framework]
+            step, floor_ms = median_of(fc, "compute_ms"), median_of(fc, "floor_ms")
+            lines.append(f"| {'ms_gan (MatMul)' if framework == 'ms' else 'PyTorch (torch.mm)'} | {floor_ms:.1f} | "
+                         f"{floor['floor_gflop'] / floor_ms * 1000:.0f} | {step:.1f} | {step / floor_ms:.2f}x |")
+        table += "\n".join(lines)
     processes = []
     for repeat in range(args.repeats if args.process else 0):
         for model in args.process.split(","):
