@@ -45,4 +45,3 @@ class FoldedFCGenerator(nn.Cell):
             x = self.relu(layer(x))
         # [N, 784] -> [N, 1, 28, 28]
         return ops.reshape(self.tanh(self.layers[-1](x)), (-1, 1, 28, 28))
-
