@@ -5,7 +5,7 @@ import numpy as np
 
 from ms_gan.classifier import classifier_id, features_and_probs, load_classifier
 from ms_gan.data import read_split
-from ms_gan.sampling import generate
+from ms_gan.sampling import generate, latent_codes
 from ms_gan.visualize import to_uint8
 
 
@@ -125,10 +125,10 @@ class Evaluator:
         features, probs = features_and_probs(self.classifier, images_u8)
         return score(features, probs, self.reference, requested, self.classes)
 
-    def score_generator(self, net_g, config, seed: int = 0) -> dict:
-
-        rng = np.random.default_rng(seed)
-        z = rng.standard_normal((self.num_samples, config.latent_dim), dtype=np.float32)
+    def score_generator(self, net_g, config, seed: int = 0, truncation: float = 0.0) -> dict:
+        """Scores of NUM_SAMPLES images drawn from NET_G, labels cycling through the classes for a conditional
+        model; TRUNCATION as in sampling.latent_codes (0: off, the plain N(0, I) of training)."""
+        z = latent_codes(np.random.default_rng(seed), self.num_samples, config.latent_dim, truncation)
         pool = np.array(self.classes if self.classes is not None else range(config.num_classes), dtype=np.int32)
         labels = pool[np.arange(self.num_samples) % len(pool)]
         images = to_uint8(generate(net_g, z, labels))

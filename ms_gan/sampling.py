@@ -5,6 +5,7 @@ import weakref
 import mindspore as ms
 import numpy as np
 
+from ms_gan.errors import UserError
 from ms_gan.models.fc import FCGenerator
 from ms_gan.models.folded import FoldedFCGenerator
 
@@ -25,6 +26,22 @@ def grid_inputs(config, seed: int):
         labels = np.zeros(config.num_grid, dtype=np.int32)
         cols = 8
     return z, labels, cols
+
+
+def latent_codes(rng, num: int, latent_dim: int, truncation: float = 0.0) -> np.ndarray:
+    """NUM latent codes from N(0, I), float32 [NUM, LATENT_DIM]. With TRUNCATION > 0, every component farther
+    than TRUNCATION from 0 is drawn again until it is not: the truncation trick (Brock et al., 2019, BigGAN),
+    which moves samples towards the generator's typical ones, trading variety (recall) for fidelity (precision).
+    0 (off) draws exactly what rng.standard_normal would."""
+    if truncation < 0:
+        raise UserError(f"--truncation must be 0 (off) or positive, got {truncation}")
+    z = rng.standard_normal((num, latent_dim), dtype=np.float32)
+    if truncation > 0:
+        outside = np.abs(z) > truncation
+        while outside.any():
+            z[outside] = rng.standard_normal(int(outside.sum()), dtype=np.float32)
+            outside = np.abs(z) > truncation
+    return z
 
 
 def generate(net_g, z: np.ndarray, labels: np.ndarray, batch_size: int = 0) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 FD (Frechet distance in an MNIST classifier's feature space), Inception Score with that classifier,
 precision/recall (k-NN manifolds), class coverage and, for conditional models, the share of samples read as
-the requested digit; next to the same numbers for held-out real digits. Writes RUN_DIR/samples/metrics.json.
-A samples.npz from scripts/infer.py can be scored instead with --samples.
+the requested digit; next to the same numbers for held-out real digits. Writes RUN_DIR/samples/metrics.json
+(metrics_truncationT.json with --truncation T). A samples.npz from scripts/infer.py can be scored instead
+with --samples.
 """
 
 import argparse
@@ -23,9 +24,13 @@ def parse_args(argv=None):
                    "the shipped one in ms_gan/assets; see scripts/train_classifier.py)")
     p.add_argument("--no_ema", action="store_true", help="score the raw generator of a run trained with --ema_decay")
     p.add_argument("--num", type=int, default=10000, help="samples to draw (--ckpt)")
+    p.add_argument("--truncation", type=float, default=0.0, metavar="T",
+                   help="--ckpt: redraw every latent component farther than T from 0 (the truncation trick: "
+                        "higher precision, lower recall); 0, the default, draws as training did")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="", help="where to write the metrics JSON (default: "
-                   "RUN_DIR/samples/metrics.json, or metrics.json beside --samples)")
+                   "RUN_DIR/samples/metrics.json, metrics_truncationT.json with --truncation T, or "
+                   "metrics.json beside --samples)")
     return p.parse_args(argv)
 
 
@@ -34,6 +39,8 @@ def main(args):
 
     if args.num <= 0:
         raise UserError(f"--num must be positive, got {args.num}")
+    if args.truncation < 0 or (args.truncation and args.samples):
+        raise UserError("--truncation takes a threshold > 0 (0: off) and applies to --ckpt, where samples are drawn")
     images = labels = config = None
     if args.samples:  # read and check the file before anything slow
         images, labels = _read_samples(args.samples)
@@ -65,8 +72,11 @@ def main(args):
 
     if config:
         net_g = load_generator(config, ckpt_path)
-        name, scores = f"{config.model} ({os.path.relpath(ckpt_path)})", evaluator.score_generator(net_g, config, args.seed)
-        out_path = args.output or os.path.join(find_run_dir(ckpt_path), "samples", "metrics.json")
+        name = f"{config.model} ({os.path.relpath(ckpt_path)})" + (f", truncation {args.truncation:g}"
+                                                                   if args.truncation else "")
+        scores = evaluator.score_generator(net_g, config, args.seed, args.truncation)
+        out_name = f"metrics_truncation{args.truncation:g}.json" if args.truncation else "metrics.json"
+        out_path = args.output or os.path.join(find_run_dir(ckpt_path), "samples", out_name)
     else:
         name, scores = os.path.relpath(args.samples), evaluator.score_images(images, labels)
         out_path = args.output or os.path.join(os.path.dirname(os.path.abspath(args.samples)), "metrics.json")
@@ -76,7 +86,8 @@ def main(args):
           + " ".join(f"{c / scores['num_samples']:.3f}" for c in scores["class_histogram"]))
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     write_json(out_path, {"samples": scores, "real": evaluator.real_row, "classifier": evaluator.classifier_id,
-                          "classifier_test_accuracy": evaluator.classifier_test_accuracy, "seed": args.seed})
+                          "classifier_test_accuracy": evaluator.classifier_test_accuracy, "seed": args.seed,
+                          "truncation": args.truncation})
     print(f"wrote {out_path}")
 
 

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import real_mnist_dir
+from conftest import real_mnist_dir, real_subset
 from ms_gan.config import default_classifier
 from ms_gan.diagnose import diagnose
 from ms_gan.metrics import frechet_distance, inception_score, precision_recall
@@ -184,6 +184,49 @@ def test_eval_every_logs_metrics_keeps_best_and_diagnoses(short_run):
     assert diagnosis["evidence"]
 
 
+def test_the_shipped_classifier_reads_alike_in_both_modes_through_the_gemm_kernels():
+    """PyNative runs score with the same kernels as graph runs (MindSpore's own CPU convolutions took 40x
+    longer there), so a metric does not depend on the mode a run trained in."""
+    import mindspore as ms
+
+    from ms_gan.classifier import features_and_probs, load_classifier
+    from ms_gan.models.layers import GemmConv2d
+
+    _, (images, labels) = real_subset(0, 200)
+    read = {}
+    mode_before = ms.get_context("mode")
+    try:
+        for mode in (ms.PYNATIVE_MODE, ms.GRAPH_MODE):
+            ms.set_context(mode=mode)
+            net = load_classifier(default_classifier("mnist"))
+            assert sum(isinstance(cell, GemmConv2d) for _, cell in net.cells_and_names()) == 2
+            read[mode] = features_and_probs(net, images)
+    finally:
+        ms.set_context(mode=mode_before)
+    features, probs = read[ms.PYNATIVE_MODE]
+    assert (probs.argmax(1) == labels).mean() > 0.97
+    np.testing.assert_allclose(features, read[ms.GRAPH_MODE][0], rtol=1e-4, atol=1e-4)
+
+
+def test_truncated_latent_codes_stay_inside_the_threshold_and_off_means_plain_normal():
+    from ms_gan.errors import UserError
+    from ms_gan.sampling import latent_codes
+
+    plain = latent_codes(np.random.default_rng(3), 500, 16)
+    np.testing.assert_array_equal(plain, np.random.default_rng(3).standard_normal((500, 16), dtype=np.float32))
+    assert np.abs(plain).max() > 2.5  # 8,000 normal draws: some lie far out
+    truncated = latent_codes(np.random.default_rng(3), 500, 16, truncation=1.0)
+    assert truncated.shape == (500, 16) and truncated.dtype == np.float32
+    assert np.abs(truncated).max() <= 1.0
+    inside = np.abs(plain) <= 1.0  # components already inside the threshold are kept as drawn
+    np.testing.assert_array_equal(truncated[inside], plain[inside])
+    # a normal truncated at 1 has standard deviation 0.54
+    assert 0.5 < truncated.std() < 0.58
+    np.testing.assert_array_equal(truncated, latent_codes(np.random.default_rng(3), 500, 16, truncation=1.0))
+    with pytest.raises(UserError, match="--truncation must be 0"):
+        latent_codes(np.random.default_rng(3), 5, 16, truncation=-1.0)
+
+
 def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
     run_dir, classifier, _ = short_run
     result = run_script("evaluate.py", "--ckpt", run_dir, "--classifier", classifier, "--num", 200)
@@ -194,6 +237,15 @@ def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
     for key in ("fd", "inception_score", "precision", "recall", "digits_covered", "label_accuracy"):
         assert key in metrics["samples"] and key in metrics["real"], key
     assert metrics["samples"]["num_samples"] == 200
+
+    untruncated = open(os.path.join(run_dir, "samples", "metrics.json")).read()
+    result = run_script("evaluate.py", "--ckpt", run_dir, "--classifier", classifier, "--num", 200, "--truncation", 1)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert ", truncation 1 |" in result.stdout
+    truncated = json.load(open(os.path.join(run_dir, "samples", "metrics_truncation1.json")))
+    assert truncated["truncation"] == 1.0 and truncated["samples"]["num_samples"] == 200
+    assert truncated["samples"] != metrics["samples"]  # other latent codes, other images
+    assert open(os.path.join(run_dir, "samples", "metrics.json")).read() == untruncated  # kept as it was
 
     result = run_script("infer.py", "--ckpt", run_dir, "--num", 50, "--output_dir", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -314,6 +314,7 @@ def test_infer_bad_checkpoint(broken_checkpoints, tmp_path, case, fragment):
     (["--label", "3"], "--label needs a conditional model"),
     (["--output_dir", "{reference}/log.csv/out"], "cannot create --output_dir"),
     (["--device_target", "Ascend"], "no usable Ascend backend"),
+    (["--truncation", "-1"], "--truncation must be 0 (off) or positive"),
 ])
 def test_infer_bad_input(reference, args, fragment):
     before = digest(reference)
