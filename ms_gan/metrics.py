@@ -1,10 +1,15 @@
 """Sample quality in an MNIST classifier's feature space: Frechet distance, Inception Score, precision and
 recall, class coverage, conditional accuracy and diversity, always beside the same numbers for real data."""
 
+import hashlib
+import json
+import os
+
 import numpy as np
 
 from ms_gan.classifier import classifier_id, features_and_probs, load_classifier
 from ms_gan.data import read_split
+from ms_gan.fileio import save_npz, sha256, user_cache_dir
 from ms_gan.sampling import generate, latent_codes
 from ms_gan.visualize import to_uint8
 
@@ -37,6 +42,9 @@ def inception_score(probs: np.ndarray, splits: int = 10):
     return float(score(probs)), float(np.std([score(chunk) for chunk in np.array_split(shuffled, splits)]))
 
 
+K_NEIGHBOURS = 3  # precision and recall's manifolds: each point's ball reaches its 3rd-nearest neighbour
+
+
 def _kth_neighbour_radius(x: np.ndarray, k: int, chunk: int = 2000) -> np.ndarray:
     sq = (x ** 2).sum(1)
     radii = np.empty(len(x))
@@ -56,10 +64,11 @@ def _inside_manifold(points: np.ndarray, support: np.ndarray, radii: np.ndarray,
     return inside
 
 
-def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3):
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = K_NEIGHBOURS, real_radii=None):
     """Kynkaanniemi et al. 2019: precision = share of fakes inside the real k-NN manifold, recall = share of
-    reals inside the fake one."""
-    precision = _inside_manifold(fake, real, _kth_neighbour_radius(real, k)).mean()
+    reals inside the fake one. REAL_RADII: the real points' k-th neighbour distances, if already known."""
+    real_radii = _kth_neighbour_radius(real, k) if real_radii is None else real_radii
+    precision = _inside_manifold(fake, real, real_radii).mean()
     recall = _inside_manifold(real, fake, _kth_neighbour_radius(fake, k)).mean()
     return float(precision), float(recall)
 
@@ -73,11 +82,13 @@ def diversity(features: np.ndarray, n: int = 1000, seed: int = 0) -> float:
     return float(d.sum() / (len(x) * (len(x) - 1)))
 
 
-def score(features: np.ndarray, probs: np.ndarray, reference: np.ndarray, requested=None, classes=None) -> dict:
-    """Every metric for one sample set against REFERENCE features (the real test split)."""
+def score(features: np.ndarray, probs: np.ndarray, reference: np.ndarray, requested=None, classes=None,
+          reference_radii=None) -> dict:
+    """Every metric for one sample set against REFERENCE features (the real test split; REFERENCE_RADII, its
+    k-th neighbour distances, when the caller keeps them)."""
     predicted = probs.argmax(1)
     histogram = np.bincount(predicted, minlength=10)
-    precision, recall = precision_recall(reference, features)
+    precision, recall = precision_recall(reference, features, real_radii=reference_radii)
     is_mean, is_std = inception_score(probs)
     out = {
         "num_samples": int(len(features)),
@@ -98,11 +109,43 @@ def score(features: np.ndarray, probs: np.ndarray, reference: np.ndarray, reques
     return out
 
 
+def _reference_key(classifier_path: str, arrays, classes) -> str:
+    digest = hashlib.sha256()
+    sources = [os.path.join(os.path.dirname(__file__), name) for name in ("metrics.py", "classifier.py")]
+    for part in [sha256(classifier_path), *map(sha256, sources), np.__version__, repr(classes)]:
+        digest.update(part.encode())
+    for array in arrays:
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _reference_path(key: str) -> str:
+    return user_cache_dir("metrics", f"real-{key}.npz")
+
+
+def _load_reference(key: str):
+    """(reference features, their k-NN radii, classifier test accuracy, real row) cached under KEY, or None."""
+    try:
+        with np.load(_reference_path(key)) as saved:
+            return (saved["reference"], saved["radii"], float(saved["accuracy"]), json.loads(str(saved["real_row"])))
+    except (OSError, ValueError, KeyError, EOFError):  # not there yet, or unreadable: computed again
+        return None
+
+
+def _save_reference(key: str, reference, radii, accuracy: float, real_row: dict) -> None:
+    try:
+        os.makedirs(os.path.dirname(_reference_path(key)), exist_ok=True)
+        save_npz(_reference_path(key), reference=reference, radii=radii, accuracy=np.float64(accuracy),
+                 real_row=np.array(json.dumps(real_row)))
+    except OSError:  # a read-only cache only costs the next evaluation the same few seconds
+        pass
+
+
 class Evaluator:
     """Holds the classifier and the real reference (test split features) so repeated evaluations are cheap."""
 
     def __init__(self, classifier_path: str, data_dir: str, classes=None, num_samples: int = 10000):
-
         self.classifier = load_classifier(classifier_path)
         self.classifier_id = classifier_id(classifier_path)
         self.classes, self.num_samples = classes, num_samples
@@ -111,10 +154,19 @@ class Evaluator:
         if classes is not None:
             test_x, train_x = test_x[np.isin(test_y, classes)], train_x[np.isin(train_y, classes)]
             test_y, train_y = test_y[np.isin(test_y, classes)], train_y[np.isin(train_y, classes)]
+        held_out = train_x[-min(num_samples, len(train_x)):], train_y[-min(num_samples, len(train_x)):]
+        # what the real digits score is the same for every run on the same digits and classifier: kept in the
+        # user's cache under a key made of everything it depends on, this code included
+        key = _reference_key(classifier_path, (test_x, test_y, *held_out), classes)
+        cached = _load_reference(key)
+        if cached:
+            self.reference, self.reference_radii, self.classifier_test_accuracy, self.real_row = cached
+            return
         self.reference, test_probs = features_and_probs(self.classifier, test_x)
+        self.reference_radii = _kth_neighbour_radius(self.reference, K_NEIGHBOURS)  # kept for every precision
         self.classifier_test_accuracy = float((test_probs.argmax(1) == test_y).mean())
-        held_out = train_x[-min(num_samples, len(train_x)):]  # real digits the reference has never seen
-        self.real_row = self.score_images(held_out, requested=train_y[-len(held_out):])
+        self.real_row = self.score_images(*held_out)  # real digits the reference has never seen
+        _save_reference(key, self.reference, self.reference_radii, self.classifier_test_accuracy, self.real_row)
 
     @classmethod
     def for_run(cls, config, data_dir: str, num_samples: int, classifier: str = ""):
@@ -123,7 +175,7 @@ class Evaluator:
 
     def score_images(self, images_u8: np.ndarray, requested=None) -> dict:
         features, probs = features_and_probs(self.classifier, images_u8)
-        return score(features, probs, self.reference, requested, self.classes)
+        return score(features, probs, self.reference, requested, self.classes, self.reference_radii)
 
     def score_generator(self, net_g, config, seed: int = 0, truncation: float = 0.0) -> dict:
         """Scores of NUM_SAMPLES images drawn from NET_G, labels cycling through the classes for a conditional

@@ -208,6 +208,40 @@ def test_the_shipped_classifier_reads_alike_in_both_modes_through_the_gemm_kerne
     np.testing.assert_allclose(features, read[ms.GRAPH_MODE][0], rtol=1e-4, atol=1e-4)
 
 
+def test_the_real_digits_row_is_cached_under_everything_it_depends_on(tmp_path, monkeypatch):
+    """The real reference (features, k-NN radii, the real row) is computed once per data, classifier and
+    sample count; a cached one equals a fresh one exactly, other digits get their own, a broken file is redone."""
+    import ms_gan.metrics as metrics
+
+    monkeypatch.setenv("MS_GAN_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    real_mnist_dir(str(data), 200, 100)
+    fresh = metrics.Evaluator(default_classifier("mnist"), str(data), None, 100)
+    (cached_file,) = os.listdir(tmp_path / "cache" / "metrics")
+
+    def no_features(*args):
+        raise AssertionError("the cached reference should have been used")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(metrics, "features_and_probs", no_features)
+        cached = metrics.Evaluator(default_classifier("mnist"), str(data), None, 100)
+    np.testing.assert_array_equal(cached.reference, fresh.reference)
+    np.testing.assert_array_equal(cached.reference_radii, fresh.reference_radii)
+    assert cached.real_row == fresh.real_row and cached.classifier_test_accuracy == fresh.classifier_test_accuracy
+    images = real_subset(300, 0)[0][0][200:]
+    assert cached.score_images(images) == fresh.score_images(images)
+
+    # other held-out digits (another sample count), a digit subset: their own entries
+    metrics.Evaluator(default_classifier("mnist"), str(data), None, 50)
+    metrics.Evaluator(default_classifier("mnist"), str(data), [3, 8], 100)
+    assert len(os.listdir(tmp_path / "cache" / "metrics")) == 3
+    path = tmp_path / "cache" / "metrics" / cached_file
+    path.write_bytes(b"not an npz")
+    again = metrics.Evaluator(default_classifier("mnist"), str(data), None, 100)
+    assert again.real_row == fresh.real_row
+    assert path.stat().st_size > 1000  # written again
+
+
 def test_truncated_latent_codes_stay_inside_the_threshold_and_off_means_plain_normal():
     from ms_gan.errors import UserError
     from ms_gan.sampling import latent_codes
