@@ -271,7 +271,7 @@ def median_of(records, key):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", default="fc,dcgan,cgan")
+    p.add_argument("--models", default="fc,dcgan,cgan", help='step benchmarks of these models ("" for none)')
     p.add_argument("--batch_sizes", default="128")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--warmup", type=int, default=2)
@@ -305,7 +305,7 @@ def main():
         print("notice: torch is not installed (pip install -r benchmarks/requirements.txt); "
               "measuring ms_gan alone", file=sys.stderr)
         frameworks = ("ms",)
-    models = args.models.split(",")
+    models = [m for m in args.models.split(",") if m]  # --models "" with --process: whole processes only
     records = []
     for repeat in range(args.repeats):
         for model in models:
@@ -328,7 +328,7 @@ def main():
                         f"{wait + compute:.1f} ({wait:.1f} + {compute:.1f}) | {100 * wait / (wait + compute):.1f}% | "
                         f"{median_of(rs, 'first_step_s'):.2f} | {median_of(rs, 'peak_rss_mb'):.0f} | "
                         f"{median_of(rs, 'infer_images_per_s'):.0f} | {ratio} |")
-    table = "\n".join(rows)
+    table = "\n".join(rows) if models else ""
     for floor in [r for r in records if "floor_ms" in r][:1]:
         lines = [f"\n\nfc floor: the step's {floor['floor_products']} matrix products ({floor['floor_gflop']:.2f} GFLOP), "
                  "timed alone, against the step's compute time:\n", "| framework | floor ms | GFLOP/s | step ms | step / floor |",
