@@ -213,3 +213,16 @@ def test_evaluate_rejects_a_bad_samples_file_before_loading_anything(tmp_path):
     result = run_script("evaluate.py", "--samples", tmp_path / "x.png", "--data_dir", tmp_path)
     assert_one_line_error(result, "is not a samples.npz")
     assert "classifier" not in result.stdout  # rejected before the classifier or the data were touched
+
+
+def test_mindspores_compile_cache_is_turned_off_with_a_note(tiny_mnist, tmp_path, monkeypatch):
+    """MindSpore 2.10's compile cache gave a second run of the same graphs NaN losses at its first step (fc and
+    dcgan, MindSpore's own layers too): train.py turns it off, says so, and both runs train normally."""
+    monkeypatch.setenv("MS_COMPILER_CACHE_ENABLE", "1")
+    monkeypatch.setenv("MS_COMPILER_CACHE_PATH", str(tmp_path / "compile_cache"))
+    for name in ("first", "second"):
+        result = run_script("train.py", "--model", "fc", "--epochs", 1, "--batch_size", 64, "--latent_dim", 16,
+                            "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", name)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.startswith("note: MS_COMPILER_CACHE_ENABLE ignored")
+    assert not os.path.exists(tmp_path / "compile_cache")
