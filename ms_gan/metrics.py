@@ -161,7 +161,8 @@ class Evaluator:
         if classes is not None:
             test_x, train_x = test_x[np.isin(test_y, classes)], train_x[np.isin(train_y, classes)]
             test_y, train_y = test_y[np.isin(test_y, classes)], train_y[np.isin(train_y, classes)]
-        held_out = train_x[-min(num_samples, len(train_x)):], train_y[-min(num_samples, len(train_x)):]
+        count = min(num_samples, len(train_x))
+        held_out = train_x[-count:], train_y[-count:]
         # what the real digits score is the same for every run on the same digits and classifier: kept in the
         # user's cache under a key made of everything it depends on, this code included
         key = _reference_key(classifier_path, (test_x, test_y, *held_out), classes)
