@@ -9,7 +9,7 @@ import numpy as np
 
 from ms_gan.classifier import classifier_id, features_and_probs, load_classifier
 from ms_gan.data import read_split
-from ms_gan.fileio import save_npz, sha256, user_cache_dir
+from ms_gan.fileio import save_npz, sha256, user_cache_dir, write_json
 from ms_gan.sampling import generate, latent_codes
 from ms_gan.visualize import to_uint8
 
@@ -113,38 +113,53 @@ def score(features: np.ndarray, probs: np.ndarray, reference: np.ndarray, reques
 _REFERENCE_SOURCES = ("metrics.py", "classifier.py", "models/layers.py", "kernels/__init__.py", "kernels/gemm_conv.cc")
 
 
-def _reference_key(classifier_path: str, arrays, classes) -> str:
-    import mindspore as ms
-
+def _cache_key(*parts) -> str:
+    """A short SHA-256 of PARTS: strings, and numpy arrays by dtype, shape and bytes."""
     digest = hashlib.sha256()
-    sources = [os.path.join(os.path.dirname(__file__), name) for name in _REFERENCE_SOURCES]
-    for part in [sha256(classifier_path), *map(sha256, sources), np.__version__, ms.__version__,
-                 ms.get_context("device_target"), repr(classes)]:
-        digest.update(part.encode())
-    for array in arrays:
-        digest.update(f"{array.dtype}{array.shape}".encode())
-        digest.update(np.ascontiguousarray(array).tobytes())
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            digest.update(f"{part.dtype}{part.shape}".encode())
+            part = np.ascontiguousarray(part).tobytes()
+        digest.update(part if isinstance(part, bytes) else str(part).encode())
     return digest.hexdigest()[:32]
 
 
-def _reference_path(key: str) -> str:
-    return user_cache_dir("metrics", f"real-{key}.npz")
+def _reference_key(classifier_path: str, test_x, test_y, classes) -> str:
+    """The key of the real reference: the classifier file, the code it comes from, the versions and device that
+    compute it, --classes and the test digits."""
+    import mindspore as ms
+
+    sources = [os.path.join(os.path.dirname(__file__), name) for name in _REFERENCE_SOURCES]
+    return _cache_key(sha256(classifier_path), *map(sha256, sources), np.__version__, ms.__version__,
+                      ms.get_context("device_target"), repr(classes), test_x, test_y)
 
 
-def _load_reference(key: str):
-    """(reference features, their k-NN radii, classifier test accuracy, real row) cached under KEY, or None."""
+def _cache_path(name: str) -> str:
+    return user_cache_dir("metrics", name)
+
+
+def _load_cached(name: str, read):
+    """READ(the cache file NAME), or None when it is not there yet or unreadable (then it is computed again)."""
     try:
-        with np.load(_reference_path(key)) as saved:
-            return (saved["reference"], saved["radii"], float(saved["accuracy"]), json.loads(str(saved["real_row"])))
-    except (OSError, ValueError, KeyError, EOFError):  # not there yet, or unreadable: computed again
+        return read(_cache_path(name))
+    except (OSError, ValueError, KeyError, EOFError):
         return None
 
 
-def _save_reference(key: str, reference, radii, accuracy: float, real_row: dict) -> None:
+def _read_reference(path: str):
+    with np.load(path) as saved:
+        return saved["reference"], saved["radii"], float(saved["accuracy"])
+
+
+def _read_row(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def _save_cached(name: str, write) -> None:
     try:
-        os.makedirs(os.path.dirname(_reference_path(key)), exist_ok=True)
-        save_npz(_reference_path(key), reference=reference, radii=radii, accuracy=np.float64(accuracy),
-                 real_row=np.array(json.dumps(real_row)))
+        os.makedirs(os.path.dirname(_cache_path(name)), exist_ok=True)
+        write(_cache_path(name))
     except OSError:  # a read-only cache only costs the next evaluation the same few seconds
         pass
 
@@ -163,18 +178,25 @@ class Evaluator:
             test_y, train_y = test_y[np.isin(test_y, classes)], train_y[np.isin(train_y, classes)]
         count = min(num_samples, len(train_x))
         held_out = train_x[-count:], train_y[-count:]
-        # what the real digits score is the same for every run on the same digits and classifier: kept in the
-        # user's cache under a key made of everything it depends on, this code included
-        key = _reference_key(classifier_path, (test_x, test_y, *held_out), classes)
-        cached = _load_reference(key)
+        # what real digits score is the same for every run on the same digits and classifier: kept in the user's
+        # cache under keys made of everything it depends on, this code included. The reference (the test
+        # digits' features and k-NN radii, 10 MB) once; the real row once per held-out set (sample count)
+        key = _reference_key(classifier_path, test_x, test_y, classes)
+        cached = _load_cached(f"reference-{key}.npz", _read_reference)
         if cached:
-            self.reference, self.reference_radii, self.classifier_test_accuracy, self.real_row = cached
-            return
-        self.reference, test_probs = features_and_probs(self.classifier, test_x)
-        self.reference_radii = _kth_neighbour_radius(self.reference, K_NEIGHBOURS)  # kept for every precision
-        self.classifier_test_accuracy = float((test_probs.argmax(1) == test_y).mean())
-        self.real_row = self.score_images(*held_out)  # real digits the reference has never seen
-        _save_reference(key, self.reference, self.reference_radii, self.classifier_test_accuracy, self.real_row)
+            self.reference, self.reference_radii, self.classifier_test_accuracy = cached
+        else:
+            self.reference, test_probs = features_and_probs(self.classifier, test_x)
+            self.reference_radii = _kth_neighbour_radius(self.reference, K_NEIGHBOURS)  # kept for every precision
+            self.classifier_test_accuracy = float((test_probs.argmax(1) == test_y).mean())
+            _save_cached(f"reference-{key}.npz", lambda path: save_npz(
+                path, reference=self.reference, radii=self.reference_radii,
+                accuracy=np.float64(self.classifier_test_accuracy)))
+        row_name = f"real-row-{_cache_key(key, *held_out)}.json"
+        self.real_row = _load_cached(row_name, _read_row)
+        if self.real_row is None:
+            self.real_row = self.score_images(*held_out)  # real digits the reference has never seen
+            _save_cached(row_name, lambda path: write_json(path, self.real_row))
 
     @classmethod
     def for_run(cls, config, data_dir: str, num_samples: int, classifier: str = ""):

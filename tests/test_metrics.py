@@ -209,15 +209,16 @@ def test_the_shipped_classifier_reads_alike_in_both_modes_through_the_gemm_kerne
 
 
 def test_the_real_digits_row_is_cached_under_everything_it_depends_on(tmp_path, monkeypatch):
-    """The real reference (features, k-NN radii, the real row) is computed once per data, classifier and
-    sample count; a cached one equals a fresh one exactly, other digits get their own, a broken file is redone."""
+    """The real reference (features, k-NN radii) is computed once per data and classifier, the real row once per
+    held-out set; cached ones equal fresh ones exactly, other digits get their own, a broken file is redone."""
     import ms_gan.metrics as metrics
 
     monkeypatch.setenv("MS_GAN_CACHE", str(tmp_path / "cache"))
+    cache = tmp_path / "cache" / "metrics"
     data = tmp_path / "data"
     real_mnist_dir(str(data), 200, 100)
     fresh = metrics.Evaluator(default_classifier("mnist"), str(data), None, 100)
-    (cached_file,) = os.listdir(tmp_path / "cache" / "metrics")
+    reference_file, row_file = sorted(cache.iterdir())  # reference-*.npz, real-row-*.json
 
     def no_features(*args):
         raise AssertionError("the cached reference should have been used")
@@ -231,15 +232,26 @@ def test_the_real_digits_row_is_cached_under_everything_it_depends_on(tmp_path, 
     images = real_subset(300, 0)[0][0][200:]
     assert cached.score_images(images) == fresh.score_images(images)
 
-    # other held-out digits (another sample count), a digit subset: their own entries
-    metrics.Evaluator(default_classifier("mnist"), str(data), None, 50)
+    # another sample count (other held-out digits) shares the reference and gets its own row; a digit subset
+    # gets both of its own
+    computed, features_and_probs = [], metrics.features_and_probs
+
+    def counted(net, images):
+        computed.append(len(images))
+        return features_and_probs(net, images)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(metrics, "features_and_probs", counted)
+        fifty = metrics.Evaluator(default_classifier("mnist"), str(data), None, 50)
+    assert computed == [50] and fifty.real_row["num_samples"] == 50
     metrics.Evaluator(default_classifier("mnist"), str(data), [3, 8], 100)
-    assert len(os.listdir(tmp_path / "cache" / "metrics")) == 3
-    path = tmp_path / "cache" / "metrics" / cached_file
-    path.write_bytes(b"not an npz")
-    again = metrics.Evaluator(default_classifier("mnist"), str(data), None, 100)
-    assert again.real_row == fresh.real_row
-    assert path.stat().st_size > 1000  # written again
+    assert len(list(cache.iterdir())) == 5
+    for path in (reference_file, row_file):
+        path.write_bytes(b"broken")
+        again = metrics.Evaluator(default_classifier("mnist"), str(data), None, 100)
+        assert again.real_row == fresh.real_row
+        np.testing.assert_array_equal(again.reference_radii, fresh.reference_radii)
+        assert path.stat().st_size > 100  # written again
 
 
 def test_truncated_latent_codes_stay_inside_the_threshold_and_off_means_plain_normal():
