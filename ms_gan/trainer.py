@@ -93,12 +93,16 @@ def _all_finite(*cells) -> bool:
     return all(np.isfinite(p.asnumpy()).all() for cell in cells for p in cell.get_parameters())
 
 
-def train(config: TrainConfig, resume_dir: str = "") -> str:
-    """Train per CONFIG (continuing RESUME_DIR when given); returns the run directory.
+def train(config: TrainConfig, resume_dir: str = "", after_step=None) -> str:
+    """Train per CONFIG (continuing RESUME_DIR when given); returns the run directory. AFTER_STEP(step, generator),
+    if given, is called with the step training starts from and then after every step (benchmarks/ema_sweep.py
+    keeps its own averages of G with it).
     Raises UserError for bad input, TrainingDiverged on NaN/inf, Interrupted on SIGINT/SIGTERM."""
     run = _Run(config, resume_dir)
     step, t_start = run.start_step, time.perf_counter()
     iterator = run.dataset.create_dict_iterator(num_epochs=config.epochs)
+    if after_step:
+        after_step(step, run.cells["generator"])
     with open(run.log_path, "a", newline="") as log_file, _SignalCatcher() as signals:
         writer = csv_writer(log_file)
         for epoch in range(1, config.epochs + 1):
@@ -122,6 +126,8 @@ def train(config: TrainConfig, resume_dir: str = "") -> str:
                                            f"({', '.join(f'{k}={v:.4g}' for k, v in zip(STEP_METRICS, values))}); "
                                            + run.last_good_checkpoint())
                 run.progress.update(step, epoch, config.epochs, {_SHORT[k]: v for k, v in zip(STEP_METRICS, values)})
+                if after_step:
+                    after_step(step, run.cells["generator"])
                 if signals.signum:
                     log_file.flush()
                     run.progress.close()

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import rng_inputs, small_config
+from conftest import ROOT, rng_inputs, small_config
 from test_robustness import log_values
 from test_scripts import run_script
 
@@ -147,6 +147,36 @@ def test_ema_update_arithmetic():
         for n, param in weights.items():
             shadow[n] = decay * shadow[n] + (1 - decay) * param.asnumpy()
             np.testing.assert_allclose(averages[n].asnumpy(), shadow[n], rtol=1e-5, atol=1e-6)
+
+
+def test_the_ema_sweeps_p9_average_is_the_runs_own_moving_average():
+    """benchmarks/ema_sweep.py: its numpy average with P = 9 follows GeneratorEMA (--ema_decay 0.999) bit for bit
+    while the warm-up sets the decay, and P = 3 averages over more of the past (it keeps more of the start)."""
+    import importlib.util
+
+    from ms_gan.ema import PREFIX, GeneratorEMA
+    from ms_gan.models import build_generator
+
+    spec = importlib.util.spec_from_file_location("ema_sweep", os.path.join(ROOT, "benchmarks", "ema_sweep.py"))
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    config = small_config("fc")
+    net_g = build_generator(config)
+    ema = GeneratorEMA(net_g, build_generator(config), decay=0.999)
+    averages = sweep.Averages([9, 3])
+    averages.update(0, net_g)  # train() calls it with the starting weights first
+    rng = np.random.default_rng(2)
+    for step in range(1, 6):
+        for param in net_g.get_parameters():  # as if G had taken a step
+            param.set_data(tensor(param.asnumpy() + rng.standard_normal(param.shape)))
+        ema()
+        averages.update(step, net_g)
+    own = {p.name[len(PREFIX):]: p.asnumpy() for p in ema.net.get_parameters()}
+    for name, p9, p3 in zip(averages.names, averages.values[9], averages.values[3]):
+        np.testing.assert_array_equal(p9, own[name])
+        if name.endswith("weight"):
+            now = net_g.parameters_dict()[name].asnumpy()
+            assert np.abs(p3 - now).mean() > np.abs(p9 - now).mean()  # further from G's latest weights
 
 
 @MODES
