@@ -86,7 +86,7 @@ def main():
     from ms_gan.runtime import prepare_process
 
     prepare_process("CPU")  # as scripts/train.py does, before MindSpore is imported
-    from ms_gan.checkpoint import list_checkpoints
+    from ms_gan.checkpoint import list_checkpoints, read_state
     from ms_gan.config import TrainConfig
     from ms_gan.errors import UserError
     from ms_gan.trainer import train
@@ -99,9 +99,10 @@ def main():
     except UserError as e:
         raise SystemExit(f"error: {e}") from None
     last = list_checkpoints(run_dir)[-1]
+    steps = read_state(last)["step"]
     candidates = {"none (the raw G)": os.path.join(last, "generator.ckpt"),
                   "the run's own (--ema_decay 0.999)": os.path.join(last, "generator_ema.ckpt")}
-    candidates.update({f"P = {power}, centred {round(config_steps(last) / (power + 1))} steps back": path
+    candidates.update({f"P = {power}, centred {round(steps / (power + 1))} steps back": path
                        for power, path in averages.save(last).items()})
     rows = ["| average of G | " + " | ".join(c[0] for c in COLUMNS) + " |", "|---|" + "---|" * len(COLUMNS)]
     for name, ckpt in candidates.items():
@@ -110,11 +111,6 @@ def main():
         rows.append(f"| {name} | " + " | ".join(fmt.format(scores[key]) if key in scores else ""
                                              for _, key, fmt in COLUMNS) + " |")
     print("\n".join(rows))
-
-
-def config_steps(checkpoint_folder: str) -> int:
-    with open(os.path.join(checkpoint_folder, "state.json")) as f:
-        return json.load(f)["step"]
 
 
 if __name__ == "__main__":
