@@ -13,13 +13,9 @@ scripts/evaluate.py, with the raw G and the run's own average; prints a markdown
 import argparse
 import json
 import os
-import subprocess
-import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "mnist")
-COLUMNS = (("FD", "fd", "{:.2f}"), ("precision", "precision", "{:.3f}"), ("recall", "recall", "{:.3f}"),
-           ("label acc.", "label_accuracy", "{:.3f}"))
 
 
 class Averages:
@@ -58,15 +54,6 @@ class Averages:
         return paths
 
 
-def evaluate(ckpt: str, output: str) -> dict:
-    cmd = [sys.executable, os.path.join(ROOT, "scripts", "evaluate.py"), "--ckpt", ckpt, "--output", output]
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    if out.returncode != 0:
-        raise SystemExit(f"error: evaluate.py --ckpt {ckpt} failed: {(out.stderr.strip().splitlines() or ['?'])[-1]}")
-    with open(output) as f:
-        return json.load(f)["samples"]
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="cgan", choices=("dcgan", "cgan"))
@@ -90,6 +77,7 @@ def main():
     from ms_gan.config import TrainConfig
     from ms_gan.errors import UserError
     from ms_gan.trainer import train
+    from parity import SCORES, _evaluate  # evaluate.py in a subprocess, and its columns, as the parity table
 
     averages = Averages(powers)
     try:
@@ -104,12 +92,13 @@ def main():
                   "the run's own (--ema_decay 0.999)": os.path.join(last, "generator_ema.ckpt")}
     candidates.update({f"P = {power}, centred {round(steps / (power + 1))} steps back": path
                        for power, path in averages.save(last).items()})
-    rows = ["| average of G | " + " | ".join(c[0] for c in COLUMNS) + " |", "|---|" + "---|" * len(COLUMNS)]
+    columns = [column for column in SCORES if column[0] != "IS"]
+    rows = ["| average of G | " + " | ".join(c[0] for c in columns) + " |", "|---|" + "---|" * len(columns)]
     for name, ckpt in candidates.items():
-        scores = evaluate(ckpt, ckpt[:-len(".ckpt")] + "_metrics.json")
+        scores = _evaluate(["--ckpt", ckpt], ckpt[:-len(".ckpt")] + "_metrics.json", argparse.Namespace(num=10000))
         print(json.dumps({"average": name, "seed": args.seed, **scores}), flush=True)
         rows.append(f"| {name} | " + " | ".join(fmt.format(scores[key]) if key in scores else ""
-                                             for _, key, fmt in COLUMNS) + " |")
+                                             for _, key, fmt in columns) + " |")
     print("\n".join(rows))
 
 
