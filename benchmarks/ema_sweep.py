@@ -1,8 +1,9 @@
 """How long an average of G serves best: one training run, several moving averages of G kept beside it, each scored.
 
     python benchmarks/ema_sweep.py --model cgan --seed 0 --averages 32,16,9,6,3 --data_dir ../shared/data/mnist
+    python benchmarks/ema_sweep.py --model cgan --epochs 13 --lr_schedule linear --averages 32,16,9 ...  # the best recipe
 
-Trains once as scripts/train.py would with default flags (the same trajectory, so the run's own
+Trains once as scripts/train.py would with default flags but --epochs and --lr_schedule (the same trajectory, so the run's own
 generator_ema.ckpt is among the results), and after every step updates, in numpy, one average of G's weights
 (BatchNorm statistics included) per entry of --averages: an integer P averages with decay (1 + n)/(1 + n + P)
 after n updates (P = 9 is ms_gan's warm-up, which sets the decay for the first 8,990 updates), weighting step
@@ -55,10 +56,13 @@ class Averages:
 
 
 def main():
+    from ms_gan.config import LR_SCHEDULES  # no MindSpore import behind it
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="cgan", choices=("dcgan", "cgan"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--lr_schedule", default="constant", choices=LR_SCHEDULES)
     p.add_argument("--averages", default="32,16,9,6,3", help="comma-separated powers P (see above)")
     p.add_argument("--data_dir", default=DEFAULT_DATA)
     p.add_argument("--output_dir", default="/tmp/ms_gan_ema_sweep")
@@ -81,8 +85,9 @@ def main():
 
     averages = Averages(powers)
     try:
-        config = TrainConfig(model=args.model, seed=args.seed, epochs=args.epochs, data_dir=args.data_dir,
-                             output_dir=args.output_dir, run_name=f"{args.model}-seed{args.seed}").validate()
+        name = f"{args.model}-{args.epochs}ep-{args.lr_schedule}-seed{args.seed}"
+        config = TrainConfig(model=args.model, seed=args.seed, epochs=args.epochs, lr_schedule=args.lr_schedule,
+                             data_dir=args.data_dir, output_dir=args.output_dir, run_name=name).validate()
         run_dir = train(config, after_step=averages.update)
     except UserError as e:
         raise SystemExit(f"error: {e}") from None
