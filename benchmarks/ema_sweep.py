@@ -1,14 +1,15 @@
 """How long an average of G serves best: one training run, several moving averages of G kept beside it, each scored.
 
     python benchmarks/ema_sweep.py --model cgan --seed 0 --averages 32,16,9,6,3 --data_dir ../shared/data/mnist
-    python benchmarks/ema_sweep.py --model cgan --epochs 13 --lr_schedule linear --averages 32,16,9 ...  # the best recipe
+    python benchmarks/ema_sweep.py --model cgan --epochs 13 --lr_schedule linear --averages 32,16,9 ...  # best recipe
 
-Trains once as scripts/train.py would with default flags but --epochs and --lr_schedule (the same trajectory, so the run's own
-generator_ema.ckpt is among the results), and after every step updates, in numpy, one average of G's weights
-(BatchNorm statistics included) per entry of --averages: an integer P averages with decay (1 + n)/(1 + n + P)
-after n updates (P = 9 is ms_gan's warm-up, which sets the decay for the first 8,990 updates), weighting step
-k of n about as (k/n)**(P-1), centred n/(P+1) steps back. Each average is saved beside the run's last checkpoint (average_P.ckpt) and scored by
-scripts/evaluate.py, with the raw G and the run's own average; prints a markdown table.
+Trains once as scripts/train.py would with default flags but --epochs and --lr_schedule (the same trajectory, so
+the run's own generator_ema.ckpt is among the results), and after every step updates, in numpy, one average of
+G's weights (BatchNorm statistics included) per entry of --averages: an integer P averages with decay
+(1 + n)/(1 + n + P) after n updates (P = 9 is ms_gan's warm-up, which sets the decay for the first 8,990 updates),
+weighting step k of n about as (k/n)**(P-1), centred n/(P+1) steps back. Each average is saved beside the run's
+last checkpoint (average_P.ckpt) and scored by scripts/evaluate.py, with the raw G and the run's own average;
+prints a markdown table.
 """
 
 import argparse
