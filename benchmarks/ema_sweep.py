@@ -57,7 +57,7 @@ class Averages:
 
 
 def main():
-    from ms_gan.config import LR_SCHEDULES  # no MindSpore import behind it
+    from ms_gan.config import LR_SCHEDULES, TrainConfig  # no MindSpore import behind it
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="cgan", choices=("dcgan", "cgan"))
@@ -79,7 +79,6 @@ def main():
 
     prepare_process("CPU")  # as scripts/train.py does, before MindSpore is imported
     from ms_gan.checkpoint import list_checkpoints, read_state
-    from ms_gan.config import TrainConfig
     from ms_gan.errors import UserError
     from ms_gan.trainer import train
     from parity import SCORES, _evaluate  # evaluate.py in a subprocess, and its columns, as the parity table
