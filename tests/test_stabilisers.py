@@ -179,6 +179,18 @@ def test_the_ema_sweeps_p9_average_is_the_runs_own_moving_average():
             assert np.abs(p3 - now).mean() > np.abs(p9 - now).mean()  # further from G's latest weights
 
 
+@pytest.mark.parametrize("flags, message", [(["--averages", "0,x"], "--averages takes positive integers"),
+                                            (["--lr_schedule", "weekly"], "invalid choice: 'weekly'")])
+def test_the_ema_sweep_refuses_bad_flags_in_one_line_before_training(flags, message):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "ema_sweep.py"), *flags,
+                             "--output_dir", "/nonexistent/not-written"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and message in result.stderr
+    assert "Traceback" not in result.stderr and not os.path.exists("/nonexistent/not-written")
+
+
 @MODES
 @pytest.mark.parametrize("layer", ["dense", "conv"])
 def test_spectral_norm_keeps_the_largest_singular_value_near_one(graph_or_pynative, layer):
