@@ -181,7 +181,7 @@ def test_the_ema_sweeps_p9_average_is_the_runs_own_moving_average():
 
 @pytest.mark.parametrize("flags, message", [(["--averages", "0,x"], "--averages takes positive integers"),
                                             (["--lr_schedule", "weekly"], "invalid choice: 'weekly'")])
-def test_the_ema_sweep_refuses_bad_flags_in_one_line_before_training(flags, message):
+def test_the_ema_sweep_refuses_bad_flags_before_training(flags, message):
     import subprocess
     import sys
 
