@@ -22,9 +22,11 @@ import warnings
 from ms_gan.errors import UserError
 from ms_gan.fileio import temp_path, user_cache_dir
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "gemm_conv.cc")
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCES = [os.path.join(HERE, name) for name in ("gemm_conv.cc", "gemm.cc")]
 # -fno-trapping-math lets GCC vectorise the LeakyReLU selects (IEEE traps are never enabled here)
 FLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
+DNNL = "libdnnl.so.3"  # the oneDNN MindSpore ships in mindspore/lib; gemm.cc calls its sgemm
 CONV_IMPLS = ("auto", "gemm", "native")  # --conv_impl: auto = gemm on CPU when the kernels build, else native
 
 
@@ -36,10 +38,26 @@ def cache_dir() -> str:
     return user_cache_dir("kernels")
 
 
+def mindspore_lib_dir() -> str:
+    """MindSpore's own shared libraries, where its oneDNN is, found without importing MindSpore."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mindspore")
+    lib = os.path.join(os.path.dirname(spec.origin), "lib") if spec and spec.origin else ""
+    if not os.path.exists(os.path.join(lib, DNNL)):
+        raise KernelUnavailable(f"MindSpore's oneDNN ({DNNL}) was not found in {lib or 'the mindspore package'}")
+    return lib
+
+
 def library_path() -> str:
-    """The compiled library, built now if this source, these flags and this machine have none yet."""
-    with open(SOURCE, "rb") as f:
-        key = hashlib.sha1(f.read() + " ".join(FLAGS).encode() + platform.machine().encode()).hexdigest()[:16]
+    """The compiled library, built now if these sources, these flags, this MindSpore and this machine have none yet."""
+    lib = mindspore_lib_dir()
+    link = [f"-L{lib}", f"-l:{DNNL}", f"-Wl,-rpath,{lib}"]
+    digest = hashlib.sha1(" ".join(FLAGS + link).encode() + platform.machine().encode())
+    for source in SOURCES:
+        with open(source, "rb") as f:
+            digest.update(f.read())
+    key = digest.hexdigest()[:16]
     path = os.path.join(cache_dir(), f"gemm_conv-{key}.so")
     if os.path.exists(path):
         return path
@@ -50,7 +68,7 @@ def library_path() -> str:
     # build beside the target and rename: several processes (msrun workers) may build at once
     tmp = temp_path(path, ".so")
     try:
-        result = subprocess.run([compiler, *FLAGS, "-o", tmp, SOURCE], capture_output=True, text=True)
+        result = subprocess.run([compiler, *FLAGS, "-o", tmp, *SOURCES, *link], capture_output=True, text=True)
         if result.returncode != 0:
             first = (result.stderr.strip().splitlines() or ["no output"])[0]
             raise KernelUnavailable(f"compiling ms_gan's CPU kernels with {compiler} failed: {first}")
@@ -67,7 +85,8 @@ class KernelFallback(UserWarning):
 
 @functools.cache
 def load():
-    """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad),
+    """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad and the
+    matrix products mm = a @ b, mm_nt = a @ b^T, mm_tn = a^T @ b),
     built once per process. Raises KernelUnavailable."""
     return _make_ops(library_path())
 
@@ -143,6 +162,16 @@ def _make_ops(path: str):
     def same(x, *rest):
         return x
 
+    # the three products and their gradients: each gradient is two of the three
+    def mm_bprop(a, b, out, dout):  # a @ b
+        return k.mm_nt(dout, b), k.mm_tn(a, dout)
+
+    def mm_nt_bprop(a, b, out, dout):  # a @ b^T
+        return k.mm(dout, b), k.mm_tn(dout, a)
+
+    def mm_tn_bprop(a, b, out, dout):  # a^T @ b
+        return k.mm_nt(b, dout), k.mm(a, dout)
+
     def custom(name, shape, bprop):
         return ops.Custom(f"{path}:{name}", shape, same, func_type="aot", bprop=bprop)
 
@@ -152,4 +181,7 @@ def _make_ops(path: str):
     k.swap_nc = custom("SwapNC", lambda x: (x[1], x[0], *x[2:]), swap_bprop)
     k.leaky_relu = custom("LeakyReLU", same, leaky_relu_bprop)
     k.leaky_relu_grad = custom("LeakyReLUGrad", same, leaky_relu_grad_bprop)
+    k.mm = custom("MatMulNN", lambda a, b: (a[0], b[1]), mm_bprop)
+    k.mm_nt = custom("MatMulNT", lambda a, b: (a[0], b[0]), mm_nt_bprop)
+    k.mm_tn = custom("MatMulTN", lambda a, b: (a[1], b[1]), mm_tn_bprop)
     return k

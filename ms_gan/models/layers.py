@@ -167,8 +167,8 @@ class SNDense(_SpectralNorm, nn.Dense):
 
 
 class GemmConv2d(nn.Cell):
-    """nn.Conv2d (no bias, "pad" mode) as one MatMul: the weights [out, in * k * k] times the input unfolded
-    to [in * k * k, N * Ho * Wo]. Same parameter ("weight", [out, in, k, k]) and init as nn.Conv2d.
+    """nn.Conv2d (no bias, "pad" mode) as one matrix product (kernels' oneDNN sgemm): the weights [out, in * k * k]
+    times the input unfolded to [in * k * k, N * Ho * Wo]. Same parameter ("weight", [out, in, k, k]) and init as nn.Conv2d.
 
     With stride 1 and fewer outputs than inputs (the generators' last layer, 64 channels -> 1), the input's
     unfolding would be k * k times the input (231 MB for G's 3x3 at batch 128), written once forward and
@@ -181,8 +181,6 @@ class GemmConv2d(nn.Cell):
         self.geometry = kernels.geometry(kernel, stride, padding)
         self.kernel, self.padding = kernel, padding
         self.ops = kernels.load()
-        self.matmul = ops.MatMul()  # the primitive: its gradient uses transpose flags, not Transpose ops
-        self.matmul_tb = ops.MatMul(transpose_b=True)
         self.as_transposed = stride == 1 and c_out < c_in and padding <= kernel - 1
         if self.as_transposed:
             # conv(x, W, pad p) = conv_transpose(x, flip(W) with in and out swapped, pad k - 1 - p), stride 1
@@ -197,7 +195,7 @@ class GemmConv2d(nn.Cell):
         if h == self.kernel and w == self.kernel and self.padding == 0:
             # the kernel covers the whole input (the discriminators' last layer): a plain dense layer
             # [N, in * k * k] @ [out, in * k * k]^T -> [N, out, 1, 1]
-            y = self.matmul_tb(ops.reshape(x, (n, -1)), ops.reshape(weight, (c_out, -1)))
+            y = self.ops.mm_nt(ops.reshape(x, (n, -1)), ops.reshape(weight, (c_out, -1)))
             return ops.reshape(y, (n, c_out, 1, 1))
         if self.as_transposed:
             # [out, in, k, k] -> flipped in space -> [in, out, k, k]
@@ -205,12 +203,12 @@ class GemmConv2d(nn.Cell):
         cols = self.ops.im2col(x, self.geometry)  # [N, in, H, W] -> [in * k * k, N, Ho, Wo]
         rows, n, ho, wo = cols.shape
         # [out, in * k * k] @ [in * k * k, N * Ho * Wo] -> [out, N, Ho, Wo] -> [N, out, Ho, Wo]
-        y = self.matmul(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo)))
+        y = self.ops.mm(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo)))
         return self.ops.swap_nc(ops.reshape(y, (c_out, n, ho, wo)))
 
 
 class _TransposedProduct(nn.Cell):
-    """A transposed convolution (no bias) of x [N, in, H, W] with weight [in, out, k, k]: one MatMul, then Col2Im
+    """A transposed convolution (no bias) of x [N, in, H, W] with weight [in, out, k, k]: one matrix product, then Col2Im
     folds its [out * k * k, N, H, W] columns into the [N, out, Ho, Wo] output (the adjoint of GemmConv2d's
     unfolding)."""
 
@@ -219,14 +217,13 @@ class _TransposedProduct(nn.Cell):
         self.geometry = kernels.geometry(kernel, stride, padding)
         self.kernel, self.stride, self.padding = kernel, stride, padding
         self.ops = kernels.load()
-        self.matmul_ta = ops.MatMul(transpose_a=True)
 
     def construct(self, x, weight):
         n, c_in, h, w = x.shape
         # [N, in, H, W] -> [in, N * H * W]
         x_cols = ops.reshape(self.ops.swap_nc(x), (c_in, n * h * w))
         # [in, out * k * k]^T @ [in, N * H * W] -> [out * k * k, N, H, W]
-        cols = ops.reshape(self.matmul_ta(ops.reshape(weight, (c_in, -1)), x_cols), (-1, n, h, w))
+        cols = ops.reshape(self.ops.mm_tn(ops.reshape(weight, (c_in, -1)), x_cols), (-1, n, h, w))
         size = ((h - 1) * self.stride - 2 * self.padding + self.kernel,
                 (w - 1) * self.stride - 2 * self.padding + self.kernel)
         # -> [N, out, Ho, Wo]; the zeros only tell Col2Im the output size
@@ -234,7 +231,7 @@ class _TransposedProduct(nn.Cell):
 
 
 class GemmConv2dTranspose(nn.Cell):
-    """nn.Conv2dTranspose (no bias, "pad" mode) as one MatMul followed by Col2Im, the adjoint of
+    """nn.Conv2dTranspose (no bias, "pad" mode) as one matrix product followed by Col2Im, the adjoint of
     GemmConv2d. Same parameter ("weight", [in, out, k, k]) and init as nn.Conv2dTranspose."""
 
     def __init__(self, c_in, c_out, kernel, stride, padding):

@@ -1,0 +1,111 @@
+// Matrix products for ms_gan's CPU layers (ms_gan/kernels/__init__.py), through oneDNN's sgemm: the oneDNN that
+// MindSpore itself ships (mindspore/lib/libdnnl.so.3) and runs its CPU convolutions with.
+//
+// Why not MindSpore's MatMul: on this project's 2-core AVX-512 machine MindSpore 2.10's CPU MatMul multiplies at
+// ~170 GFLOP/s on large float32 products and ~76 on the fc models' batch-128 ones, where oneDNN's sgemm, one
+// call per core, reaches ~270-310 on both (README, Performance). MindSpore's oneDNN is built with the
+// "threadpool" runtime and no pool is handed to it here, so one dnnl_sgemm call runs on one thread: the products
+// are split into one block per OpenMP thread, each block one sequential call.
+//
+// MatMulNN(a, b) = a @ b, MatMulNT(a, b) = a @ b^T, MatMulTN(a, b) = a^T @ b, all float32, 2-D, row-major. The
+// gradient of each is two of these three, so they differentiate any number of times (WGAN-GP).
+// Blocks are fixed by the shapes and the thread count and summed in a fixed order: results are deterministic.
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+extern "C" int dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                          int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+
+namespace {
+
+bool IsFloat32(const char *dtype) { return std::strcmp(dtype, "float32") == 0 || std::strcmp(dtype, "float") == 0; }
+
+// Below this many multiply-adds a product runs as one call: splitting costs more than it saves.
+constexpr int64_t kSplitWork = int64_t(1) << 18;
+
+// c [m, n] = op(a) @ op(b), op(a) [m, k], op(b) [k, n], row-major; ta / tb: a / b are stored transposed.
+int Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c) {
+  const int64_t lda = ta ? m : k, ldb = tb ? k : n;
+  const char tra = ta ? 'T' : 'N', trb = tb ? 'T' : 'N';
+  int64_t parts = std::min<int64_t>(omp_get_max_threads(), std::max<int64_t>(1, m * n * k / kSplitWork));
+  if (parts <= 1 || k == 0) {
+    if (k == 0) std::memset(c, 0, sizeof(float) * m * n);
+    else if (dnnl_sgemm(tra, trb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, n) != 0) return 1;
+    return 0;
+  }
+  const int64_t wide = std::max(m, n);
+  int failed = 0;
+  if (wide >= 16 * parts) {
+    // split the longer side of c into PARTS bands, each a product of its own
+    const bool by_rows = m >= n;
+    const int64_t step = (wide + parts - 1) / parts;
+#pragma omp parallel for num_threads(parts) schedule(static) reduction(| : failed)
+    for (int64_t p = 0; p < parts; ++p) {
+      const int64_t lo = p * step, len = std::min(wide, lo + step) - lo;
+      if (len <= 0) continue;
+      if (by_rows) {  // rows lo.. of c and of op(a)
+        const float *a_part = ta ? a + lo : a + lo * lda;
+        failed |= dnnl_sgemm(tra, trb, len, n, k, 1.0f, a_part, lda, b, ldb, 0.0f, c + lo * n, n) != 0;
+      } else {  // columns lo.. of c and of op(b)
+        const float *b_part = tb ? b + lo * ldb : b + lo;
+        failed |= dnnl_sgemm(tra, trb, m, len, k, 1.0f, a, lda, b_part, ldb, 0.0f, c + lo, n) != 0;
+      }
+    }
+    return failed;
+  }
+  // a small c from a long k (a weight gradient summed over every pixel of the batch): each thread sums its share
+  // of k into its own copy of c, then the copies are added in order
+  const int64_t step = (k + parts - 1) / parts;
+  std::vector<float> partial(static_cast<size_t>((parts - 1) * m * n));
+#pragma omp parallel for num_threads(parts) schedule(static) reduction(| : failed)
+  for (int64_t p = 0; p < parts; ++p) {
+    const int64_t lo = p * step, len = std::max<int64_t>(0, std::min(k, lo + step) - lo);
+    float *out = p == 0 ? c : partial.data() + (p - 1) * m * n;
+    if (len == 0) {
+      std::memset(out, 0, sizeof(float) * m * n);
+      continue;
+    }
+    const float *a_part = ta ? a + lo * lda : a + lo;
+    const float *b_part = tb ? b + lo : b + lo * ldb;
+    failed |= dnnl_sgemm(tra, trb, m, n, len, 1.0f, a_part, lda, b_part, ldb, 0.0f, out, n) != 0;
+  }
+  for (int64_t p = 1; p < parts; ++p) {
+    const float *add = partial.data() + (p - 1) * m * n;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < m * n; ++i) c[i] += add[i];
+  }
+  return failed;
+}
+
+// params: a, b, then c; shapes as stored
+int Product(bool ta, bool tb, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+  if (nparam != 3 || ndims[0] != 2 || ndims[1] != 2 || ndims[2] != 2 || !IsFloat32(dtypes[0]) ||
+      !IsFloat32(dtypes[1]))
+    return 1;
+  const int64_t m = shapes[2][0], n = shapes[2][1], k = ta ? shapes[0][0] : shapes[0][1];
+  if ((tb ? shapes[1][1] : shapes[1][0]) != k) return 1;
+  return Gemm(ta, tb, m, n, k, static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
+              static_cast<float *>(params[2]));
+}
+
+}  // namespace
+
+extern "C" int MatMulNN(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                        void *extra) {
+  return Product(false, false, nparam, params, ndims, shapes, dtypes);
+}
+
+extern "C" int MatMulNT(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                        void *extra) {
+  return Product(false, true, nparam, params, ndims, shapes, dtypes);
+}
+
+extern "C" int MatMulTN(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                        void *extra) {
+  return Product(true, false, nparam, params, ndims, shapes, dtypes);
+}
