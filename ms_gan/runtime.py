@@ -24,7 +24,7 @@ def prepare_process(device_target: str) -> None:
     if device_target == "CPU":
         os.environ.setdefault("MS_DEV_HOST_BLOCKING_RUN", "1")
         # ms_gan's CPU kernels (ms_gan/kernels) use OpenMP; by default its threads spin after each kernel and
-        # take the cores from MindSpore's next MatMul. Sleeping at once made a DCGAN step ~12% faster.
+        # take the cores from the next matrix product. Sleeping at once made a DCGAN step ~12% faster.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("GLOG_v", "3")  # keep MindSpore's INFO/WARNING chatter out of the progress display
 

@@ -1,14 +1,16 @@
-"""ms_gan's CPU kernels: gemm_conv.cc compiled on first use and wrapped as MindSpore custom operators.
+"""ms_gan's CPU kernels: gemm_conv.cc and gemm.cc compiled on first use and wrapped as MindSpore custom operators.
 
 On CPU, MindSpore 2.10 runs convolutions through oneDNN's plain-layout GEMM path, about half PyTorch's
 speed for these layers, and builds LeakyReLU from Maximum, whose backward takes several kernels. ms_gan
-instead computes each convolution as one large MatMul between an unfolded input and the weights (models/layers.py); the
-kernels here only rearrange memory around it (Im2Col, Col2Im, SwapNC) and apply LeakyReLU in one pass.
-Each operator's gradient is another of these operators, so they differentiate twice (WGAN-GP).
+instead computes each convolution as one large matrix product between an unfolded input and the weights
+(models/layers.py): gemm_conv.cc rearranges memory around it (Im2Col, Col2Im, SwapNC) and applies LeakyReLU in
+one pass; gemm.cc multiplies through the sgemm of the oneDNN that MindSpore ships, one call per core, about 1.1-2x
+the speed of MindSpore's MatMul on these shapes (benchmarks/bench_products.py).
+Each operator's gradient is built from these operators, so they differentiate twice (WGAN-GP).
 
-The library is compiled with the system C++ compiler into a per-user cache, keyed by a hash of the source
-and the flags. Where no compiler works, `load` raises KernelUnavailable with the reason, and `resolve`
-falls back to MindSpore's own ops.
+The library is compiled with the system C++ compiler into a per-user cache, keyed by a hash of the sources,
+the flags and MindSpore's library folder. Where no compiler works or MindSpore's oneDNN is missing, `load` raises
+KernelUnavailable with the reason, and `resolve` falls back to MindSpore's own ops.
 """
 
 import functools

@@ -1,5 +1,5 @@
 // CPU kernels for ms_gan's GEMM convolutions (ms_gan/kernels/__init__.py): the memory reshuffles around
-// the matrix products, and LeakyReLU. MindSpore's MatMul does the arithmetic; these only move numbers.
+// the matrix products, and LeakyReLU. gemm.cc does the arithmetic; these only move numbers.
 //
 // Layouts (all float32, row-major):
 //   image  [N, C, H, W]            the usual NCHW activation
