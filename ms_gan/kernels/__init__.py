@@ -4,7 +4,7 @@ On CPU, MindSpore 2.10 runs convolutions through oneDNN's plain-layout GEMM path
 speed for these layers, and builds LeakyReLU from Maximum, whose backward takes several kernels. ms_gan
 instead computes each convolution as one large matrix product between an unfolded input and the weights
 (models/layers.py): gemm_conv.cc rearranges memory around it (Im2Col, Col2Im, SwapNC) and applies LeakyReLU in
-one pass; gemm.cc multiplies through the sgemm of the oneDNN that MindSpore ships, one call per core, about 1.1-2x
+one pass; gemm.cc multiplies through the sgemm of the oneDNN that MindSpore ships, one call per core, 1.2-1.7x
 the speed of MindSpore's MatMul on these shapes (benchmarks/bench_products.py).
 Each operator's gradient is built from these operators, so they differentiate twice (WGAN-GP).
 
