@@ -1,5 +1,6 @@
-"""ms_gan's CPU kernels (ms_gan/kernels): the oneDNN matrix products, GEMM convolutions and the fused LeakyReLU against numpy and MindSpore's own layers, forward, backward and twice differentiated; checkpoints shared
-between the two; the fallback."""
+"""ms_gan's CPU kernels (ms_gan/kernels): the oneDNN matrix products, GEMM convolutions and the fused LeakyReLU
+against numpy and MindSpore's own layers, forward, backward and twice differentiated; checkpoints shared between
+the two; the fallback."""
 
 import os
 import subprocess

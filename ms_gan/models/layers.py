@@ -167,8 +167,9 @@ class SNDense(_SpectralNorm, nn.Dense):
 
 
 class GemmConv2d(nn.Cell):
-    """nn.Conv2d (no bias, "pad" mode) as one matrix product (kernels' oneDNN sgemm): the weights [out, in * k * k]
-    times the input unfolded to [in * k * k, N * Ho * Wo]. Same parameter ("weight", [out, in, k, k]) and init as nn.Conv2d.
+    """nn.Conv2d (no bias, "pad" mode) as one matrix product (kernels' oneDNN sgemm): the weights
+    [out, in * k * k] times the input unfolded to [in * k * k, N * Ho * Wo]. Same parameter ("weight",
+    [out, in, k, k]) and init as nn.Conv2d.
 
     With stride 1 and fewer outputs than inputs (the generators' last layer, 64 channels -> 1), the input's
     unfolding would be k * k times the input (231 MB for G's 3x3 at batch 128), written once forward and
@@ -208,8 +209,8 @@ class GemmConv2d(nn.Cell):
 
 
 class _TransposedProduct(nn.Cell):
-    """A transposed convolution (no bias) of x [N, in, H, W] with weight [in, out, k, k]: one matrix product, then Col2Im
-    folds its [out * k * k, N, H, W] columns into the [N, out, Ho, Wo] output (the adjoint of GemmConv2d's
+    """A transposed convolution (no bias) of x [N, in, H, W] with weight [in, out, k, k]: one matrix product, then
+    Col2Im folds its [out * k * k, N, H, W] columns into the [N, out, Ho, Wo] output (the adjoint of GemmConv2d's
     unfolding)."""
 
     def __init__(self, kernel, stride, padding):
