@@ -108,6 +108,9 @@ class TrainConfig:
                                  group=STABILISERS)
     clip_grad_norm: float = option(0.0, "clip each net's gradients to this global L2 norm (0 = off)",
                                    group=STABILISERS)
+    top_k: float = option(1.0, "top-k training: G learns only from the share of each batch's fakes that D scores "
+                          "most real, going linearly from all of them at the first step to this share at the last "
+                          "(e.g. 0.5; 1 = off)", group=STABILISERS)
     stop_on_failure: bool = option(False, "stop the run (its checkpoints kept) when the diagnosis after an epoch "
                                    "finds a convergence failure, or with --eval_every a mode collapse; without it, "
                                    "such an epoch prints a warning and training goes on", resumable=True)
@@ -150,6 +153,11 @@ class TrainConfig:
             factors = 0.5 * (1.0 + np.cos(np.pi * progress))
         return (base * factors).astype(np.float32)
 
+    def top_k_shares(self, total_steps: int) -> np.ndarray:
+        """float32 [G updates]: the share of each batch's fakes G learns from at each of its updates (--top_k)."""
+        updates = max(1, total_steps // self.n_critic)
+        return (1.0 - (1.0 - self.top_k) * np.arange(updates) / max(1, updates - 1)).astype(np.float32)
+
     def validate(self) -> "TrainConfig":
         for f in dataclasses.fields(self):
             choices = f.metadata.get("choices")
@@ -190,6 +198,9 @@ class TrainConfig:
             self.ema_decay = 0.999 if self.model in ("dcgan", "cgan") else 0.0
         if not 0 <= self.ema_decay < 1:
             raise UserError(f"--ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
+        if not 0 < self.top_k <= 1:
+            raise UserError(f"--top_k is the share of fakes G learns from at the end, in (0, 1] (1 = off), got "
+                            f"{self.top_k}")
         if self.gp_weight < 0 or self.clip_grad_norm < 0:
             raise UserError("--gp_weight and --clip_grad_norm must not be negative")
         return self

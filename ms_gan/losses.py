@@ -5,6 +5,7 @@ g_loss(fake_logits), threshold(real_logits, fake_logits)): the logit value D's a
 REAL_TARGET < 1 is one-sided label smoothing; with FAKE_TARGET > 0 too, two-sided (bce and lsgan only).
 """
 
+import mindspore as ms
 from mindspore import ops
 
 
@@ -68,6 +69,18 @@ LOSSES = {
     "hinge": (hinge_d_loss, wgan_g_loss, zero_threshold),
     "wgan-gp": (wgan_d_loss, wgan_g_loss, midpoint_threshold),
 }
+
+
+def top_k_fakes(fake_logits, share):
+    """Top-k training (Sinha et al., 2020): G's loss on FAKE_LOGITS [N] with the gradient of only the
+    round(SHARE * N) fakes D scores most real (at least one); the others are held constant. Returns (logits to
+    take G's loss of, N / k), the factor that makes the gradient that of the mean over the k kept ones."""
+    n = fake_logits.shape[0]
+    k = ops.maximum(ops.round(share * n), 1.0)
+    ranked = ops.stop_gradient(ops.sort(fake_logits, descending=True)[0])
+    threshold = ops.gather(ranked, (k - 1).astype(ms.int32), 0)
+    kept = ops.where(fake_logits >= threshold, fake_logits, ops.stop_gradient(fake_logits))
+    return kept, n / k
 
 
 def gradient_penalty(critic, real, fake, labels, mix):

@@ -3,7 +3,7 @@
 import mindspore as ms
 from mindspore import amp, nn, ops
 
-from ms_gan.losses import LOSSES, gradient_penalty
+from ms_gan.losses import LOSSES, gradient_penalty, top_k_fakes
 from ms_gan.runlog import STEP_METRICS  # noqa: F401  (the order train_step's numbers come in)
 
 
@@ -39,7 +39,7 @@ def _prefix_own_parameters(optimizer, prefix: str) -> None:
 
 def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing: float = 1.0,
                  fake_label: float = 0.0, gp_weight: float = 10.0, clip_grad_norm: float = 0.0,
-                 reducers=(None, None), loss_scale: bool = False):
+                 reducers=(None, None), loss_scale: bool = False, top_k_shares=None):
     """Three uncompiled functions: update_d(real, z, labels, mix) -> the five STEP_METRICS of D's update (its
     loss on real and on fake, the G loss its fakes scored before the update, its accuracy on each),
     update_g(z, labels) -> g_loss, and update_both(real, z, labels, mix) -> (update_d's numbers, g_loss), the
@@ -50,7 +50,9 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
     net's gradients to that global norm before its optimizer sees them. REDUCERS (for D, for G) average the
     gradients over data-parallel workers first (None: one process). LOSS_SCALE (mixed precision) scales each
     loss up before differentiating and the gradients back down, skipping an update whose gradients
-    overflowed and shrinking the scale, as float16 gradients would otherwise underflow to zero."""
+    overflowed and shrinking the scale, as float16 gradients would otherwise underflow to zero. TOP_K_SHARES
+    (float32 [G updates], or None = all) is the share of each batch's fakes G learns from at each of its updates
+    (losses.top_k_fakes), read at opt_g's own step count, as a learning-rate schedule is."""
     d_loss_fn, g_loss_fn, threshold_fn = LOSSES[loss]
     penalised = loss == "wgan-gp"
     scale_d, scale_g = _loss_scaler("d", loss_scale), _loss_scaler("g", loss_scale)
@@ -70,8 +72,14 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
         return loss_d, (loss_real, loss_fake, g_loss, acc_real, acc_fake)  # STEP_METRICS order
 
     def forward_g(fake, labels):
-        loss_g = g_loss_fn(net_d(fake, labels))
-        return (scale_g.scale(loss_g) if scale_g is not None else loss_g), loss_g
+        logits = net_d(fake, labels)
+        loss_g = objective = g_loss_fn(logits)
+        if top_k_shares is not None:
+            # the share for this update; the last one stays past the end (a resume with more epochs)
+            update = ops.minimum(opt_g.global_step, top_k_shares.shape[0] - 1)
+            kept, factor = top_k_fakes(logits, ops.gather(top_k_shares, update, 0)[0])
+            objective = g_loss_fn(kept) * factor
+        return (scale_g.scale(objective) if scale_g is not None else objective), loss_g
 
     grad_d = ms.value_and_grad(forward_d, None, opt_d.parameters, has_aux=True)
     grad_fake = ms.value_and_grad(forward_g, 0, has_aux=True)  # G's loss and its gradient at the fakes
@@ -115,11 +123,12 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
     return update_d, update_g, update_both
 
 
-def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = True, replicas=None):
+def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = True, replicas=None,
+               total_steps: int = 1):
     """(train_step, critic_step), each called as step(real, z, labels, mix=None) -> [5] tensor in
     STEP_METRICS order, built on one set of updates (one loss scaler per net, one gradient reducer, one
-    state sync). CONFIG (a TrainConfig; None = defaults) gives the loss and the stabilisers; REPLICAS
-    (distributed.Replicas) the data-parallel workers.
+    state sync). CONFIG (a TrainConfig; None = defaults) gives the loss and the stabilisers, over a run of
+    TOTAL_STEPS steps (--top_k's schedule); REPLICAS (distributed.Replicas) the data-parallel workers.
 
     train_step = (1) update D, (2) update G with the same z and the same forward pass of G (its fakes,
     detached, train D; G's gradient then comes back through the updated D), (3) on several workers, average the
@@ -131,6 +140,8 @@ def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = Tr
         options = {"loss": config.loss, "label_smoothing": config.label_smoothing, "fake_label": config.fake_label,
                    "gp_weight": config.gp_weight,
                    "clip_grad_norm": config.clip_grad_norm, "loss_scale": config.mixed_precision}
+        if config.top_k < 1:
+            options["top_k_shares"] = ms.Tensor(config.top_k_shares(total_steps))
     sync = None
     if replicas is not None and replicas.size > 1:
         options["reducers"] = (replicas.grad_reducer(opt_d), replicas.grad_reducer(opt_g))

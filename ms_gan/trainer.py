@@ -185,7 +185,7 @@ class _Run:
         c = self.cells
         self.train_step, self.critic_step = make_steps(c["generator"], c["discriminator"], c["optim_g"], c["optim_d"],
                                                        config, self.ema, jit=config.mode == "graph",
-                                                       replicas=self.replicas)
+                                                       replicas=self.replicas, total_steps=self.total)
         c["generator"].set_train(True)
         c["discriminator"].set_train(True)
         self.grid = self._grid_noise()

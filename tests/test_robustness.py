@@ -133,6 +133,26 @@ def test_a_linear_schedule_changes_only_the_second_half_and_resumes_on_its_curve
     assert len(log_values(run_dir)) == 1 + 24
 
 
+def test_top_k_changes_gs_updates_and_resumes_on_its_schedule(tiny_mnist, reference, tmp_path):
+    """--top_k trains G on fewer fakes from its second update on, so the log leaves the plain run's after step 2;
+    a run resumed from its epoch-2 checkpoint reads the share at G's saved update count and ends exactly as the
+    uninterrupted run."""
+    result = run_script("train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", "top",
+                        "--top_k", 0.5)
+    assert result.returncode == 0, result.stderr[-3000:]
+    top, plain = log_values(tmp_path / "top"), log_values(reference)
+    # rows 1-2 (steps 1-2) are read before G's second update, the first on fewer fakes, has changed anything
+    assert top[:3] == plain[:3] and all(a != b for a, b in zip(top[3:], plain[3:]))
+    run_dir = tmp_path / "resumed"
+    shutil.copytree(tmp_path / "top", run_dir)
+    for name in os.listdir(run_dir / "checkpoints"):
+        if not name.startswith(("epoch001", "epoch002")):
+            shutil.rmtree(run_dir / "checkpoints" / name)
+    result = run_script("train.py", "--resume", run_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert log_values(run_dir) == top
+
+
 def test_stop_on_failure_ends_a_losing_run_after_the_epoch_it_is_found(tiny_mnist, tmp_path):
     """D learning 500x faster than G wins within the first epoch: the diagnosis after epoch 1 finds the
     convergence failure, warns, and --stop_on_failure ends the run there with one line, the checkpoint and

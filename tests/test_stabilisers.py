@@ -236,6 +236,44 @@ def test_gradient_clipping_bounds_the_update():
     np.testing.assert_allclose(d_update_norm(0.05), 0.05, rtol=1e-4)
 
 
+@MODES
+def test_top_k_takes_gs_gradient_from_its_best_fakes_only(graph_or_pynative):
+    import mindspore as ms
+
+    from ms_gan.losses import LOSSES, top_k_fakes
+
+    logits = np.array([0.5, -1.0, 2.0, 0.1, -3.0, 1.0], np.float32)
+    sigmoid = 1 / (1 + np.exp(-logits))
+    for name in ("bce", "hinge"):
+        g_loss = LOSSES[name][1]
+
+        def objective(x, share):
+            kept, factor = top_k_fakes(x, share)
+            return g_loss(kept) * factor
+
+        grad = ms.grad(objective)
+        grad = ms.jit(grad) if graph_or_pynative == "graph" else grad
+        # d/dx of the mean over the k kept: bce's per-sample gradient is sigmoid(x) - 1, hinge's (-D(G(z))) is -1
+        per_sample = sigmoid - 1 if name == "bce" else -np.ones_like(logits)
+        for share, kept in ((1.0, [0, 1, 2, 3, 4, 5]), (0.5, [2, 5, 0]), (0.34, [2, 5]), (0.01, [2])):
+            expected = np.zeros_like(logits)
+            expected[kept] = per_sample[kept] / len(kept)
+            got = grad(tensor(logits), ms.Tensor(share, ms.float32)).asnumpy()
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7, err_msg=f"{name} share {share}")
+
+
+def test_top_k_share_goes_linearly_from_all_to_the_flag_over_gs_updates():
+    from ms_gan.errors import UserError
+
+    shares = small_config("dcgan", top_k=0.5).top_k_shares(total_steps=11)
+    np.testing.assert_allclose(shares, np.linspace(1.0, 0.5, 11), rtol=1e-6)
+    # with 3 D updates per G update, G updates 4 times in 12 steps
+    np.testing.assert_allclose(small_config("dcgan", top_k=0.25, n_critic=3).top_k_shares(12), [1, 0.75, 0.5, 0.25])
+    for bad in (0.0, -0.5, 1.5):
+        with pytest.raises(UserError, match="--top_k is the share"):
+            small_config("dcgan", top_k=bad)
+
+
 def read_log(run_dir):
     from ms_gan.runlog import read_log as read
 
@@ -246,7 +284,7 @@ TINY = ["--epochs", 1, "--batch_size", 64, "--latent_dim", 16, "--ngf", 8, "--nd
 
 
 @pytest.mark.parametrize("options", [  # every option at least once; options that combine share a run
-    ["--model", "dcgan", "--loss", "lsgan"],
+    ["--model", "dcgan", "--loss", "lsgan", "--top_k", 0.5],
     ["--model", "dcgan", "--loss", "hinge", "--minibatch_disc"],
     ["--model", "dcgan", "--loss", "wgan-gp", "--n_critic", 2],
     ["--model", "cgan", "--loss", "wgan-gp", "--spectral_norm"],
