@@ -107,6 +107,17 @@ def test_divergence_stops_with_the_step_and_keeps_earlier_checkpoints(tiny_mnist
     assert digest(run_dir / "checkpoints") == before
 
 
+def resumed_from_epoch_2(run_dir, copy_dir):
+    """A copy of RUN_DIR cut back to its epoch-2 checkpoint, then resumed to the end: COPY_DIR."""
+    shutil.copytree(run_dir, copy_dir)
+    for name in os.listdir(copy_dir / "checkpoints"):
+        if not name.startswith(("epoch001", "epoch002")):
+            shutil.rmtree(copy_dir / "checkpoints" / name)
+    result = run_script("train.py", "--resume", copy_dir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return copy_dir
+
+
 def test_a_linear_schedule_changes_only_the_second_half_and_resumes_on_its_curve(tiny_mnist, reference, tmp_path):
     """--lr_schedule linear keeps the full rate for the first half of the run, so its log equals the constant-rate
     run's up to there and differs after; a run resumed from its epoch-2 checkpoint picks the curve up where the
@@ -120,13 +131,7 @@ def test_a_linear_schedule_changes_only_the_second_half_and_resumes_on_its_curve
     assert scheduled[:10] == constant[:10]
     assert all(a != b for a, b in zip(scheduled[10:], constant[10:]))
 
-    run_dir = tmp_path / "resumed"
-    shutil.copytree(tmp_path / "linear", run_dir)
-    for name in os.listdir(run_dir / "checkpoints"):
-        if not name.startswith(("epoch001", "epoch002")):
-            shutil.rmtree(run_dir / "checkpoints" / name)
-    result = run_script("train.py", "--resume", run_dir)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = resumed_from_epoch_2(tmp_path / "linear", tmp_path / "resumed")
     assert log_values(run_dir) == scheduled
     result = run_script("train.py", "--resume", run_dir, "--epochs", 6)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -143,14 +148,7 @@ def test_top_k_changes_gs_updates_and_resumes_on_its_schedule(tiny_mnist, refere
     top, plain = log_values(tmp_path / "top"), log_values(reference)
     # rows 1-2 (steps 1-2) are read before G's second update, the first on fewer fakes, has changed anything
     assert top[:3] == plain[:3] and all(a != b for a, b in zip(top[3:], plain[3:]))
-    run_dir = tmp_path / "resumed"
-    shutil.copytree(tmp_path / "top", run_dir)
-    for name in os.listdir(run_dir / "checkpoints"):
-        if not name.startswith(("epoch001", "epoch002")):
-            shutil.rmtree(run_dir / "checkpoints" / name)
-    result = run_script("train.py", "--resume", run_dir)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert log_values(run_dir) == top
+    assert log_values(resumed_from_epoch_2(tmp_path / "top", tmp_path / "resumed")) == top
 
 
 def test_stop_on_failure_ends_a_losing_run_after_the_epoch_it_is_found(tiny_mnist, tmp_path):
