@@ -5,8 +5,9 @@ speed for these layers, and builds LeakyReLU from Maximum, whose backward takes 
 instead computes each convolution as one large matrix product between an unfolded input and the weights
 (models/layers.py): gemm_conv.cc rearranges memory around it (Im2Col, Col2Im, SwapNC) and applies LeakyReLU in
 one pass; gemm.cc multiplies through the sgemm of the oneDNN that MindSpore ships, one call per core, 1.2-1.7x
-the speed of MindSpore's MatMul on these shapes (benchmarks/bench_products.py).
-Each operator's gradient is built from these operators, so they differentiate twice (WGAN-GP).
+the speed of MindSpore's MatMul on these shapes (benchmarks/bench_products.py), and for drawing from the fc
+generator, runs each hidden layer's product, bias and ReLU in one pass (models/folded.py).
+Each training operator's gradient is built from these operators, so they differentiate twice (WGAN-GP).
 
 The library is compiled with the system C++ compiler into a per-user cache, keyed by a hash of the sources,
 the flags and MindSpore's library folder. Where no compiler works or MindSpore's oneDNN is missing, `load` raises
@@ -87,8 +88,9 @@ class KernelFallback(UserWarning):
 
 @functools.cache
 def load():
-    """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad and the
-    matrix products mm = a @ b, mm_nt = a @ b^T, mm_tn = a^T @ b),
+    """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad, the
+    matrix products mm = a @ b, mm_nt = a @ b^T, mm_tn = a^T @ b, scale_shift_relu and its gradient, and the
+    drawing-only dense_relu and dense_bias),
     built once per process. Raises KernelUnavailable."""
     return _make_ops(library_path())
 
@@ -174,6 +176,20 @@ def _make_ops(path: str):
     def mm_tn_bprop(a, b, out, dout):  # a^T @ b
         return k.mm_nt(b, dout), k.mm(a, dout)
 
+    # conditional BatchNorm's tail, relu(x * s + b) with s, b [N, C] per sample and channel, and its gradient
+    def ssr_bprop(x, s, b, out, dout):
+        return k.scale_shift_relu_grad(x, s, b, dout)
+
+    def ssr_grad_bprop(x, s, b, dy, out, dout):
+        # the gradient (dx, ds, db) is linear in dy and, where the ReLU's mask m is fixed (almost everywhere),
+        # dx = m dy s and ds = sum_hw m dy x are linear in s and x: plain ops, for a second derivative (WGAN-GP)
+        ddx, dds, ddb = dout
+        planes = (x.shape[0], x.shape[1], 1, 1)
+        s4, b4, dds4, ddb4 = (ops.reshape(t, planes) for t in (s, b, dds, ddb))
+        masked = ops.cast(x * s4 + b4 > 0, x.dtype) * dy
+        return (masked * dds4, ops.reduce_sum(masked * ddx, (2, 3)), ops.zeros_like(b),
+                ops.cast(x * s4 + b4 > 0, x.dtype) * (s4 * ddx + x * dds4 + ddb4))
+
     def custom(name, shape, bprop):
         return ops.Custom(f"{path}:{name}", shape, same, func_type="aot", bprop=bprop)
 
@@ -186,4 +202,10 @@ def _make_ops(path: str):
     k.mm = custom("MatMulNN", lambda a, b: (a[0], b[1]), mm_bprop)
     k.mm_nt = custom("MatMulNT", lambda a, b: (a[0], b[0]), mm_nt_bprop)
     k.mm_tn = custom("MatMulTN", lambda a, b: (a[1], b[1]), mm_tn_bprop)
+    k.scale_shift_relu = custom("ScaleShiftReLU", lambda x, s, b: x, ssr_bprop)
+    k.scale_shift_relu_grad = ops.Custom(f"{path}:ScaleShiftReLUGrad", lambda x, s, b, dy: (x, s, b),
+                                         lambda x, s, b, dy: (x, x, x), func_type="aot", bprop=ssr_grad_bprop)
+    # for drawing only, not differentiated: x [N, in], w [out, in], b [out] -> relu(x @ w^T + b), x @ w^T + b
+    k.dense_relu = ops.Custom(f"{path}:DenseReLU", lambda x, w, b: (x[0], w[0]), same, func_type="aot")
+    k.dense_bias = ops.Custom(f"{path}:DenseBias", lambda x, w, b: (x[0], w[0]), same, func_type="aot")
     return k

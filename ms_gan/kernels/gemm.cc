@@ -109,3 +109,47 @@ extern "C" int MatMulTN(int nparam, void **params, int *ndims, int64_t **shapes,
                         void *extra) {
   return Product(true, false, nparam, params, ndims, shapes, dtypes);
 }
+
+// DenseReLU(x, w, b) = max(x @ w^T + b, 0) and DenseBias(x, w, b) = x @ w^T + b: x [n, in], w [out, in], b [out],
+// float32. For drawing only (no gradient): the fc generator's folded layers (models/folded.py), where MindSpore's
+// separate bias add and ReLU each read and write the whole activation again. Here each thread takes a band of
+// rows, in chunks that stay in cache: the bias copied into the chunk, the product added onto it (beta = 1), then
+// the ReLU in place.
+namespace {
+
+constexpr int64_t kDenseChunkRows = 256;
+
+int Dense(bool relu, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+  if (nparam != 4 || ndims[0] != 2 || ndims[1] != 2 || ndims[2] != 1 || ndims[3] != 2 || !IsFloat32(dtypes[0]) ||
+      !IsFloat32(dtypes[1]) || !IsFloat32(dtypes[2]))
+    return 1;
+  const int64_t rows = shapes[0][0], k = shapes[0][1], n = shapes[1][0];
+  if (shapes[1][1] != k || shapes[2][0] != n || shapes[3][0] != rows || shapes[3][1] != n) return 1;
+  const float *x = static_cast<const float *>(params[0]), *w = static_cast<const float *>(params[1]);
+  const float *bias = static_cast<const float *>(params[2]);
+  float *y = static_cast<float *>(params[3]);
+  const int64_t chunks = (rows + kDenseChunkRows - 1) / kDenseChunkRows;
+  int failed = 0;
+#pragma omp parallel for schedule(static) reduction(| : failed)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t lo = c * kDenseChunkRows, len = std::min(rows, lo + kDenseChunkRows) - lo;
+    float *out = y + lo * n;
+    for (int64_t r = 0; r < len; ++r) std::memcpy(out + r * n, bias, sizeof(float) * n);
+    failed |= dnnl_sgemm('N', 'T', len, n, k, 1.0f, x + lo * k, k, w, k, 1.0f, out, n) != 0;
+    if (relu)
+      for (int64_t i = 0; i < len * n; ++i) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
+  }
+  return failed;
+}
+
+}  // namespace
+
+extern "C" int DenseReLU(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                         void *extra) {
+  return Dense(true, nparam, params, ndims, shapes, dtypes);
+}
+
+extern "C" int DenseBias(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                         void *extra) {
+  return Dense(false, nparam, params, ndims, shapes, dtypes);
+}

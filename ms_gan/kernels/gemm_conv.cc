@@ -149,3 +149,74 @@ extern "C" int LeakyReLUGrad(int nparam, void **params, int *ndims, int64_t **sh
   for (int64_t i = 0; i < size; ++i) dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : slope);
   return 0;
 }
+
+// The conditional generator's BatchNorm tail (models/cgan.py): ScaleShiftReLU(x [N, C, H, W], s [N, C], b [N, C])
+// = max(x * s + b, 0), each sample and channel with its own scale and shift, in one pass where MindSpore takes a
+// broadcast (or a MatMul spreading s and b over H and W), a Mul, an Add and a ReLU. Its gradient,
+// ScaleShiftReLUGrad(x, s, b, dy) -> (dx, ds, db) with g = dy where x * s + b > 0 (else 0): dx = g * s,
+// ds = sum over H, W of g * x, db = sum of g, is one pass too. One thread per (sample, channel) plane, its sums in
+// a fixed order: deterministic.
+extern "C" int ScaleShiftReLU(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                              void *stream, void *extra) {
+  if (nparam != 4 || ndims[0] != 4 || ndims[1] != 2 || ndims[2] != 2 || !IsFloat32(dtypes[0]) ||
+      !IsFloat32(dtypes[1]) || !IsFloat32(dtypes[2]))
+    return 1;
+  const int64_t planes = shapes[0][0] * shapes[0][1], size = shapes[0][2] * shapes[0][3];
+  if (shapes[1][0] * shapes[1][1] != planes || shapes[2][0] * shapes[2][1] != planes) return 1;
+  const float *x = static_cast<const float *>(params[0]), *s = static_cast<const float *>(params[1]);
+  const float *b = static_cast<const float *>(params[2]);
+  float *y = static_cast<float *>(params[3]);
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    const float scale = s[p], shift = b[p];
+    const float *in = x + p * size;
+    float *out = y + p * size;
+    for (int64_t i = 0; i < size; ++i) {
+      const float v = in[i] * scale + shift;
+      out[i] = v > 0.0f ? v : 0.0f;
+    }
+  }
+  return 0;
+}
+
+constexpr int64_t kLanes = 16;
+
+extern "C" int ScaleShiftReLUGrad(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                                  void *stream, void *extra) {
+  if (nparam != 7 || ndims[0] != 4 || ndims[3] != 4 || !IsFloat32(dtypes[0]) || !IsFloat32(dtypes[3])) return 1;
+  const int64_t planes = shapes[0][0] * shapes[0][1], size = shapes[0][2] * shapes[0][3];
+  const float *x = static_cast<const float *>(params[0]), *s = static_cast<const float *>(params[1]);
+  const float *b = static_cast<const float *>(params[2]), *dy = static_cast<const float *>(params[3]);
+  float *dx = static_cast<float *>(params[4]), *ds = static_cast<float *>(params[5]);
+  float *db = static_cast<float *>(params[6]);
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    const float scale = s[p], shift = b[p];
+    const float *in = x + p * size, *grad = dy + p * size;
+    float *out = dx + p * size;
+    // 16 running sums, one per lane, so that the compiler vectorises the loop without reordering a sum
+    float sum_gx[kLanes] = {}, sum_g[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= size; i += kLanes)
+      for (int64_t j = 0; j < kLanes; ++j) {
+        const float g = in[i + j] * scale + shift > 0.0f ? grad[i + j] : 0.0f;
+        out[i + j] = g * scale;
+        sum_gx[j] += g * in[i + j];
+        sum_g[j] += g;
+      }
+    for (int64_t j = 0; i < size; ++i, ++j) {
+      const float g = in[i] * scale + shift > 0.0f ? grad[i] : 0.0f;
+      out[i] = g * scale;
+      sum_gx[j] += g * in[i];
+      sum_g[j] += g;
+    }
+    float total_gx = 0.0f, total_g = 0.0f;
+    for (int64_t j = 0; j < kLanes; ++j) {
+      total_gx += sum_gx[j];
+      total_g += sum_g[j];
+    }
+    ds[p] = total_gx;
+    db[p] = total_g;
+  }
+  return 0;
+}

@@ -23,59 +23,38 @@ class CGANGenerator(nn.Cell):
         self.embed = nn.Embedding(num_classes, embed_dim, embedding_table=Normal(1.0))
         # [N, latent + embed] -> [N, 4ngf * 7 * 7], as DCGANGenerator.project
         self.project = nn.Dense(latent_dim + embed_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
-        self.norm1 = ConditionalBatchNorm2d(ngf * 4, num_classes)
+        self.norm1 = ConditionalBatchNormReLU(ngf * 4, num_classes, layers)
         self.up1 = layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1)  # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
-        self.norm2 = ConditionalBatchNorm2d(ngf * 2, num_classes)
+        self.norm2 = ConditionalBatchNormReLU(ngf * 2, num_classes, layers)
         self.up2 = layers.conv_t(ngf * 2, ngf, 4, 2, 1)      # -> [N, ngf, 28, 28]
-        self.norm3 = ConditionalBatchNorm2d(ngf, num_classes)
+        self.norm3 = ConditionalBatchNormReLU(ngf, num_classes, layers)
         self.out = layers.conv(ngf, 1, 3, 1, 1)              # -> [N, 1, 28, 28]
-        self.relu, self.tanh = nn.ReLU(), nn.Tanh()
+        self.tanh = nn.Tanh()
 
     def construct(self, z, labels):
         # [N, latent] ++ [N, embed] -> [N, 4ngf * 49] -> [N, 4ngf, 7, 7]
         x = ops.reshape(self.project(ops.concat((z, self.embed(labels)), axis=1)), (-1, self.ngf * 4, 7, 7))
-        x = self.up1(self.relu(self.norm1(x, labels)))
-        x = self.up2(self.relu(self.norm2(x, labels)))
-        return self.tanh(self.out(self.relu(self.norm3(x, labels))))
+        x = self.up1(self.norm1(x, labels))
+        x = self.up2(self.norm2(x, labels))
+        return self.tanh(self.out(self.norm3(x, labels)))
 
 
-class ConditionalBatchNorm2d(nn.Cell):
-    """BatchNorm whose scale and shift depend on the label: x_hat * gamma[y] + beta[y], where x_hat is
-    normalised with the batch's statistics (running ones in inference), as nn.BatchNorm2d without its own
-    affine part. DCGAN's init: gamma ~ N(1, 0.02), beta = 0, for every label."""
+class ConditionalBatchNormReLU(nn.Cell):
+    """BatchNorm whose scale and shift depend on the label, then ReLU: relu(x_hat * gamma[y] + beta[y]), where
+    x_hat is normalised with the batch's statistics (running ones in inference), as nn.BatchNorm2d without its
+    own affine part. DCGAN's init: gamma ~ N(1, 0.02), beta = 0, for every label. The scale, shift and ReLU are
+    one layer (LAYERS.scale_shift_relu: one pass each way with the CPU kernels)."""
 
-    def __init__(self, channels: int, num_classes: int):
+    def __init__(self, channels: int, num_classes: int, layers=NATIVE):
         super().__init__()
-        self.channels = channels
         self.norm = nn.BatchNorm2d(channels, affine=False)
         self.gamma = nn.Embedding(num_classes, channels, embedding_table=Normal(0.02, 1.0))
         self.beta = nn.Embedding(num_classes, channels, embedding_table="zeros")
-        self.scale_shift = ScaleShift()
+        self.scale_shift_relu = layers.scale_shift_relu()
 
     def construct(self, x, labels):
-        # [N] -> [N, C] -> [N, C, 1, 1], broadcast over H and W
-        shape = (-1, self.channels, 1, 1)
-        return self.scale_shift(self.norm(x), ops.reshape(self.gamma(labels), shape),
-                                ops.reshape(self.beta(labels), shape))
-
-
-class ScaleShift(nn.Cell):
-    """x * scale + shift for x [N, C, H, W] and a scale and shift [N, C, 1, 1] per sample and channel. Each is
-    spread over H and W by a MatMul with a row of ones, so that its gradient, a sum over H and W, is a MatMul
-    too: MindSpore 2.10's CPU ReduceSum over the last two axes, which broadcasting's gradient uses, is slow (47
-    ms of a 630 ms cgan step went to the six it took). Plain ops, so it also differentiates twice."""
-
-    def __init__(self):
-        super().__init__()
-        self.matmul = ops.MatMul()
-
-    def construct(self, x, scale, shift):
-        n, c, h, w = x.shape
-        ones = ops.ones((1, h * w), x.dtype)
-        # [N * C, 1] @ [1, H * W] -> [N, C, H, W]
-        scale_map = ops.reshape(self.matmul(ops.reshape(scale, (n * c, 1)), ones), (n, c, h, w))
-        shift_map = ops.reshape(self.matmul(ops.reshape(shift, (n * c, 1)), ones), (n, c, h, w))
-        return x * scale_map + shift_map
+        # [N] -> [N, C] each
+        return self.scale_shift_relu(self.norm(x), self.gamma(labels), self.beta(labels))
 
 
 class CGANDiscriminator(nn.Cell):
