@@ -183,8 +183,13 @@ constexpr int64_t kLanes = 16;
 
 extern "C" int ScaleShiftReLUGrad(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
                                   void *stream, void *extra) {
-  if (nparam != 7 || ndims[0] != 4 || ndims[3] != 4 || !IsFloat32(dtypes[0]) || !IsFloat32(dtypes[3])) return 1;
+  if (nparam != 7 || ndims[0] != 4 || ndims[1] != 2 || ndims[2] != 2 || ndims[3] != 4 || !IsFloat32(dtypes[0]) ||
+      !IsFloat32(dtypes[1]) || !IsFloat32(dtypes[2]) || !IsFloat32(dtypes[3]))
+    return 1;
   const int64_t planes = shapes[0][0] * shapes[0][1], size = shapes[0][2] * shapes[0][3];
+  if (shapes[1][0] * shapes[1][1] != planes || shapes[2][0] * shapes[2][1] != planes ||
+      shapes[3][0] * shapes[3][1] != planes || shapes[3][2] * shapes[3][3] != size)
+    return 1;
   const float *x = static_cast<const float *>(params[0]), *s = static_cast<const float *>(params[1]);
   const float *b = static_cast<const float *>(params[2]), *dy = static_cast<const float *>(params[3]);
   float *dx = static_cast<float *>(params[4]), *ds = static_cast<float *>(params[5]);
