@@ -16,7 +16,7 @@ import mindspore as ms
 from ms_gan.config import load_config
 from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import temp_path, write_json
-from ms_gan.models import build_generator
+from ms_gan.models import build_discriminator, build_generator
 
 CKPT_DIR = "checkpoints"
 CONFIG_NAME = "config.json"
@@ -113,6 +113,22 @@ def load_generator(config, ckpt_path: str):
     net_g = build_generator(config)
     load_into(net_g, ckpt_path, what=f"{config.model} generator (latent_dim {config.latent_dim})")
     return net_g
+
+
+def discriminator_path(generator_path: str) -> str:
+    """The discriminator.ckpt of the checkpoint folder GENERATOR_PATH (from resolve_generator) is in."""
+    path = os.path.join(os.path.dirname(generator_path), "discriminator.ckpt")
+    if not os.path.isfile(path):
+        raise UserError(f"no discriminator.ckpt beside {generator_path}: --keep needs a checkpoint folder of a "
+                        "run (the showcase folders keep only the generator)")
+    return path
+
+
+def load_discriminator(config, generator_path: str):
+    """CONFIG's discriminator from the checkpoint folder GENERATOR_PATH is in; the context must be set up."""
+    net_d = build_discriminator(config)
+    load_into(net_d, discriminator_path(generator_path), what=f"{config.model} discriminator")
+    return net_d
 
 
 def load_into(cell, path: str, what: str = "checkpoint", keep=()) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 from ms_gan.classifier import classifier_id, features_and_probs, load_classifier
 from ms_gan.data import read_split
 from ms_gan.fileio import save_npz, sha256, user_cache_dir, write_json
-from ms_gan.sampling import generate, latent_codes
+from ms_gan.sampling import candidate_labels, draw_most_real, generate, latent_codes
 from ms_gan.visualize import to_uint8
 
 
@@ -207,14 +207,23 @@ class Evaluator:
         features, probs = features_and_probs(self.classifier, images_u8)
         return score(features, probs, self.reference, requested, self.classes, self.reference_radii)
 
-    def score_generator(self, net_g, config, seed: int = 0, truncation: float = 0.0) -> dict:
+    def score_generator(self, net_g, config, seed: int = 0, truncation: float = 0.0, net_d=None,
+                        keep: float = 1.0) -> dict:
         """Scores of NUM_SAMPLES images drawn from NET_G, labels cycling through the classes for a conditional
-        model; TRUNCATION as in sampling.latent_codes (0: off, the plain N(0, I) of training)."""
-        z = latent_codes(np.random.default_rng(seed), self.num_samples, config.latent_dim, truncation)
+        model; TRUNCATION as in sampling.latent_codes (0: off, the plain N(0, I) of training). With NET_D and
+        KEEP < 1, NUM_SAMPLES / KEEP are drawn and the ones NET_D scores most real kept (sampling.draw_most_real)."""
         pool = np.array(self.classes if self.classes is not None else range(config.num_classes), dtype=np.int32)
-        labels = pool[np.arange(self.num_samples) % len(pool)]
-        images = to_uint8(generate(net_g, z, labels))
-        return self.score_images(images, requested=labels if config.conditional else None)
+        wanted = pool[np.arange(self.num_samples) % len(pool)]
+        if not config.conditional:
+            wanted = np.zeros_like(wanted)
+        if net_d is None or keep >= 1:
+            z = latent_codes(np.random.default_rng(seed), self.num_samples, config.latent_dim, truncation)
+            images, labels = generate(net_g, z, wanted), wanted
+        else:
+            candidates = candidate_labels(wanted, keep)
+            z = latent_codes(np.random.default_rng(seed), len(candidates), config.latent_dim, truncation)
+            images, labels = draw_most_real(net_g, net_d, z, candidates, wanted)
+        return self.score_images(to_uint8(images), requested=labels if config.conditional else None)
 
 
 def format_table(rows: dict) -> str:

@@ -3,8 +3,8 @@
 FD (Frechet distance in an MNIST classifier's feature space), Inception Score with that classifier,
 precision/recall (k-NN manifolds), class coverage and, for conditional models, the share of samples read as
 the requested digit; next to the same numbers for held-out real digits. Writes RUN_DIR/samples/metrics.json
-(metrics_truncationT.json with --truncation T). A samples.npz from scripts/infer.py can be scored instead
-with --samples.
+(metrics_truncationT.json with --truncation T, metrics_keepF.json with --keep F). A samples.npz from
+scripts/infer.py can be scored instead with --samples.
 """
 
 import argparse
@@ -27,10 +27,14 @@ def parse_args(argv=None):
     p.add_argument("--truncation", type=float, default=0.0, metavar="T",
                    help="--ckpt: redraw every latent component farther than T from 0 (the truncation trick: "
                         "higher precision, lower recall); 0, the default, draws as training did")
+    p.add_argument("--keep", type=float, default=1.0, metavar="F",
+                   help="--ckpt: draw --num / F samples and score the --num the run's discriminator finds most real "
+                        "(discriminator rejection sampling: higher precision, lower recall; needs the checkpoint "
+                        "folder's discriminator.ckpt); 1, the default, keeps every sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="", help="where to write the metrics JSON (default: "
-                   "RUN_DIR/samples/metrics.json, metrics_truncationT.json with --truncation T, or "
-                   "metrics.json beside --samples)")
+                   "RUN_DIR/samples/metrics.json, metrics_truncationT.json with --truncation T, "
+                   "metrics_keepF.json with --keep F, or metrics.json beside --samples)")
     return p.parse_args(argv)
 
 
@@ -41,11 +45,14 @@ def main(args):
         raise UserError(f"--num must be positive, got {args.num}")
     if args.truncation < 0 or (args.truncation and args.samples):
         raise UserError("--truncation takes a threshold > 0 (0: off) and applies to --ckpt, where samples are drawn")
+    if not 0 < args.keep <= 1 or (args.keep < 1 and args.samples):
+        raise UserError("--keep takes a share in (0, 1] (1: every sample) and applies to --ckpt, where samples are drawn")
     images = labels = config = None
     if args.samples:  # read and check the file before anything slow
         images, labels = _read_samples(args.samples)
     prepare_process("CPU")
-    from ms_gan.checkpoint import find_run_dir, load_generator, resolve_generator
+    from ms_gan.checkpoint import (discriminator_path, find_run_dir, load_discriminator, load_generator,
+                                   resolve_generator)
     from ms_gan.config import default_classifier
     from ms_gan.data import check_same_data, resolve_data_dir, run_data_dir
     from ms_gan.fileio import write_json
@@ -54,6 +61,8 @@ def main(args):
 
     if args.ckpt:
         ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
+        if args.keep < 1:
+            discriminator_path(ckpt_path)  # there is one, before anything is written
     if args.data_dir:
         data_dir = resolve_data_dir(args.data_dir)
         if config:  # the samples are scored against the test split: it must be the very one the run recorded
@@ -72,10 +81,13 @@ def main(args):
 
     if config:
         net_g = load_generator(config, ckpt_path)
-        name = f"{config.model} ({os.path.relpath(ckpt_path)})" + (f", truncation {args.truncation:g}"
-                                                                   if args.truncation else "")
-        scores = evaluator.score_generator(net_g, config, args.seed, args.truncation)
-        out_name = f"metrics_truncation{args.truncation:g}.json" if args.truncation else "metrics.json"
+        net_d = load_discriminator(config, ckpt_path) if args.keep < 1 else None
+        drawn = "".join([f", truncation {args.truncation:g}" if args.truncation else "",
+                         f", keep {args.keep:g} by D" if args.keep < 1 else ""])
+        name = f"{config.model} ({os.path.relpath(ckpt_path)}){drawn}"
+        scores = evaluator.score_generator(net_g, config, args.seed, args.truncation, net_d, args.keep)
+        out_name = "_".join(["metrics"] + ([f"truncation{args.truncation:g}"] if args.truncation else [])
+                            + ([f"keep{args.keep:g}"] if args.keep < 1 else [])) + ".json"
         out_path = args.output or os.path.join(find_run_dir(ckpt_path), "samples", out_name)
     else:
         name, scores = os.path.relpath(args.samples), evaluator.score_images(images, labels)
@@ -87,7 +99,7 @@ def main(args):
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     write_json(out_path, {"samples": scores, "real": evaluator.real_row, "classifier": evaluator.classifier_id,
                           "classifier_test_accuracy": evaluator.classifier_test_accuracy, "seed": args.seed,
-                          "truncation": args.truncation})
+                          "truncation": args.truncation, "keep": args.keep})
     print(f"wrote {out_path}")
 
 

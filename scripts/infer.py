@@ -20,6 +20,10 @@ def parse_args(argv=None):
     p.add_argument("--truncation", type=float, default=0.0, metavar="T",
                    help="redraw every latent component farther than T from 0 (the truncation trick: more typical, "
                         "less varied digits; about 1.5 is mild); 0, the default, draws as training did")
+    p.add_argument("--keep", type=float, default=1.0, metavar="F",
+                   help="draw --num / F images and keep the --num the run's discriminator finds most real "
+                        "(discriminator rejection sampling: cleaner, less varied digits; needs the checkpoint "
+                        "folder's discriminator.ckpt); 1, the default, keeps every image")
     p.add_argument("--output_dir", default="", help="default: RUN_DIR/samples")
     p.add_argument("--ncol", type=int, default=0, help="grid columns (default: about square; cgan: one row per digit)")
     p.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
@@ -39,19 +43,25 @@ def main(args):
         raise UserError(f"--num must be positive, got {args.num}")
     if args.truncation < 0:
         raise UserError(f"--truncation must be 0 (off) or positive, got {args.truncation}")
+    if not 0 < args.keep <= 1:
+        raise UserError(f"--keep must be in (0, 1], got {args.keep}")
     if args.interpolate < 0 or args.interpolate == 1 or args.style_grid < 0:
         raise UserError("--interpolate takes 2 or more steps and --style_grid a positive number of styles")
     prepare_process(args.device_target)
     import numpy as np
 
-    from ms_gan.checkpoint import find_run_dir, load_generator, resolve_generator
+    from ms_gan.checkpoint import (discriminator_path, find_run_dir, load_discriminator, load_generator,
+                                   resolve_generator)
     from ms_gan.data import class_names
     from ms_gan.fileio import save_npz
     from ms_gan.runtime import setup_context
-    from ms_gan.sampling import generate, interpolation_inputs, latent_codes, style_grid_inputs
+    from ms_gan.sampling import (candidate_labels, draw_most_real, generate, interpolation_inputs, latent_codes,
+                                 style_grid_inputs)
     from ms_gan.visualize import save_grid, to_uint8
 
     ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
+    if args.keep < 1:
+        discriminator_path(ckpt_path)  # there is one, before anything is written
     if args.style_grid and not config.conditional:
         raise UserError(f"--style_grid needs a conditional model; this checkpoint is a {config.model!r} generator")
     if args.label is not None:
@@ -71,7 +81,6 @@ def main(args):
     setup_context(args.device_target, "graph", args.seed)
     net_g = load_generator(config, ckpt_path)
 
-    z = latent_codes(np.random.default_rng(args.seed), args.num, config.latent_dim, args.truncation)
     if not config.conditional:
         labels = np.zeros(args.num, dtype=np.int32)
     elif args.label is not None:
@@ -79,7 +88,15 @@ def main(args):
     else:  # one row per digit: --num split as evenly as it goes (64 -> rows of 7, 7, 7, 7, 6, ..., 6)
         counts = [len(part) for part in np.array_split(np.arange(args.num), config.num_classes)]
         labels = np.repeat(np.arange(config.num_classes, dtype=np.int32), counts)
-    images = to_uint8(generate(net_g, z, labels))
+    if args.keep < 1:
+        net_d = load_discriminator(config, ckpt_path)
+        candidates = candidate_labels(labels, args.keep)
+        z = latent_codes(np.random.default_rng(args.seed), len(candidates), config.latent_dim, args.truncation)
+        images, labels = draw_most_real(net_g, net_d, z, candidates, labels)
+    else:
+        z = latent_codes(np.random.default_rng(args.seed), args.num, config.latent_dim, args.truncation)
+        images = generate(net_g, z, labels)
+    images = to_uint8(images)
 
     arrays = {"images": images}
     if config.conditional:

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from mindspore import nn, ops
 
 from conftest import real_mnist_dir, real_subset
 from ms_gan.config import default_classifier
@@ -273,6 +274,40 @@ def test_truncated_latent_codes_stay_inside_the_threshold_and_off_means_plain_no
         latent_codes(np.random.default_rng(3), 5, 16, truncation=-1.0)
 
 
+class _Brightness(nn.Cell):
+    """A stand-in G: every pixel of image i is z[i, 0]; labels ignored."""
+
+    def construct(self, z, labels):
+        return ops.tile(ops.reshape(z[:, :1], (-1, 1, 1, 1)), (1, 1, 28, 28))
+
+
+class _MeanPixel(nn.Cell):
+    """A stand-in D: the brighter the image, the more real; labels ignored."""
+
+    def construct(self, images, labels):
+        return ops.mean(images, axis=(1, 2, 3))
+
+
+def test_draw_most_real_keeps_each_labels_top_share_in_drawing_order():
+    from ms_gan.errors import UserError
+    from ms_gan.sampling import candidate_labels, draw_most_real
+
+    wanted = np.array([0, 0, 0, 1, 1, 2], dtype=np.int32)
+    candidates = candidate_labels(wanted, 0.4)  # ceil(3 / 0.4) = 8, ceil(2 / 0.4) = 5, ceil(1 / 0.4) = 3
+    assert candidates.tolist() == [0] * 8 + [1] * 5 + [2] * 3
+    assert candidate_labels(wanted, 1.0).tolist() == wanted.tolist()
+    z = np.random.default_rng(0).standard_normal((len(candidates), 4)).astype(np.float32)
+    images, labels = draw_most_real(_Brightness(), _MeanPixel(), z, candidates, wanted)
+    assert images.shape == (6, 1, 28, 28) and labels.tolist() == wanted.tolist()
+    expected = []
+    for label, count in ((0, 3), (1, 2), (2, 1)):
+        members = np.flatnonzero(candidates == label)
+        expected += sorted(members[np.argsort(-z[members, 0])[:count]].tolist())
+    np.testing.assert_allclose(images[:, 0, 0, 0], z[expected, 0])  # the brightest of each label, in order
+    with pytest.raises(UserError, match=r"--keep must be in \(0, 1\]"):
+        candidate_labels(wanted, 0.0)
+
+
 def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
     run_dir, classifier, _ = short_run
     result = run_script("evaluate.py", "--ckpt", run_dir, "--classifier", classifier, "--num", 200)
@@ -292,6 +327,15 @@ def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
     assert truncated["truncation"] == 1.0 and truncated["samples"]["num_samples"] == 200
     assert truncated["samples"] != metrics["samples"]  # other latent codes, other images
     assert open(os.path.join(run_dir, "samples", "metrics.json")).read() == untruncated  # kept as it was
+
+    result = run_script("evaluate.py", "--ckpt", run_dir, "--classifier", classifier, "--num", 200, "--keep", 0.5)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert ", keep 0.5 by D |" in result.stdout
+    kept = json.load(open(os.path.join(run_dir, "samples", "metrics_keep0.5.json")))
+    assert kept["keep"] == 0.5 and kept["samples"]["num_samples"] == 200
+    assert "label_accuracy" in kept["samples"]
+    assert kept["samples"] != metrics["samples"]
+    assert open(os.path.join(run_dir, "samples", "metrics.json")).read() == untruncated
 
     result = run_script("infer.py", "--ckpt", run_dir, "--num", 50, "--output_dir", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -333,9 +333,22 @@ def test_infer_bad_checkpoint(broken_checkpoints, tmp_path, case, fragment):
     (["--output_dir", "{reference}/log.csv/out"], "cannot create --output_dir"),
     (["--device_target", "Ascend"], "no usable Ascend backend"),
     (["--truncation", "-1"], "--truncation must be 0 (off) or positive"),
+    (["--keep", "0"], "--keep must be in (0, 1]"),
+    (["--keep", "1.5"], "--keep must be in (0, 1]"),
 ])
 def test_infer_bad_input(reference, args, fragment):
     before = digest(reference)
     result = run_script("infer.py", "--ckpt", reference, *[a.format(reference=reference) for a in args])
     assert_one_line_error(result, fragment)
     assert digest(reference) == before
+
+
+@pytest.mark.parametrize("script, out_flag, out_name", [("infer.py", "--output_dir", "out"),
+                                                        ("evaluate.py", "--output", "out/metrics.json")])
+def test_keep_needs_the_runs_discriminator(script, out_flag, out_name, tmp_path):
+    """A showcase folder keeps only its generator: --keep says so in one line and writes nothing."""
+    showcase = os.path.join(ROOT, "result", "showcase", "dcgan")
+    before = digest(showcase)
+    result = run_script(script, "--ckpt", showcase, "--keep", 0.5, out_flag, tmp_path / out_name)
+    assert_one_line_error(result, "no discriminator.ckpt beside")
+    assert digest(showcase) == before and os.listdir(tmp_path) == []

@@ -93,6 +93,17 @@ def test_infer_draws_from_the_saved_generator(trained_run, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "again" / "samples.npz")["images"], samples["images"])
 
 
+def test_infer_keep_draws_the_discriminators_favourites(trained_run, tmp_path):
+    model, run_dir, _ = trained_run
+    plain = run_script("infer.py", "--ckpt", run_dir, "--num", 20, "--output_dir", tmp_path / "plain")
+    kept = run_script("infer.py", "--ckpt", run_dir, "--num", 20, "--keep", 0.25, "--output_dir", tmp_path / "kept")
+    assert plain.returncode == 0 and kept.returncode == 0, kept.stderr[-3000:]
+    plain, kept = np.load(tmp_path / "plain" / "samples.npz"), np.load(tmp_path / "kept" / "samples.npz")
+    assert kept["images"].shape == (20, 28, 28) and not np.array_equal(kept["images"], plain["images"])
+    if model == "cgan":  # the same two images of each digit, row by row
+        assert kept["labels"].tolist() == plain["labels"].tolist()
+
+
 def test_infer_label_draws_one_digit_or_refuses(trained_run, tmp_path):
     model, run_dir, _ = trained_run
     result = run_script("infer.py", "--ckpt", run_dir, "--num", 8, "--label", 7, "--output_dir", tmp_path)
