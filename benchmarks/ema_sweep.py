@@ -64,6 +64,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--lr_schedule", default="constant", choices=LR_SCHEDULES)
+    p.add_argument("--lr_d", type=float, default=None, help="D's learning rate (default: the model's, as train.py)")
     p.add_argument("--averages", default="32,16,9,6,3", help="comma-separated powers P (see above)")
     p.add_argument("--data_dir", default=DEFAULT_DATA)
     p.add_argument("--output_dir", default="/tmp/ms_gan_ema_sweep")
@@ -86,7 +87,7 @@ def main():
     averages = Averages(powers)
     try:
         name = f"{args.model}-{args.epochs}ep-{args.lr_schedule}-seed{args.seed}"
-        config = TrainConfig(model=args.model, seed=args.seed, epochs=args.epochs, lr_schedule=args.lr_schedule,
+        config = TrainConfig(model=args.model, seed=args.seed, epochs=args.epochs, lr_schedule=args.lr_schedule, lr_d=args.lr_d,
                              data_dir=args.data_dir, output_dir=args.output_dir, run_name=name).validate()
         run_dir = train(config, after_step=averages.update)
     except UserError as e:

@@ -25,11 +25,11 @@ SCORES = (("FD", "fd", "{:.2f}"), ("IS", "inception_score", "{:.2f}"), ("precisi
 
 
 def train_ms(model, seed, args) -> dict:
-    """Train through scripts/train.py (default flags), score with evaluate.py --ckpt."""
+    """Train through scripts/train.py (default flags but --lr_d), score with evaluate.py --ckpt."""
     run_dir = os.path.join(args.output_dir, "ms_gan", f"{model}-seed{seed}")
     train = [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--model", model, "--seed", str(seed),
              "--epochs", str(args.epochs), "--data_dir", args.data_dir, "--output_dir", os.path.dirname(run_dir),
-             "--run_name", os.path.basename(run_dir)]
+             "--run_name", os.path.basename(run_dir)] + _lr_d_flag(args)
     finished = os.path.isfile(os.path.join(run_dir, "summary.json"))
     if finished and args.reuse:
         _check_defaults(run_dir, model, seed, args)
@@ -41,12 +41,16 @@ def train_ms(model, seed, args) -> dict:
     return {"wall_seconds": summary["wall_seconds"], "images_per_second": summary["images_per_second"], **metrics}
 
 
+def _lr_d_flag(args) -> list:
+    return [] if args.lr_d is None else ["--lr_d", repr(args.lr_d)]
+
+
 def _check_defaults(run_dir, model, seed, args) -> None:
     """--reuse: a finished run counts only if it was trained exactly as this script would train it."""
     from ms_gan.config import TrainConfig, load_config
 
     saved = load_config(os.path.join(run_dir, "config.json")).to_dict()
-    wanted = TrainConfig(model=model, seed=seed, epochs=args.epochs).validate().to_dict()
+    wanted = TrainConfig(model=model, seed=seed, epochs=args.epochs, lr_d=args.lr_d).validate().to_dict()
     ignore = {"data_dir", "data_fingerprint", "output_dir", "run_name", "num_workers"}
     differ = sorted(k for k in wanted if k not in ignore and saved.get(k) != wanted[k])
     if differ:
@@ -58,7 +62,7 @@ def train_torch(model, seed, args) -> dict:
     out_dir = os.path.join(args.output_dir, "torch", f"{model}-seed{seed}")
     os.makedirs(out_dir, exist_ok=True)
     worker = [sys.executable, os.path.abspath(__file__), "--torch_worker", out_dir, "--models", model,
-              "--seeds", str(seed), "--epochs", str(args.epochs), "--data_dir", args.data_dir, "--num", str(args.num)]
+              "--seeds", str(seed), "--epochs", str(args.epochs), "--data_dir", args.data_dir, "--num", str(args.num)] + _lr_d_flag(args)
     timing_path = os.path.join(out_dir, "timing.json")
     if not (args.reuse and os.path.isfile(timing_path)):
         _run(worker, f"torch {model} seed {seed}")
@@ -80,7 +84,7 @@ def torch_worker(out_dir, model, seed, args) -> None:
     from ms_gan.data import read_split
     from ms_gan.visualize import to_uint8
 
-    config = TrainConfig(model=model, seed=seed, epochs=args.epochs).validate()
+    config = TrainConfig(model=model, seed=seed, epochs=args.epochs, lr_d=args.lr_d).validate()
     torch.manual_seed(seed)
     images, labels = read_split(args.data_dir, "train")
     data = Batches(images, labels, config.batch_size, config.latent_dim, seed=seed)
@@ -147,6 +151,8 @@ def main():
     p.add_argument("--seeds", default="0,1")
     p.add_argument("--epochs", type=int, default=5, help="5 epochs of the 24,345 shared digits = 950 steps")
     p.add_argument("--num", type=int, default=10000, help="samples each generator is scored on")
+    p.add_argument("--lr_d", type=float, default=None, help="D's learning rate for both frameworks (default: the "
+                   "model's, as train.py; 0 = G's rate, the cgan's default before it learnt at twice G's)")
     p.add_argument("--data_dir", default=DEFAULT_DATA)
     p.add_argument("--output_dir", default="/tmp/ms_gan_parity")
     p.add_argument("--frameworks", default="ms_gan,torch")

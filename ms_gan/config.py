@@ -21,6 +21,9 @@ LR_SCHEDULES = ("constant", "linear", "cosine")
 # each model's default --lr: the tutorial's 2e-4, except for dcgan, where 950 measured steps favour 1e-3 (FD
 # 95 -> 39); cgan's FD rose at 5e-4 and 1e-3 (17 -> 30, 28) as its recall fell, so it keeps 2e-4 (README, Results)
 DEFAULT_LR = {"fc": 2e-4, "fc_improved": 2e-4, "dcgan": 1e-3, "cgan": 2e-4}
+# D's default rate as a multiple of G's where it differs (two time-scale updates, TTUR): cgan's D at 2x took its
+# 950-step FD from 21.34 to 12.71 (seed 1) and from 18.38 to 11.39 (seed 0) (README, Results)
+D_LR_FACTOR = {"cgan": 2.0}
 
 
 STABILISERS = "losses and stabilisers"  # the --help group of the options below that change how D and G learn
@@ -57,7 +60,8 @@ class TrainConfig:
     num_classes: int = option(10, "labels the conditional model knows (digits 0-9)", flag=False)
     lr: float = option(None, "Adam learning rate of G, and of D unless --lr_d (default: 1e-3 for dcgan, the "
                        "tutorials' 2e-4 for the other models)", resumable=True)
-    lr_d: float = option(0.0, "Adam learning rate of D (0 = --lr)", resumable=True)
+    lr_d: float = option(None, "Adam learning rate of D (default: twice --lr for cgan, --lr for the other "
+                         "models; 0 = --lr)", resumable=True)
     lr_schedule: str = option("constant", "constant; linear: flat for the first half of the run, then down to 0 "
                               "at the last step; cosine: half a cosine down to 0 (both nets; the run's length is "
                               "--epochs, so a resume with more epochs moves the curve)", LR_SCHEDULES)
@@ -167,8 +171,8 @@ class TrainConfig:
                      "eval_samples", "n_critic"):
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name} must be a positive integer, got {getattr(self, name)}")
-        if self.lr_d < 0 or self.eval_every < 0:
-            raise UserError("--lr_d and --eval_every must not be negative")
+        if self.eval_every < 0:
+            raise UserError("--eval_every must not be negative")
         bad = [c for c in self.classes if not (isinstance(c, int) and 0 <= c < self.num_classes)]
         if bad or len(set(self.classes)) != len(self.classes):
             raise UserError(f"--classes takes distinct digits 0-{self.num_classes - 1}, got {self.classes}")
@@ -178,6 +182,10 @@ class TrainConfig:
             self.lr = DEFAULT_LR[self.model]
         if not self.lr > 0:
             raise UserError(f"--lr must be positive, got {self.lr}")
+        if self.lr_d is None:  # not given: as G's, or the model's multiple of it (config.json holds the number)
+            self.lr_d = D_LR_FACTOR[self.model] * self.lr if self.model in D_LR_FACTOR else 0.0
+        if self.lr_d < 0:
+            raise UserError(f"--lr_d must not be negative, got {self.lr_d}")
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise UserError(f"--{name} must be in [0, 1), got {getattr(self, name)}")

@@ -10,7 +10,7 @@ import numpy as np
 from ms_gan.classifier import classifier_id, features_and_probs, load_classifier
 from ms_gan.data import read_split
 from ms_gan.fileio import save_npz, sha256, user_cache_dir, write_json
-from ms_gan.sampling import candidate_labels, draw_most_real, generate, latent_codes
+from ms_gan.sampling import candidate_labels, draw_discriminator_picked, generate, latent_codes
 from ms_gan.visualize import to_uint8
 
 
@@ -211,7 +211,8 @@ class Evaluator:
                         keep: float = 1.0) -> dict:
         """Scores of NUM_SAMPLES images drawn from NET_G, labels cycling through the classes for a conditional
         model; TRUNCATION as in sampling.latent_codes (0: off, the plain N(0, I) of training). With NET_D and
-        KEEP < 1, NUM_SAMPLES / KEEP are drawn and the ones NET_D scores most real kept (sampling.draw_most_real)."""
+        KEEP < 1, NUM_SAMPLES / KEEP are drawn and NUM_SAMPLES of them picked by NET_D's odds
+        (sampling.draw_discriminator_picked)."""
         pool = np.array(self.classes if self.classes is not None else range(config.num_classes), dtype=np.int32)
         wanted = pool[np.arange(self.num_samples) % len(pool)]
         if not config.conditional:
@@ -220,9 +221,10 @@ class Evaluator:
             z = latent_codes(np.random.default_rng(seed), self.num_samples, config.latent_dim, truncation)
             images, labels = generate(net_g, z, wanted), wanted
         else:
+            rng = np.random.default_rng(seed)
             candidates = candidate_labels(wanted, keep)
-            z = latent_codes(np.random.default_rng(seed), len(candidates), config.latent_dim, truncation)
-            images, labels = draw_most_real(net_g, net_d, z, candidates, wanted)
+            z = latent_codes(rng, len(candidates), config.latent_dim, truncation)
+            images, labels = draw_discriminator_picked(net_g, net_d, z, candidates, wanted, rng)
         return self.score_images(to_uint8(images), requested=labels if config.conditional else None)
 
 

@@ -1,5 +1,5 @@
-"""Drawing images from a generator in inference mode (and keeping the ones its discriminator finds most real),
-and the fixed noise a run is watched with."""
+"""Drawing images from a generator in inference mode (and picking among them as its discriminator says), and the
+fixed noise a run is watched with."""
 
 import weakref
 
@@ -61,25 +61,26 @@ def generate(net_g, z: np.ndarray, labels: np.ndarray, batch_size: int = 0) -> n
         net_g.set_train(was_training)
 
 
-def draw_most_real(net_g, net_d, z: np.ndarray, labels: np.ndarray, wanted: np.ndarray) -> tuple:
-    """(images float32 [N, 1, 28, 28], labels [N]), N = len(WANTED): G(z, labels) drawn for every candidate in
-    Z, and of those with each label, as many as WANTED (the labels the N samples are to have) holds: the ones
-    the discriminator NET_D scores most real, in drawing order. For a conditional model every digit keeps its
-    own count, so the digits stay as balanced as they were asked for; an unconditional one's labels are all 0.
+def draw_discriminator_picked(net_g, net_d, z: np.ndarray, labels: np.ndarray, wanted: np.ndarray, rng) -> tuple:
+    """(images float32 [N, 1, 28, 28], labels [N]), N = len(WANTED): G(z, labels) drawn for every candidate in Z,
+    and of those with each label, as many as WANTED (the labels the N samples are to have) holds, picked without
+    replacement with odds exp(logit) from the discriminator NET_D, kept in drawing order. For a conditional
+    model every digit keeps its own count, so the digits stay as balanced as they were asked for; an
+    unconditional one's labels are all 0.
 
-    Discriminator rejection sampling (Azadi et al., 2019) in its top-fraction form: D has spent the run
-    learning to tell G's misses from real digits, so its score ranks the samples off the real digits'
-    manifold last; keeping the top share trades variety (recall) for fidelity (precision), as the
-    truncation trick does for samples far out in z."""
+    Discriminator rejection sampling (Azadi et al., 2019): a discriminator D(x) = sigmoid(logit) trained to
+    tell real from G's samples estimates p_data(x) / p_G(x) = D / (1 - D) = exp(logit), so samples of G
+    kept with odds exp(logit) follow the real digits more closely than G does; the more candidates per kept
+    sample, the closer. The picking uses the Gumbel top-k trick (logit + Gumbel noise, the highest kept),
+    which is sampling without replacement with those odds, from RNG."""
     images = generate(net_g, z, labels)
-    scores = discriminator_scores(net_d, images, labels)
+    keys = discriminator_scores(net_d, images, labels) + rng.gumbel(size=len(z)).astype(np.float32)
     kept = []
     for label, count in zip(*np.unique(wanted, return_counts=True)):
         members = np.flatnonzero(labels == label)
         if len(members) < count:
             raise ValueError(f"{len(members)} candidates with label {label} for {count} samples")
-        # stable: equal scores keep drawing order, so the choice is the same on every run
-        kept.append(members[np.argsort(-scores[members], kind="stable")[:count]])
+        kept.append(members[np.argsort(-keys[members], kind="stable")[:count]])
     kept = np.sort(np.concatenate(kept))
     return images[kept], labels[kept]
 
@@ -96,7 +97,7 @@ def discriminator_scores(net_d, images: np.ndarray, labels: np.ndarray, batch_si
 
 
 def candidate_labels(wanted: np.ndarray, keep: float) -> np.ndarray:
-    """The labels of the candidates to draw so that keeping the KEEP share of each label leaves the samples
+    """The labels of the candidates to draw so that keeping a KEEP share of each label leaves the samples
     WANTED asks for: every label of WANTED, ceil(its count / KEEP) times, in order (int32)."""
     if not 0 < keep <= 1:
         raise UserError(f"--keep must be in (0, 1], got {keep}")

@@ -28,8 +28,8 @@ def parse_args(argv=None):
                    help="--ckpt: redraw every latent component farther than T from 0 (the truncation trick: "
                         "higher precision, lower recall); 0, the default, draws as training did")
     p.add_argument("--keep", type=float, default=1.0, metavar="F",
-                   help="--ckpt: draw --num / F samples and score the --num the run's discriminator finds most real "
-                        "(discriminator rejection sampling: higher precision, lower recall; needs the checkpoint "
+                   help="--ckpt: draw --num / F samples and score --num of them, picked with the odds of being real "
+                        "the run's discriminator gives each (discriminator rejection sampling; needs the checkpoint "
                         "folder's discriminator.ckpt); 1, the default, keeps every sample")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="", help="where to write the metrics JSON (default: "
@@ -83,7 +83,7 @@ def main(args):
         net_g = load_generator(config, ckpt_path)
         net_d = load_discriminator(config, ckpt_path) if args.keep < 1 else None
         drawn = "".join([f", truncation {args.truncation:g}" if args.truncation else "",
-                         f", keep {args.keep:g} by D" if args.keep < 1 else ""])
+                         f", D picks {args.keep:g}" if args.keep < 1 else ""])
         name = f"{config.model} ({os.path.relpath(ckpt_path)}){drawn}"
         scores = evaluator.score_generator(net_g, config, args.seed, args.truncation, net_d, args.keep)
         out_name = "_".join(["metrics"] + ([f"truncation{args.truncation:g}"] if args.truncation else [])

@@ -21,8 +21,8 @@ def parse_args(argv=None):
                    help="redraw every latent component farther than T from 0 (the truncation trick: more typical, "
                         "less varied digits; about 1.5 is mild); 0, the default, draws as training did")
     p.add_argument("--keep", type=float, default=1.0, metavar="F",
-                   help="draw --num / F images and keep the --num the run's discriminator finds most real "
-                        "(discriminator rejection sampling: cleaner, less varied digits; needs the checkpoint "
+                   help="draw --num / F images and keep --num of them, picked with the odds of being real the "
+                        "run's discriminator gives each (discriminator rejection sampling; needs the checkpoint "
                         "folder's discriminator.ckpt); 1, the default, keeps every image")
     p.add_argument("--output_dir", default="", help="default: RUN_DIR/samples")
     p.add_argument("--ncol", type=int, default=0, help="grid columns (default: about square; cgan: one row per digit)")
@@ -55,7 +55,7 @@ def main(args):
     from ms_gan.data import class_names
     from ms_gan.fileio import save_npz
     from ms_gan.runtime import setup_context
-    from ms_gan.sampling import (candidate_labels, draw_most_real, generate, interpolation_inputs, latent_codes,
+    from ms_gan.sampling import (candidate_labels, draw_discriminator_picked, generate, interpolation_inputs, latent_codes,
                                  style_grid_inputs)
     from ms_gan.visualize import save_grid, to_uint8
 
@@ -90,9 +90,10 @@ def main(args):
         labels = np.repeat(np.arange(config.num_classes, dtype=np.int32), counts)
     if args.keep < 1:
         net_d = load_discriminator(config, ckpt_path)
+        rng = np.random.default_rng(args.seed)
         candidates = candidate_labels(labels, args.keep)
-        z = latent_codes(np.random.default_rng(args.seed), len(candidates), config.latent_dim, args.truncation)
-        images, labels = draw_most_real(net_g, net_d, z, candidates, labels)
+        z = latent_codes(rng, len(candidates), config.latent_dim, args.truncation)
+        images, labels = draw_discriminator_picked(net_g, net_d, z, candidates, labels, rng)
     else:
         z = latent_codes(np.random.default_rng(args.seed), args.num, config.latent_dim, args.truncation)
         images = generate(net_g, z, labels)

@@ -288,24 +288,36 @@ class _MeanPixel(nn.Cell):
         return ops.mean(images, axis=(1, 2, 3))
 
 
-def test_draw_most_real_keeps_each_labels_top_share_in_drawing_order():
+def test_discriminator_picking_keeps_each_labels_count_in_drawing_order_with_ds_odds():
     from ms_gan.errors import UserError
-    from ms_gan.sampling import candidate_labels, draw_most_real
+    from ms_gan.sampling import candidate_labels, draw_discriminator_picked
 
     wanted = np.array([0, 0, 0, 1, 1, 2], dtype=np.int32)
     candidates = candidate_labels(wanted, 0.4)  # ceil(3 / 0.4) = 8, ceil(2 / 0.4) = 5, ceil(1 / 0.4) = 3
     assert candidates.tolist() == [0] * 8 + [1] * 5 + [2] * 3
     assert candidate_labels(wanted, 1.0).tolist() == wanted.tolist()
-    z = np.random.default_rng(0).standard_normal((len(candidates), 4)).astype(np.float32)
-    images, labels = draw_most_real(_Brightness(), _MeanPixel(), z, candidates, wanted)
+    with pytest.raises(UserError, match=r"--keep must be in \(0, 1\]"):
+        candidate_labels(wanted, 0.0)
+
+    # logits 100 apart: the odds leave no choice, each label keeps its best candidates, in drawing order
+    z = np.zeros((len(candidates), 4), dtype=np.float32)
+    z[:, 0] = 100.0 * np.random.default_rng(0).permutation(len(candidates))
+    images, labels = draw_discriminator_picked(_Brightness(), _MeanPixel(), z, candidates, wanted,
+                                               np.random.default_rng(1))
     assert images.shape == (6, 1, 28, 28) and labels.tolist() == wanted.tolist()
     expected = []
     for label, count in ((0, 3), (1, 2), (2, 1)):
         members = np.flatnonzero(candidates == label)
         expected += sorted(members[np.argsort(-z[members, 0])[:count]].tolist())
-    np.testing.assert_allclose(images[:, 0, 0, 0], z[expected, 0])  # the brightest of each label, in order
-    with pytest.raises(UserError, match=r"--keep must be in \(0, 1\]"):
-        candidate_labels(wanted, 0.0)
+    np.testing.assert_array_equal(images[:, 0, 0, 0], z[expected, 0])
+
+    # logit log(3) against 0: a candidate of the first kind is picked three times as often
+    z = np.zeros((8000, 4), dtype=np.float32)
+    z[::2, 0] = np.log(3.0)
+    images, _ = draw_discriminator_picked(_Brightness(), _MeanPixel(), z, np.zeros(8000, np.int32),
+                                          np.zeros(400, np.int32), np.random.default_rng(2))
+    likelier = int(np.sum(images[:, 0, 0, 0] > 0.5))
+    assert 260 < likelier < 335, likelier  # 400 * 3/4 = 300, binomial sd 8.7 (a little under: no replacement)
 
 
 def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
@@ -330,7 +342,7 @@ def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
 
     result = run_script("evaluate.py", "--ckpt", run_dir, "--classifier", classifier, "--num", 200, "--keep", 0.5)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert ", keep 0.5 by D |" in result.stdout
+    assert ", D picks 0.5 |" in result.stdout
     kept = json.load(open(os.path.join(run_dir, "samples", "metrics_keep0.5.json")))
     assert kept["keep"] == 0.5 and kept["samples"]["num_samples"] == 200
     assert "label_accuracy" in kept["samples"]

@@ -40,6 +40,20 @@ def test_learning_rate_schedules():
     assert g_curve.shape == (20,) and g_curve[-1] < 1e-4
 
 
+def test_default_rates_cgans_d_twice_gs_unless_told():
+    from ms_gan.config import TrainConfig
+    from ms_gan.errors import UserError
+
+    rates = {m: (c.learning_rates("g", 10), c.learning_rates("d", 10))
+             for m, c in ((m, TrainConfig(model=m).validate()) for m in ("fc", "dcgan", "cgan"))}
+    assert rates == {"fc": (2e-4, 2e-4), "dcgan": (1e-3, 1e-3), "cgan": (2e-4, 4e-4)}
+    assert TrainConfig(model="cgan", lr=1e-3).validate().lr_d == 2e-3  # the multiple follows --lr
+    assert TrainConfig(model="cgan", lr_d=0.0).validate().learning_rates("d", 10) == 2e-4  # 0: G's rate
+    assert TrainConfig(model="dcgan").validate().lr_d == 0.0  # as config.json had it before the default
+    with pytest.raises(UserError, match="--lr_d must not be negative"):
+        TrainConfig(model="cgan", lr_d=-1.0).validate()
+
+
 @MODES
 @pytest.mark.parametrize("model", ["fc", "dcgan", "cgan"])
 def test_train_step_runs_and_losses_are_finite(graph_or_pynative, model):
