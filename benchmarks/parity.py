@@ -62,7 +62,8 @@ def train_torch(model, seed, args) -> dict:
     out_dir = os.path.join(args.output_dir, "torch", f"{model}-seed{seed}")
     os.makedirs(out_dir, exist_ok=True)
     worker = [sys.executable, os.path.abspath(__file__), "--torch_worker", out_dir, "--models", model,
-              "--seeds", str(seed), "--epochs", str(args.epochs), "--data_dir", args.data_dir, "--num", str(args.num)] + _lr_d_flag(args)
+              "--seeds", str(seed), "--epochs", str(args.epochs), "--data_dir", args.data_dir,
+              "--num", str(args.num)] + _lr_d_flag(args)
     timing_path = os.path.join(out_dir, "timing.json")
     if not (args.reuse and os.path.isfile(timing_path)):
         _run(worker, f"torch {model} seed {seed}")

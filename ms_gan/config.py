@@ -106,8 +106,9 @@ class TrainConfig:
                                   "images of a batch are, so a G that draws one image for all noise is caught",
                                   group=STABILISERS)
     ema_decay: float = option(None, "decay of an exponential moving average of G, which grids, evaluation and "
-                              "infer.py then use, e.g. 0.999, reached after a warm-up of min(d, (1+n)/(10+n)) over the first n "
-                              "updates; 0 = off (default: 0.999 for dcgan and cgan, off for the fc models)", group=STABILISERS)
+                              "infer.py then use, e.g. 0.999, reached after a warm-up of min(d, (1+n)/(10+n)) over "
+                              "the first n updates; 0 = off (default: 0.999 for dcgan and cgan, off for the fc models)",
+                              group=STABILISERS)
     spectral_norm: bool = option(False, "spectral normalisation on every D layer (replaces D's BatchNorm)",
                                  group=STABILISERS)
     clip_grad_norm: float = option(0.0, "clip each net's gradients to this global L2 norm (0 = off)",

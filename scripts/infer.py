@@ -55,8 +55,8 @@ def main(args):
     from ms_gan.data import class_names
     from ms_gan.fileio import save_npz
     from ms_gan.runtime import setup_context
-    from ms_gan.sampling import (candidate_labels, draw_discriminator_picked, generate, interpolation_inputs, latent_codes,
-                                 style_grid_inputs)
+    from ms_gan.sampling import (candidate_labels, draw_discriminator_picked, generate, interpolation_inputs,
+                                 latent_codes, style_grid_inputs)
     from ms_gan.visualize import save_grid, to_uint8
 
     ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
@@ -107,9 +107,10 @@ def main(args):
     if config.conditional and args.label is None and not args.ncol:
         grid, ncol = _rows_by_label(images, labels, config.num_classes)
         row_labels = class_names(config.dataset, range(config.num_classes))
-    save_grid(grid, os.path.join(output_dir, "samples.png"), ncol=ncol,
-              title=f"{config.model}: {os.path.basename(os.path.dirname(ckpt_path))}" + (f", digit {args.label}" if args.label is not None else ""),
-              row_labels=row_labels)
+    title = f"{config.model}: {os.path.basename(os.path.dirname(ckpt_path))}"
+    if args.label is not None:
+        title += f", digit {args.label}"
+    save_grid(grid, os.path.join(output_dir, "samples.png"), ncol=ncol, title=title, row_labels=row_labels)
     written = ["samples.png", "samples.npz"]
     source = os.path.basename(os.path.dirname(ckpt_path))
     if args.interpolate:
