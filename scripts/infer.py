@@ -107,12 +107,10 @@ def main(args):
     if config.conditional and args.label is None and not args.ncol:
         grid, ncol = _rows_by_label(images, labels, config.num_classes)
         row_labels = class_names(config.dataset, range(config.num_classes))
-    title = f"{config.model}: {os.path.basename(os.path.dirname(ckpt_path))}"
-    if args.label is not None:
-        title += f", digit {args.label}"
+    source = os.path.basename(os.path.dirname(ckpt_path))
+    title = f"{config.model}: {source}" + (f", digit {args.label}" if args.label is not None else "")
     save_grid(grid, os.path.join(output_dir, "samples.png"), ncol=ncol, title=title, row_labels=row_labels)
     written = ["samples.png", "samples.npz"]
-    source = os.path.basename(os.path.dirname(ckpt_path))
     if args.interpolate:
         z, labels, rows = interpolation_inputs(config, args.interpolate, args.seed, args.label)
         save_grid(generate(net_g, z, labels), os.path.join(output_dir, "interpolation.png"), ncol=args.interpolate,
