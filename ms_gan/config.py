@@ -18,6 +18,7 @@ MODES = ("graph", "pynative")
 DATASET_NAMES = ("mnist", "fashion_mnist")
 AMP_LEVELS = ("O0", "O1", "O2", "O3")
 LR_SCHEDULES = ("constant", "linear", "cosine")
+DATASET_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments
 # each model's default --lr: the tutorial's 2e-4, except for dcgan, where 950 measured steps favour 1e-3 (FD
 # 95 -> 39); cgan's FD rose at 5e-4 and 1e-3 (17 -> 30, 28) as its recall fell, so it keeps 2e-4 (README, Results)
 DEFAULT_LR = {"fc": 2e-4, "fc_improved": 2e-4, "dcgan": 1e-3, "cgan": 2e-4}
@@ -57,7 +58,12 @@ class TrainConfig:
     epochs: int = option(5, "passes over the training split", resumable=True)
     batch_size: int = option(128, "images per step (with --distribute: the global batch, split evenly)")
     latent_dim: int = option(100, "length of the noise vector z")
-    num_classes: int = option(10, "labels the conditional model knows (digits 0-9)", flag=False)
+    num_classes: int = option(10, "labels the conditional model knows (digits 0-9, or --clusters)", flag=False)
+    clusters: int = option(0, "cgan without labels: K k-means clusters of the training images' pixels take the "
+                           "digits' place in training, and samples are drawn from each cluster as often as it holds "
+                           "images (self-conditioning; 0 = the dataset's labels)")
+    cluster_shares: list = option([], "each cluster's share of the training images, found when a --clusters run "
+                                  "starts (its centroids are the run's clusters.npy)", flag=False)
     lr: float = option(None, "Adam learning rate of G, and of D unless --lr_d (default: 1e-3 for dcgan, the "
                        "tutorials' 2e-4 for the other models)", resumable=True)
     lr_d: float = option(None, "Adam learning rate of D (default: twice --lr for cgan, --lr for the other "
@@ -127,6 +133,16 @@ class TrainConfig:
         return self.model == "cgan"
 
     @property
+    def labelled(self) -> bool:
+        """Whether the conditional model's labels are the dataset's classes (digits), not --clusters."""
+        return self.conditional and not self.clusters
+
+    @property
+    def digit_classes(self) -> int:
+        """How many of the dataset's classes the samples should cover: --classes, else all of them."""
+        return len(self.classes) or DATASET_CLASSES
+
+    @property
     def mixed_precision(self) -> bool:
         """Whether --amp_level takes effect: float16 is for accelerators (on CPU it is slower, not faster)."""
         return self.amp_level != "O0" and self.device_target != "CPU"
@@ -174,9 +190,20 @@ class TrainConfig:
                 raise UserError(f"--{name} must be a positive integer, got {getattr(self, name)}")
         if self.eval_every < 0:
             raise UserError("--eval_every must not be negative")
-        bad = [c for c in self.classes if not (isinstance(c, int) and 0 <= c < self.num_classes)]
+        bad = [c for c in self.classes if not (isinstance(c, int) and 0 <= c < DATASET_CLASSES)]
         if bad or len(set(self.classes)) != len(self.classes):
-            raise UserError(f"--classes takes distinct digits 0-{self.num_classes - 1}, got {self.classes}")
+            raise UserError(f"--classes takes distinct digits 0-{DATASET_CLASSES - 1}, got {self.classes}")
+        if self.clusters:
+            if self.model != "cgan":
+                raise UserError(f"--clusters trains the cgan's conditional networks on clusters; use --model cgan, "
+                                f"not {self.model}")
+            if self.classes:
+                raise UserError("--clusters learns without labels; --classes picks digits by their labels")
+            if not 2 <= self.clusters <= 255:
+                raise UserError(f"--clusters must be between 2 and 255 (0 = off), got {self.clusters}")
+            self.num_classes = self.clusters
+        elif self.clusters < 0:
+            raise UserError(f"--clusters must be between 2 and 255 (0 = off), got {self.clusters}")
         if self.keep_last < 0:
             raise UserError(f"--keep_last must be 0 (keep all) or positive, got {self.keep_last}")
         if self.lr is None:  # not given: the model's (config.json always holds the number)

@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from ms_gan.classifier import classifier_id, features_and_probs, load_classifier
+from ms_gan import clusters
 from ms_gan.data import read_split
 from ms_gan.fileio import save_npz, sha256, user_cache_dir, write_json
 from ms_gan.sampling import candidate_labels, draw_discriminator_picked, generate, latent_codes
@@ -210,12 +211,14 @@ class Evaluator:
     def score_generator(self, net_g, config, seed: int = 0, truncation: float = 0.0, net_d=None,
                         keep: float = 1.0) -> dict:
         """Scores of NUM_SAMPLES images drawn from NET_G, labels cycling through the classes for a conditional
-        model; TRUNCATION as in sampling.latent_codes (0: off, the plain N(0, I) of training). With NET_D and
+        model (with --clusters: each cluster as often as its share of the training images); TRUNCATION as in sampling.latent_codes (0: off, the plain N(0, I) of training). With NET_D and
         KEEP < 1, NUM_SAMPLES / KEEP are drawn and NUM_SAMPLES of them picked by NET_D's odds
         (sampling.draw_discriminator_picked)."""
         pool = np.array(self.classes if self.classes is not None else range(config.num_classes), dtype=np.int32)
         wanted = pool[np.arange(self.num_samples) % len(pool)]
-        if not config.conditional:
+        if config.clusters:
+            wanted = clusters.draw_counts(config.cluster_shares, self.num_samples)
+        elif not config.conditional:
             wanted = np.zeros_like(wanted)
         if net_d is None or keep >= 1:
             z = latent_codes(np.random.default_rng(seed), self.num_samples, config.latent_dim, truncation)
@@ -225,7 +228,7 @@ class Evaluator:
             candidates = candidate_labels(wanted, keep)
             z = latent_codes(rng, len(candidates), config.latent_dim, truncation)
             images, labels = draw_discriminator_picked(net_g, net_d, z, candidates, wanted, rng)
-        return self.score_images(to_uint8(images), requested=labels if config.conditional else None)
+        return self.score_images(to_uint8(images), requested=labels if config.labelled else None)
 
 
 def format_table(rows: dict) -> str:

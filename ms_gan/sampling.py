@@ -16,10 +16,11 @@ _FOLDED = weakref.WeakKeyDictionary()
 
 def grid_inputs(config, seed: int):
     """The fixed (z, labels) a run draws its per-epoch grid from: 8x8 samples, or for a conditional
-    model a 10x10 grid, one row per digit, with the same z in each column, so only the label changes down a column."""
+    model a 10-column grid, one row per digit (or cluster), with the same z in each column, so only the label
+    changes down a column."""
     rng = np.random.default_rng(seed)
     if config.conditional:
-        cols = config.num_classes
+        cols = 10
         z = np.tile(rng.standard_normal((cols, config.latent_dim), dtype=np.float32), (config.num_classes, 1))
         labels = np.repeat(np.arange(config.num_classes, dtype=np.int32), cols)
     else:
@@ -43,6 +44,14 @@ def latent_codes(rng, num: int, latent_dim: int, truncation: float = 0.0) -> np.
             z[outside] = rng.standard_normal(int(outside.sum()), dtype=np.float32)
             outside = np.abs(z) > truncation
     return z
+
+
+def row_names(config, labels) -> list:
+    """How grids name the rows of a conditional model's LABELS: the dataset's class names, or with --clusters
+    the cluster ids ("k0", "k1", ...)."""
+    from ms_gan.data import class_names
+
+    return class_names(config.dataset, labels) if config.labelled else [f"k{i}" for i in labels]
 
 
 def generate(net_g, z: np.ndarray, labels: np.ndarray, batch_size: int = 0) -> np.ndarray:

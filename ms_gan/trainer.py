@@ -8,9 +8,10 @@ import time
 import mindspore as ms
 import numpy as np
 
+from ms_gan import clusters
 from ms_gan.checkpoint import CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint
 from ms_gan.config import TrainConfig, save_config
-from ms_gan.data import check_same_data, class_names, create_dataset, resolve_data_dir
+from ms_gan.data import check_same_data, create_dataset, read_split, resolve_data_dir
 from ms_gan.diagnose import diagnose, prescribe, prescription, record, report
 from ms_gan.distributed import Replicas, parameter_checksum
 from ms_gan.ema import GeneratorEMA
@@ -22,7 +23,7 @@ from ms_gan.progress import Progress, format_seconds
 from ms_gan.report import write_run_page
 from ms_gan.runlog import LOG_NAME, STEP_METRICS, csv_writer, log_row, read_log, rewrite_log
 from ms_gan.runtime import setup_context
-from ms_gan.sampling import generate, grid_inputs
+from ms_gan.sampling import generate, grid_inputs, row_names
 from ms_gan.train_step import make_optimizers, make_steps
 from ms_gan.visualize import plot_curves, save_grid
 
@@ -147,6 +148,9 @@ def train(config: TrainConfig, resume_dir: str = "", after_step=None) -> str:
     return run.finish(step, time.perf_counter() - t_start)
 
 
+CLUSTERS_NAME = "clusters.npz"  # a --clusters run's centroids, beside its config
+
+
 class _Run:
     """Everything around the loop: set-up (data, nets, optimizers, the compiled steps, a resume, the run
     directory, the fixed grid noise), what each epoch ends with, and the end of the run."""
@@ -165,10 +169,11 @@ class _Run:
             raise UserError(f"--batch_size {config.batch_size} is the global batch; it must divide evenly among the "
                             f"{self.replicas.size} workers")
         batch_size = config.batch_size // self.replicas.size  # this worker's share
+        self.centroids = self._clusters(resume_dir) if config.clusters else None
         self.dataset = create_dataset(self.data_dir, batch_size, config.latent_dim, config.conditional,
                                       seed=config.seed, num_workers=config.num_workers, classes=config.classes,
                                       mix=config.loss == "wgan-gp", num_shards=self.replicas.size,
-                                      shard_id=self.replicas.rank)
+                                      shard_id=self.replicas.rank, centroids=self.centroids)
         self.steps_per_epoch = self.dataset.get_dataset_size()
         self.total = self.steps_per_epoch * config.epochs
         self.cells, self.ema = self._build_cells()
@@ -178,6 +183,8 @@ class _Run:
         self.log_path = os.path.join(self.run_dir, LOG_NAME) if self.run_dir else os.devnull
         if self.replicas.lead:
             save_config(config, os.path.join(self.run_dir, CONFIG_NAME))
+            if self.centroids is not None:
+                save_npz(os.path.join(self.run_dir, CLUSTERS_NAME), centroids=self.centroids)
             rewrite_log(self.log_path, read_log(self.log_path, up_to_step=self.start_step))  # drop steps past it
         self.seconds_before = float(read_log(self.log_path)["seconds"][-1]) if self.start_step else 0.0
         self.first_step_seconds = 0.0
@@ -217,6 +224,24 @@ class _Run:
 
             ema = cells["generator_ema"] = GeneratorEMA(net_g, build_generator(config), config.ema_decay)
         return cells, ema
+
+    def _clusters(self, resume_dir: str) -> np.ndarray:
+        """--clusters: the centroids float32 [K, 784] the run's labels come from: a resumed run's own
+        (clusters.npz), else k-means on the training images, whose shares go into the config."""
+        config = self.config
+        if resume_dir:
+            path = os.path.join(resume_dir, CLUSTERS_NAME)
+            if not os.path.isfile(path):
+                raise UserError(f"{path} is missing: the run's clusters are gone, so it cannot be resumed")
+            with np.load(path) as saved:
+                return saved["centroids"]
+        started = time.perf_counter()
+        centroids, config.cluster_shares = clusters.fit(read_split(self.data_dir, "train")[0], config.clusters,
+                                                        config.seed)
+        self._print(f"{config.clusters} k-means clusters of the training images in "
+                    f"{time.perf_counter() - started:.1f}s; shares " +
+                    " ".join(f"{share:.3f}" for share in config.cluster_shares))
+        return centroids
 
     def _start(self):
         """(run directory, 0) for a new run; the other data-parallel workers write nothing."""
@@ -296,7 +321,7 @@ class _Run:
         for the run page; a failure is a warning, or with --stop_on_failure the reason to end the run."""
         config = self.config
         verdict, evidence = diagnose(read_log(self.log_path), *scored, loss=config.loss,
-                                     expected_classes=len(config.classes) or config.num_classes)
+                                     expected_classes=config.digit_classes)
         so_far = f"after epoch {epoch}, step {step}"
         write_json(os.path.join(self.run_dir, "diagnosis.json"), record(verdict, evidence, config, so_far=so_far))
         if verdict in ALARMS:
@@ -313,7 +338,7 @@ class _Run:
         """The epoch's sample grid from the fixed noise, and the curves so far."""
         config, (z, labels, cols) = self.config, self.grid
         images = generate(self.sampler, z, labels)
-        row_labels = class_names(config.dataset, range(config.num_classes)) if config.conditional else None
+        row_labels = row_names(config, range(config.num_classes)) if config.conditional else None
         save_grid(images, os.path.join(self.run_dir, "images", f"epoch_{epoch:03d}.png"), ncol=cols,
                   title=f"{config.model}, epoch {epoch}", row_labels=row_labels)
         plot_curves(read_log(self.log_path), os.path.join(self.run_dir, "curves.png"), title=f"{config.model} training",
@@ -336,7 +361,7 @@ class _Run:
               f"step); samples in {self.run_dir}/images, checkpoints in {self.run_dir}/checkpoints", flush=True)
         metrics, real = self.quality.latest() if self.quality else _final_samples(config, self.data_dir, self.sampler)
         verdict, evidence = diagnose(read_log(self.log_path), metrics, real,
-                                     expected_classes=len(config.classes) or config.num_classes, loss=config.loss)
+                                     expected_classes=config.digit_classes, loss=config.loss)
         write_json(os.path.join(self.run_dir, "diagnosis.json"), record(verdict, evidence, config))
         print(report(verdict, evidence), flush=True)
         cures = prescription(prescribe(verdict, config), self.run_dir)

@@ -51,7 +51,7 @@ def main(args):
         net_g = load_generator(config, resolve_generator(args.run_dir)[0])
         metrics, real = evaluator.score_generator(net_g, config), evaluator.real_row
     verdict, evidence = diagnose(read_log(log_path), metrics, real,
-                                 expected_classes=len(config.classes) or config.num_classes, loss=config.loss)
+                                 expected_classes=config.digit_classes, loss=config.loss)
     out_path = os.path.join(args.run_dir, "samples", "diagnosis.json")  # training's own diagnosis.json stays
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
     write_json(out_path, record(verdict, evidence, config))

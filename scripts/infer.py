@@ -15,7 +15,8 @@ def parse_args(argv=None):
     p = _cli.Parser(description=__doc__)
     p.add_argument("--ckpt", required=True, help="a run directory (newest generator) or a generator .ckpt in one")
     p.add_argument("--num", type=int, default=64, help="how many images")
-    p.add_argument("--label", type=int, default=None, help="conditional models: draw only this digit (0-9)")
+    p.add_argument("--label", type=int, default=None,
+                   help="conditional models: draw only this digit (0-9), or with --clusters this cluster")
     p.add_argument("--seed", type=int, default=0, help="same seed, same images")
     p.add_argument("--truncation", type=float, default=0.0, metavar="T",
                    help="redraw every latent component farther than T from 0 (the truncation trick: more typical, "
@@ -52,11 +53,11 @@ def main(args):
 
     from ms_gan.checkpoint import (discriminator_path, find_run_dir, load_discriminator, load_generator,
                                    resolve_generator)
-    from ms_gan.data import class_names
+    from ms_gan.clusters import draw_counts
     from ms_gan.fileio import save_npz
     from ms_gan.runtime import setup_context
     from ms_gan.sampling import (candidate_labels, draw_discriminator_picked, generate, interpolation_inputs,
-                                 latent_codes, style_grid_inputs)
+                                 latent_codes, row_names, style_grid_inputs)
     from ms_gan.visualize import save_grid, to_uint8
 
     ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
@@ -85,6 +86,8 @@ def main(args):
         labels = np.zeros(args.num, dtype=np.int32)
     elif args.label is not None:
         labels = np.full(args.num, args.label, dtype=np.int32)
+    elif config.clusters:  # each cluster as often as it held training images
+        labels = draw_counts(config.cluster_shares, args.num)
     else:  # one row per digit: --num split as evenly as it goes (64 -> rows of 7, 7, 7, 7, 6, ..., 6)
         counts = [len(part) for part in np.array_split(np.arange(args.num), config.num_classes)]
         labels = np.repeat(np.arange(config.num_classes, dtype=np.int32), counts)
@@ -100,28 +103,29 @@ def main(args):
     images = to_uint8(images)
 
     arrays = {"images": images}
-    if config.conditional:
-        arrays["labels"] = labels
+    if config.conditional:  # cluster ids are not digits: evaluate.py scores "labels" as the digits asked for
+        arrays["labels" if config.labelled else "clusters"] = labels
     save_npz(os.path.join(output_dir, "samples.npz"), **arrays)
     grid, ncol, row_labels = images, args.ncol or max(1, int(round(args.num ** 0.5))), None
     if config.conditional and args.label is None and not args.ncol:
         grid, ncol = _rows_by_label(images, labels, config.num_classes)
-        row_labels = class_names(config.dataset, range(config.num_classes))
+        row_labels = row_names(config, range(config.num_classes))
     source = os.path.basename(os.path.dirname(ckpt_path))
-    title = f"{config.model}: {source}" + (f", digit {args.label}" if args.label is not None else "")
+    asked = "digit" if config.labelled else "cluster"
+    title = f"{config.model}: {source}" + (f", {asked} {args.label}" if args.label is not None else "")
     save_grid(grid, os.path.join(output_dir, "samples.png"), ncol=ncol, title=title, row_labels=row_labels)
     written = ["samples.png", "samples.npz"]
     if args.interpolate:
         z, labels, rows = interpolation_inputs(config, args.interpolate, args.seed, args.label)
         save_grid(generate(net_g, z, labels), os.path.join(output_dir, "interpolation.png"), ncol=args.interpolate,
                   title=f"{config.model}: {source}, latent interpolation",
-                  row_labels=class_names(config.dataset, sorted(set(labels.tolist()))) if config.conditional else None)
+                  row_labels=row_names(config, sorted(set(labels.tolist()))) if config.conditional else None)
         written.append("interpolation.png")
     if args.style_grid:
         z, labels = style_grid_inputs(config, args.style_grid, args.seed)
         save_grid(generate(net_g, z, labels), os.path.join(output_dir, "style_grid.png"), ncol=args.style_grid,
                   title=f"{config.model}: {source}, one z per column",
-                  row_labels=class_names(config.dataset, range(config.num_classes)))
+                  row_labels=row_names(config, range(config.num_classes)))
         written.append("style_grid.png")
     print(f"wrote {args.num} images from {ckpt_path} to {output_dir}: {', '.join(written)}")
 
