@@ -32,9 +32,9 @@ SERIES = {  # log column -> (label, colour); the loss panel, then the accuracy p
 }
 SUMMARY_KEYS = ("model", "dataset", "epochs", "batch_size", "lr", "lr_d", "lr_schedule", "loss", "ema_decay",
                 "ngf", "ndf", "latent_dim", "classes", "seed", "device_target")
-# shown only when set: the stabilisers and where a cured run came from (key: its "off" value)
+# shown only when set: the stabilisers, --clusters and where a cured run came from (key: its "off" value)
 SET_KEYS = {"n_critic": 1, "label_smoothing": 1.0, "fake_label": 0.0, "minibatch_disc": False, "spectral_norm": False,
-            "clip_grad_norm": 0.0, "top_k": 1.0, "cured_from": ""}
+            "clip_grad_norm": 0.0, "top_k": 1.0, "clusters": 0, "cured_from": ""}
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; color: #222; }
