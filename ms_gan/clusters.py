@@ -63,7 +63,7 @@ def draw_counts(shares, num: int) -> np.ndarray:
 
 class ClusterLabeller:
     """Batch-level map (image uint8 [N, 28, 28, 1], label) -> (image, its cluster id int32 [N]): the nearest
-    centroid replaces the dataset's label, so the labels are never read."""
+    centroid replaces the dataset's label, so the labels are never used."""
 
     def __init__(self, centroids: np.ndarray):
         self.centroids = np.asarray(centroids, dtype=np.float32)

@@ -63,7 +63,7 @@ class TrainConfig:
                            "digits' place in training, and samples are drawn from each cluster as often as it holds "
                            "images (self-conditioning; 0 = the dataset's labels)")
     cluster_shares: list = option([], "each cluster's share of the training images, found when a --clusters run "
-                                  "starts (its centroids are the run's clusters.npy)", flag=False)
+                                  "starts (its centroids are the run's clusters.npz)", flag=False)
     lr: float = option(None, "Adam learning rate of G, and of D unless --lr_d (default: 1e-3 for dcgan, the "
                        "tutorials' 2e-4 for the other models)", resumable=True)
     lr_d: float = option(None, "Adam learning rate of D (default: twice --lr for cgan, --lr for the other "

@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 
-from ms_gan.classifier import classifier_id, features_and_probs, load_classifier
 from ms_gan import clusters
+from ms_gan.classifier import classifier_id, features_and_probs, load_classifier
 from ms_gan.data import read_split
 from ms_gan.fileio import save_npz, sha256, user_cache_dir, write_json
 from ms_gan.sampling import candidate_labels, draw_discriminator_picked, generate, latent_codes
@@ -211,9 +211,9 @@ class Evaluator:
     def score_generator(self, net_g, config, seed: int = 0, truncation: float = 0.0, net_d=None,
                         keep: float = 1.0) -> dict:
         """Scores of NUM_SAMPLES images drawn from NET_G, labels cycling through the classes for a conditional
-        model (with --clusters: each cluster as often as its share of the training images); TRUNCATION as in sampling.latent_codes (0: off, the plain N(0, I) of training). With NET_D and
-        KEEP < 1, NUM_SAMPLES / KEEP are drawn and NUM_SAMPLES of them picked by NET_D's odds
-        (sampling.draw_discriminator_picked)."""
+        model (with --clusters: each cluster as often as its share of the training images); TRUNCATION as in
+        sampling.latent_codes (0: off, the plain N(0, I) of training). With NET_D and KEEP < 1, NUM_SAMPLES / KEEP
+        are drawn and NUM_SAMPLES of them picked by NET_D's odds (sampling.draw_discriminator_picked)."""
         pool = np.array(self.classes if self.classes is not None else range(config.num_classes), dtype=np.int32)
         wanted = pool[np.arange(self.num_samples) % len(pool)]
         if config.clusters:

@@ -20,7 +20,7 @@ def grid_inputs(config, seed: int):
     changes down a column."""
     rng = np.random.default_rng(seed)
     if config.conditional:
-        cols = 10
+        cols = 10  # styles: one z per column
         z = np.tile(rng.standard_normal((cols, config.latent_dim), dtype=np.float32), (config.num_classes, 1))
         labels = np.repeat(np.arange(config.num_classes, dtype=np.int32), cols)
     else:
