@@ -18,6 +18,7 @@ MODES = ("graph", "pynative")
 DATASET_NAMES = ("mnist", "fashion_mnist")
 AMP_LEVELS = ("O0", "O1", "O2", "O3")
 LR_SCHEDULES = ("constant", "linear", "cosine")
+CLUSTER_SPACES = ("deskewed", "pixels")  # clusters.SPACES' keys, known here without importing it
 DATASET_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments
 # each model's default --lr: the tutorial's 2e-4, except for dcgan, where 950 measured steps favour 1e-3 (FD
 # 95 -> 39); cgan's FD rose at 5e-4 and 1e-3 (17 -> 30, 28) as its recall fell, so it keeps 2e-4 (README, Results)
@@ -59,9 +60,11 @@ class TrainConfig:
     batch_size: int = option(128, "images per step (with --distribute: the global batch, split evenly)")
     latent_dim: int = option(100, "length of the noise vector z")
     num_classes: int = option(10, "labels the conditional model knows (digits 0-9, or --clusters)", flag=False)
-    clusters: int = option(0, "cgan without labels: K k-means clusters of the training images' pixels take the "
+    clusters: int = option(0, "cgan without labels: K k-means clusters of the training images take the "
                            "digits' place in training, and samples are drawn from each cluster as often as it holds "
                            "images (self-conditioning; 0 = the dataset's labels)")
+    cluster_space: str = option("deskewed", "what --clusters are taken in: deskewed (each image sheared upright "
+                                "first, so clusters follow shapes, not slants) or pixels (as they are)", CLUSTER_SPACES)
     cluster_shares: list = option([], "each cluster's share of the training images, found when a --clusters run "
                                   "starts (its centroids are the run's clusters.npz)", flag=False)
     lr: float = option(None, "Adam learning rate of G, and of D unless --lr_d (default: 1e-3 for dcgan, the "

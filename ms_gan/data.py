@@ -11,7 +11,6 @@ import mindspore.dataset as ds
 import numpy as np
 from download import download
 
-from ms_gan.clusters import ClusterLabeller
 from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import temp_path, user_cache_dir
 
@@ -242,14 +241,14 @@ class _LatentSampler:
 def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional: bool = False,
                    usage: str = "train", seed: int = 0, num_workers: int = 2, shuffle: bool = True,
                    num_samples: int = None, classes=None, mix: bool = False, num_shards: int = 1,
-                   shard_id: int = 0, centroids=None):
+                   shard_id: int = 0, clusters=None):
     """MNIST -> batches of `image` [N,1,28,28] float32 in [-1,1], `latent_code` [N,latent_dim] float32
     (fresh every epoch), for conditional models `label` [N] int32, and with MIX `mix` [N,1,1,1] float32
     uniform in [0, 1) (WGAN-GP's interpolation weights, drawn here so a resumed run replays them).
     Shuffled, remainder dropped. NUM_SHARDS > 1: this worker reads only its shard SHARD_ID of the images
     (BATCH_SIZE is then the worker's own batch).
-    CLASSES (e.g. [8]) keeps only those digits; NUM_SAMPLES keeps only the first N images. CENTROIDS
-    (float32 [K, 784], --clusters): each image's `label` is its nearest centroid's index, not the dataset's."""
+    CLASSES (e.g. [8]) keeps only those digits; NUM_SAMPLES keeps only the first N images. CLUSTERS
+    (a clusters.Clusters, --clusters): each image's `label` is its cluster's index, not the dataset's."""
 
     n_images = check_split(data_dir, usage)
     if num_samples:
@@ -278,8 +277,8 @@ def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional:
     if conditional:
         dataset = dataset.map(ds.transforms.TypeCast(ms.int32), input_columns="label")
     dataset = dataset.batch(batch_size, drop_remainder=True)
-    if conditional and centroids is not None:
-        dataset = dataset.map(ClusterLabeller(centroids), input_columns=["image", "label"],
+    if conditional and clusters is not None:  # a clusters.Clusters: each image's cluster replaces its label
+        dataset = dataset.map(clusters, input_columns=["image", "label"],
                               output_columns=["image", "label"], num_parallel_workers=1)
     noise = ["image", "latent_code"] + (["mix"] if mix else [])
     dataset = dataset.map(_LatentSampler(latent_dim, seed, mix, shard_id), input_columns="image", output_columns=noise,

@@ -145,6 +145,8 @@ def _progress(run: dict, summary, per_epoch: int) -> str:
 
 def _summary_table(config: dict) -> str:
     shown = [k for k in SUMMARY_KEYS if k in config] + [k for k, off in SET_KEYS.items() if config.get(k, off) != off]
+    if config.get("clusters") and "cluster_space" in config:
+        shown.append("cluster_space")
     cells = "".join(f"<tr><th>{k}</th><td>{html.escape(str(config[k]))}</td></tr>" for k in shown)
     return f'<table class="config">{cells}</table>'
 

@@ -148,7 +148,7 @@ def train(config: TrainConfig, resume_dir: str = "", after_step=None) -> str:
     return run.finish(step, time.perf_counter() - t_start)
 
 
-CLUSTERS_NAME = "clusters.npz"  # a --clusters run's centroids, beside its config
+CLUSTERS_NAME = "clusters.npz"  # a --clusters run's centroids and their space, beside its config
 
 
 class _Run:
@@ -169,11 +169,11 @@ class _Run:
             raise UserError(f"--batch_size {config.batch_size} is the global batch; it must divide evenly among the "
                             f"{self.replicas.size} workers")
         batch_size = config.batch_size // self.replicas.size  # this worker's share
-        self.centroids = self._clusters(resume_dir) if config.clusters else None
+        self.clusters = self._clusters(resume_dir) if config.clusters else None
         self.dataset = create_dataset(self.data_dir, batch_size, config.latent_dim, config.conditional,
                                       seed=config.seed, num_workers=config.num_workers, classes=config.classes,
                                       mix=config.loss == "wgan-gp", num_shards=self.replicas.size,
-                                      shard_id=self.replicas.rank, centroids=self.centroids)
+                                      shard_id=self.replicas.rank, clusters=self.clusters)
         self.steps_per_epoch = self.dataset.get_dataset_size()
         self.total = self.steps_per_epoch * config.epochs
         self.cells, self.ema = self._build_cells()
@@ -183,8 +183,8 @@ class _Run:
         self.log_path = os.path.join(self.run_dir, LOG_NAME) if self.run_dir else os.devnull
         if self.replicas.lead:
             save_config(config, os.path.join(self.run_dir, CONFIG_NAME))
-            if self.centroids is not None:
-                save_npz(os.path.join(self.run_dir, CLUSTERS_NAME), centroids=self.centroids)
+            if self.clusters is not None:
+                self.clusters.save(os.path.join(self.run_dir, CLUSTERS_NAME))
             rewrite_log(self.log_path, read_log(self.log_path, up_to_step=self.start_step))  # drop steps past it
         self.seconds_before = float(read_log(self.log_path)["seconds"][-1]) if self.start_step else 0.0
         self.first_step_seconds = 0.0
@@ -225,23 +225,24 @@ class _Run:
             ema = cells["generator_ema"] = GeneratorEMA(net_g, build_generator(config), config.ema_decay)
         return cells, ema
 
-    def _clusters(self, resume_dir: str) -> np.ndarray:
-        """--clusters: the centroids float32 [K, 784] the run's labels come from: a resumed run's own
-        (clusters.npz), else k-means on the training images, whose shares go into the config."""
+    def _clusters(self, resume_dir: str) -> clusters.Clusters:
+        """--clusters: the clusters the run's labels come from: a resumed run's own (clusters.npz), else k-means
+        on the training images, whose shares go into the config."""
         config = self.config
         if resume_dir:
             path = os.path.join(resume_dir, CLUSTERS_NAME)
             if not os.path.isfile(path):
                 raise UserError(f"{path} is missing: the run's clusters are gone, so it cannot be resumed")
-            with np.load(path) as saved:
-                return saved["centroids"]
+            found = clusters.Clusters.load(path)
+            config.cluster_space = found.space  # a run from before --cluster_space clustered pixels
+            return found
         started = time.perf_counter()
-        centroids, config.cluster_shares = clusters.fit(read_split(self.data_dir, "train")[0], config.clusters,
-                                                        config.seed)
-        self._print(f"{config.clusters} k-means clusters of the training images in "
+        found, config.cluster_shares = clusters.fit(read_split(self.data_dir, "train")[0], config.clusters,
+                                                    config.seed, config.cluster_space)
+        self._print(f"{config.clusters} k-means clusters of the training images' {config.cluster_space} in "
                     f"{time.perf_counter() - started:.1f}s; shares " +
                     " ".join(f"{share:.3f}" for share in config.cluster_shares))
-        return centroids
+        return found
 
     def _start(self):
         """(run directory, 0) for a new run; the other data-parallel workers write nothing."""

@@ -69,16 +69,59 @@ def test_clusters_set_the_class_count_and_drop_label_scoring():
     assert small_config("cgan").labelled
 
 
-def test_the_pipeline_labels_each_image_with_its_nearest_centroid(tiny_mnist):
+def slanted_bar(slant: float) -> np.ndarray:
+    """uint8 [28, 28]: a 3-pixel-wide vertical bar through the centre, sheared by SLANT columns per row."""
+    rows, cols = np.mgrid[:28, :28]
+    image = np.zeros((28, 28), np.uint8)
+    image[(np.abs(cols - 14 - slant * (rows - 14)) <= 1.5) & (rows >= 4) & (rows <= 24)] = 255
+    return image
+
+
+def ink_slant(images: np.ndarray) -> np.ndarray:
+    """[N]: the covariance of each image's ink between row and column over the row variance."""
+    x = images.reshape(len(images), 28, 28).astype(np.float64)
+    rows, cols = np.mgrid[:28, :28]
+    ink = x.sum((1, 2))
+    r = (x * rows).sum((1, 2)) / ink
+    c = (x * cols).sum((1, 2)) / ink
+    cov = (x * (rows - r[:, None, None]) * (cols - c[:, None, None])).sum((1, 2)) / ink
+    return cov / ((x * (rows - r[:, None, None]) ** 2).sum((1, 2)) / ink)
+
+
+def test_deskewing_stands_slanted_strokes_upright():
+    bars = np.stack([slanted_bar(s) for s in (0.0, 0.3, -0.4)])
+    assert np.abs(ink_slant(bars)[1:]).min() > 0.25
+    upright = clusters.deskewed(bars)
+    assert upright.shape == (3, 784) and upright.dtype == np.float32
+    assert np.abs(ink_slant(upright)).max() < 0.03
+    np.testing.assert_allclose(upright[0], clusters.pixels(bars[:1])[0], atol=1e-6)  # upright already: untouched
+    assert np.abs(upright[1] - upright[0]).mean() < np.abs(clusters.pixels(bars[1:2])[0] - upright[0]).mean() / 3
+    blank = clusters.deskewed(np.zeros((2, 28, 28, 1), np.uint8))  # no ink: no slant, no NaN
+    assert np.array_equal(blank, np.zeros((2, 784), np.float32))
+
+
+@pytest.mark.parametrize("space", ["deskewed", "pixels"])
+def test_the_pipeline_labels_each_image_with_its_cluster(tiny_mnist, space):
     images = read_split(tiny_mnist, "train")[0]
-    centroids, shares = clusters.fit(images, 4, seed=0)
+    found, shares = clusters.fit(images, 4, seed=0, space=space)
+    assert found.space == space and found.centroids.shape == (4, 784)
     assert len(shares) == 4 and abs(sum(shares) - 1) < 1e-9
-    dataset = create_dataset(tiny_mnist, 64, 8, conditional=True, shuffle=False, num_workers=1, centroids=centroids)
+    dataset = create_dataset(tiny_mnist, 64, 8, conditional=True, shuffle=False, num_workers=1, clusters=found)
     labels = np.concatenate([b["label"] for b in dataset.create_dict_iterator(num_epochs=1, output_numpy=True)])
-    expected = clusters.assign(clusters.pixels(images), centroids)
+    expected = clusters.assign(clusters.SPACES[space](images), found.centroids)
     np.testing.assert_array_equal(labels, expected)
     assert labels.dtype == np.int32
     assert not np.array_equal(labels, read_split(tiny_mnist, "train")[1])  # not the digits
+
+
+def test_saved_clusters_keep_their_space_and_older_ones_read_as_pixels(tmp_path):
+    centroids = np.random.default_rng(0).random((3, 784)).astype(np.float32)
+    clusters.Clusters(centroids, "deskewed").save(str(tmp_path / "new.npz"))
+    loaded = clusters.Clusters.load(str(tmp_path / "new.npz"))
+    assert loaded.space == "deskewed"
+    np.testing.assert_array_equal(loaded.centroids, centroids)
+    np.savez(tmp_path / "old.npz", centroids=centroids)  # what runs saved before --cluster_space
+    assert clusters.Clusters.load(str(tmp_path / "old.npz")).space == "pixels"
 
 
 def test_a_clusters_run_trains_draws_by_share_evaluates_and_resumes(tiny_mnist, tmp_path):
@@ -87,14 +130,13 @@ def test_a_clusters_run_trains_draws_by_share_evaluates_and_resumes(tiny_mnist, 
     result = run_script("train.py", "--model", "cgan", "--clusters", 3, "--epochs", 1, *common,
                         "--output_dir", tmp_path, "--run_name", "run")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "3 k-means clusters of the training images" in result.stdout
+    assert "3 k-means clusters of the training images' deskewed" in result.stdout
     config = json.load(open(run_dir / "config.json"))
     assert config["clusters"] == 3 and config["num_classes"] == 3 and len(config["cluster_shares"]) == 3
-    with np.load(run_dir / "clusters.npz") as saved:
-        centroids = saved["centroids"]
-    assert centroids.shape == (3, 784)
-    expected_shares = np.bincount(clusters.assign(clusters.pixels(read_split(tiny_mnist, "train")[0]), centroids),
-                                  minlength=3) / 256
+    assert config["cluster_space"] == "deskewed"
+    found = clusters.Clusters.load(str(run_dir / "clusters.npz"))
+    assert found.space == "deskewed" and found.centroids.shape == (3, 784)
+    expected_shares = np.bincount(found.ids(read_split(tiny_mnist, "train")[0]), minlength=3) / 256
     np.testing.assert_allclose(config["cluster_shares"], expected_shares)
 
     drawn = run_script("infer.py", "--ckpt", run_dir, "--num", 30, "--output_dir", tmp_path / "drawn")
