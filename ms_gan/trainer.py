@@ -239,7 +239,7 @@ class _Run:
         started = time.perf_counter()
         found, config.cluster_shares = clusters.fit(read_split(self.data_dir, "train")[0], config.clusters,
                                                     config.seed, config.cluster_space)
-        self._print(f"{config.clusters} k-means clusters of the training images' {config.cluster_space} in "
+        self._print(f"{config.clusters} k-means clusters of the training images ({config.cluster_space}) in "
                     f"{time.perf_counter() - started:.1f}s; shares " +
                     " ".join(f"{share:.3f}" for share in config.cluster_shares))
         return found

@@ -130,7 +130,7 @@ def test_a_clusters_run_trains_draws_by_share_evaluates_and_resumes(tiny_mnist, 
     result = run_script("train.py", "--model", "cgan", "--clusters", 3, "--epochs", 1, *common,
                         "--output_dir", tmp_path, "--run_name", "run")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "3 k-means clusters of the training images' deskewed" in result.stdout
+    assert "3 k-means clusters of the training images (deskewed)" in result.stdout
     config = json.load(open(run_dir / "config.json"))
     assert config["clusters"] == 3 and config["num_classes"] == 3 and len(config["cluster_shares"]) == 3
     assert config["cluster_space"] == "deskewed"
@@ -153,6 +153,7 @@ def test_a_clusters_run_trains_draws_by_share_evaluates_and_resumes(tiny_mnist, 
     resumed = run_script("train.py", "--resume", run_dir, "--epochs", 2)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "k-means" not in resumed.stdout  # the run's own centroids, not new ones
-    assert json.load(open(run_dir / "config.json"))["cluster_shares"] == config["cluster_shares"]
+    after = json.load(open(run_dir / "config.json"))
+    assert after["cluster_shares"] == config["cluster_shares"] and after["cluster_space"] == "deskewed"
     os.remove(run_dir / "clusters.npz")
     assert_one_line_error(run_script("train.py", "--resume", run_dir, "--epochs", 3), "clusters.npz is missing")
