@@ -237,3 +237,28 @@ def test_mindspores_compile_cache_is_turned_off_with_a_note(tiny_mnist, tmp_path
         assert result.returncode == 0, result.stderr[-2000:]
         assert result.stdout.startswith("note: MS_COMPILER_CACHE_ENABLE ignored")
     assert not os.path.exists(tmp_path / "compile_cache")
+
+
+def test_profile_step_tables_a_steps_operators_and_leaves_nothing_behind(tmp_path):
+    """benchmarks/profile_step.py: MindSpore's profiler over one fc step, per operator type, in ms per step that add
+    up to the total it prints; its profiler files go to a temporary folder that is removed, and nothing lands in
+    the working folder."""
+    work, scratch = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir(), scratch.mkdir()
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "profile_step.py"), "--model", "fc",
+                             "--steps", "2", "--warmup", "1", "--top", "3"], capture_output=True, text=True,
+                            cwd=work, env=dict(os.environ, TMPDIR=str(scratch)), timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    total = float(result.stdout.split("fc, batch 128: ")[1].split(" ms")[0])
+    rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| ") and "%" in line]
+    by_type = {row[1].strip(): float(row[3]) for row in rows}
+    assert by_type["MatMul"] > 0 and by_type["BatchNorm"] > 0  # the fc nets' products and G's BatchNorm1d
+    assert sum(by_type.values()) == pytest.approx(total, abs=0.05 * len(by_type) + 0.5)  # rows under 0.05 ms left out
+    assert len([line for line in result.stdout.splitlines() if "-op" in line]) == 3  # --top 3
+    assert os.listdir(work) == [] and os.listdir(scratch) == []
+
+
+def test_profile_step_refuses_bad_flags_in_one_line():
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "profile_step.py"), "--steps", "0"],
+                            capture_output=True, text=True, timeout=60)
+    assert_one_line_error(result, "--steps and --warmup must be at least 1")

@@ -1,0 +1,90 @@
+"""Where one training step's time goes: MindSpore's profiler over a few compiled steps, per operator type.
+
+    python benchmarks/profile_step.py --model dcgan            # batch 128, 5 profiled steps after 3 warm-up
+
+Builds the model as scripts/train.py does (same process set-up, default flags, the compiled train_step), runs
+it on random inputs of the right shapes, and prints two markdown tables, in ms per step: the operator types,
+and the largest single operators (ms_gan's kernels are all of type Custom; the products are the large ones).
+The profiler's own files go to a temporary folder, removed at the end.
+"""
+
+import argparse
+import csv
+import glob
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def profile(model: str, batch_size: int, steps: int, warmup: int, folder: str) -> str:
+    """Run WARMUP then STEPS profiled train steps; returns the profiler's per-operator CSV."""
+    from ms_gan.runtime import prepare_process
+
+    prepare_process("CPU")
+    import mindspore as ms
+    import numpy as np
+
+    from ms_gan.config import TrainConfig
+    from ms_gan.models import build_discriminator, build_generator
+    from ms_gan.runtime import setup_context
+    from ms_gan.train_step import make_optimizers, make_steps
+
+    config = TrainConfig(model=model, batch_size=batch_size).validate()
+    setup_context("CPU", "graph", 0)
+    net_g, net_d = build_generator(config), build_discriminator(config)
+    opt_g, opt_d = make_optimizers(net_g, net_d, config)
+    train_step = make_steps(net_g, net_d, opt_g, opt_d, config)[0]
+    rng = np.random.default_rng(0)
+    real = ms.Tensor(rng.uniform(-1, 1, (batch_size, 1, 28, 28)).astype(np.float32))
+    z = ms.Tensor(rng.standard_normal((batch_size, config.latent_dim)).astype(np.float32))
+    labels = ms.Tensor((np.arange(batch_size) % config.num_classes).astype(np.int32))
+    for _ in range(warmup):
+        train_step(real, z, labels).asnumpy()
+    profiler = ms.Profiler(output_path=folder)
+    for _ in range(steps):
+        train_step(real, z, labels).asnumpy()
+    profiler.analyse()
+    found = glob.glob(os.path.join(folder, "**", "cpu_op_detail_info_*.csv"), recursive=True)
+    if not found:
+        raise SystemExit(f"error: the profiler wrote no per-operator table under {folder}")
+    return found[0]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="dcgan", choices=("fc", "dcgan", "cgan"))
+    p.add_argument("--batch_size", type=int, default=128)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--top", type=int, default=20, help="how many single operators to list")
+    args = p.parse_args()
+    if args.steps < 1 or args.warmup < 1 or args.batch_size < 2:
+        raise SystemExit("error: --steps and --warmup must be at least 1 and --batch_size at least 2")
+    folder = tempfile.mkdtemp(prefix="ms_gan-profile-")
+    try:
+        with open(profile(args.model, args.batch_size, args.steps, args.warmup, folder)) as f:
+            rows = list(csv.DictReader(f))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    per_type = {}
+    for row in rows:
+        per_type.setdefault(row["op_type"], [0.0, 0])
+        per_type[row["op_type"]][0] += float(row["op_total_time(ms)"]) / args.steps
+        per_type[row["op_type"]][1] += int(row["op_occurrences"]) // args.steps
+    total = sum(ms for ms, _ in per_type.values())
+    print(f"\n{args.model}, batch {args.batch_size}: {total:.1f} ms of operators per step "
+          f"(the {args.steps} profiled steps' total, divided by {args.steps})\n")
+    print("| operator type | calls per step | ms per step | share |\n|---|---|---|---|")
+    for op_type, (ms, calls) in sorted(per_type.items(), key=lambda item: -item[1][0]):
+        if ms >= 0.05:
+            print(f"| {op_type} | {calls} | {ms:.1f} | {100 * ms / total:.1f}% |")
+    print(f"\nthe {args.top} largest operators:\n\n| operator | ms per call |\n|---|---|")
+    for row in sorted(rows, key=lambda row: -float(row["op_avg_time(ms)"]))[:args.top]:
+        print(f"| {row['full_op_name']} | {float(row['op_avg_time(ms)']):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
