@@ -92,10 +92,12 @@ def gradient_penalty(critic, real, fake, labels, mix):
     each row is normed separately. Norming the whole batch gradient at once is the classic bug."""
     x_hat = mix * real + (1.0 - mix) * fake
 
-    def critic_sum(x):
-        return ops.sum(critic(x, labels))
+    # labels go in as an argument, not from the closure: captured, they broke graph compilation for the cgan's
+    # critic ("parameters number of the function is 3, but the number of provided arguments is 2", MindSpore 2.10)
+    def critic_sum(x, labels_):
+        return ops.sum(critic(x, labels_))
 
-    grads = ops.grad(critic_sum)(x_hat)  # [N, C, H, W]
+    grads = ops.grad(critic_sum, grad_position=0)(x_hat, labels)  # [N, C, H, W]
     # [N, C, H, W] -> [N]; the epsilon keeps the norm's own gradient finite at 0
     norms = ops.sqrt(ops.sum(ops.reshape(grads ** 2, (grads.shape[0], -1)), dim=1) + 1e-12)
     return ops.mean((norms - 1.0) ** 2)

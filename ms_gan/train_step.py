@@ -55,10 +55,16 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
     (losses.top_k_fakes), read at opt_g's own step count, as a learning-rate schedule is."""
     d_loss_fn, g_loss_fn, threshold_fn = LOSSES[loss]
     penalised = loss == "wgan-gp"
+    one_call = getattr(net_d, "per_sample", False)
     scale_d, scale_g = _loss_scaler("d", loss_scale), _loss_scaler("g", loss_scale)
 
     def forward_d(real, fake, labels, mix):
-        real_logits, fake_logits = net_d(real, labels), net_d(fake, labels)
+        if one_call:  # reals and fakes through D as one batch (models.layers.is_per_sample)
+            n = real.shape[0]
+            logits = net_d(ops.concat((real, fake)), ops.concat((labels, labels)))
+            real_logits, fake_logits = logits[:n], logits[n:]
+        else:
+            real_logits, fake_logits = net_d(real, labels), net_d(fake, labels)
         loss_real, loss_fake = d_loss_fn(real_logits, fake_logits, label_smoothing, fake_label)
         if penalised:
             loss_fake = loss_fake + gp_weight * gradient_penalty(net_d, real, fake, labels, mix)

@@ -4,7 +4,7 @@ channel and a projection."""
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.layers import NATIVE, MinibatchHead, d_norm
+from ms_gan.models.layers import NATIVE, MinibatchHead, d_norm, is_per_sample
 
 
 class CGANGenerator(nn.Cell):
@@ -64,12 +64,13 @@ class CGANDiscriminator(nn.Cell):
     the first convolutions can look for the digit's strokes, and as a projection (Miyato & Koyama, 2018)
     on the last features, logit = <w + e_y, h>, which gives G a direct, per-digit gradient. With the
     input plane alone, 5 epochs left ~13% of samples reading as the wrong digit. MINIBATCH: as in
-    DCGANDiscriminator."""
+    DCGANDiscriminator. PER_SAMPLE: see layers.is_per_sample."""
 
     def __init__(self, ndf: int = 64, num_classes: int = 10, norm: str = "batch", spectral: bool = False,
                  minibatch: bool = False, layers=NATIVE):
         super().__init__()
         self.ndf = ndf
+        self.per_sample = is_per_sample(norm, spectral, minibatch)
         self.embed = nn.Embedding(num_classes, 28 * 28, embedding_table=Normal(1.0))
         self.features = nn.SequentialCell(
             # [N, 2, 28, 28] -> [N, ndf, 14, 14]

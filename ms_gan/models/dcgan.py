@@ -3,7 +3,7 @@
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.layers import NATIVE, MinibatchHead, batch_norm, d_norm
+from ms_gan.models.layers import NATIVE, MinibatchHead, batch_norm, d_norm, is_per_sample
 
 
 class DCGANGenerator(nn.Cell):
@@ -38,12 +38,14 @@ class DCGANGenerator(nn.Cell):
 class DCGANDiscriminator(nn.Cell):
     """image [N, C, 28, 28] -> real/fake logit [N]: strided convs with LeakyReLU(0.2).
     NORM (layers.D_NORMS) follows the hidden convs after the first; SPECTRAL puts spectral normalisation
-    on every conv; MINIBATCH adds minibatch discrimination on the last features (layers.MinibatchHead)."""
+    on every conv; MINIBATCH adds minibatch discrimination on the last features (layers.MinibatchHead).
+    PER_SAMPLE: see layers.is_per_sample."""
 
     def __init__(self, ndf: int = 64, in_channels: int = 1, norm: str = "batch", spectral: bool = False,
                  minibatch: bool = False, layers=NATIVE):
         super().__init__()
         self.ndf = ndf
+        self.per_sample = is_per_sample(norm, spectral, minibatch)
         self.features = nn.SequentialCell(
             # [N, C, 28, 28] -> [N, ndf, 14, 14]; no normalisation on the input layer, as in DCGAN
             layers.conv(in_channels, ndf, 4, 2, 1, spectral), layers.leaky_relu(0.2),

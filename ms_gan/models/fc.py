@@ -2,7 +2,7 @@
 
 from mindspore import nn, ops
 
-from ms_gan.models.layers import NATIVE, dense
+from ms_gan.models.layers import NATIVE, dense, is_per_sample
 
 IMAGE_PIXELS = 28 * 28
 
@@ -43,10 +43,11 @@ class FCImprovedGenerator(nn.Cell):
 
 class FCDiscriminator(nn.Cell):
     """image [N, 1, 28, 28] -> real/fake logit [N]: 784->512->256->1 with LeakyReLU(0.2).
-    SPECTRAL puts spectral normalisation on every layer."""
+    SPECTRAL puts spectral normalisation on every layer. PER_SAMPLE: see layers.is_per_sample."""
 
     def __init__(self, spectral: bool = False, layers=NATIVE):
         super().__init__()
+        self.per_sample = is_per_sample("none", spectral, minibatch=False)
         self.model = nn.SequentialCell(
             dense(IMAGE_PIXELS, 512, spectral), layers.leaky_relu(0.2),
             dense(512, 256, spectral), layers.leaky_relu(0.2),
