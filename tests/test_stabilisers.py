@@ -202,7 +202,11 @@ def test_spectral_norm_keeps_the_largest_singular_value_near_one(graph_or_pynati
         cell, x = SNDense(20, 12), tensor(np.ones((2, 20)))
     else:
         cell, x = SNConv2d(3, 8, 3, pad_mode="pad", padding=1), tensor(np.ones((2, 3, 5, 5)))
-    cell.weight.set_data(tensor(cell.weight.asnumpy() * 25.0))  # sigma far from 1 to start with
+    # seeded weights and u, with sigma about 7 to start with (the initialisers are unseeded: how many power iterations
+    # reach 1% depends on the weights' spectral gap, and now and then a draw needed more than 30)
+    rng = np.random.default_rng(0)
+    cell.weight.set_data(tensor(rng.normal(0.0, 1.0, cell.weight.shape)))
+    cell.sn_u.set_data(tensor(rng.normal(0.0, 1.0, cell.sn_u.shape)))
     cell.set_train(True)
     raw_sigma = np.linalg.svd(cell.weight.asnumpy().reshape(cell.weight.shape[0], -1), compute_uv=False)[0]
     assert raw_sigma > 5
