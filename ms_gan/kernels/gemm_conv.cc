@@ -11,8 +11,10 @@
 // Each output element is written by one thread in a fixed order, so results are deterministic.
 // Signature: MindSpore's AOT custom operator interface (params holds the inputs, then the output).
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace {
 
@@ -37,6 +39,11 @@ bool IsFloat32(const char *dtype) { return std::strcmp(dtype, "float32") == 0 ||
 
 }  // namespace
 
+// Im2Col reads each (sample, channel) plane once: its rows are first split by column phase (padded column j = x + p
+// goes to phase j % s, slot j / s, zeros outside the image), so that each tap's output row is one contiguous run
+// of the split row (tap kx: phase kx % s from slot kx / s on). Planes go channel by channel, samples inner, so
+// each thread writes its k * k row blocks front to back. (Stepping through every tap of a channel for all samples
+// at once, as before, read each plane k * k times from further out in the cache hierarchy.)
 extern "C" int Im2Col(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
                       void *extra) {
   if (nparam != 3 || ndims[0] != 4 || ndims[2] != 4 || !IsFloat32(dtypes[0])) return 1;
@@ -45,26 +52,40 @@ extern "C" int Im2Col(int nparam, void **params, int *ndims, int64_t **shapes, c
   float *cols = static_cast<float *>(params[2]);
   const int64_t n = shapes[0][0], c = shapes[0][1], h = shapes[0][2], w = shapes[0][3];
   const int64_t ho = shapes[2][2], wo = shapes[2][3];
-  const int64_t rows = c * g.k * g.k;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t row = 0; row < rows; ++row) {
-    for (int64_t b = 0; b < n; ++b) {
-      const int64_t ch = row / (g.k * g.k), ky = (row / g.k) % g.k, kx = row % g.k;
-      const float *plane = image + (b * c + ch) * h * w;
-      float *out = cols + (row * n + b) * ho * wo;
-      int64_t ox_lo, ox_hi;
-      ValidRange(wo, w, kx, g, &ox_lo, &ox_hi);
-      for (int64_t oy = 0; oy < ho; ++oy) {
-        const int64_t iy = oy * g.s - g.p + ky;
-        float *out_row = out + oy * wo;
-        if (iy < 0 || iy >= h) {
-          std::memset(out_row, 0, sizeof(float) * wo);
-          continue;
+  // slots per phase: enough for every tap's run and every input column
+  const int64_t len = std::max(wo + (g.k - 1) / g.s, (w - 1 + g.p) / g.s + 1), split_row = g.s * len;
+#pragma omp parallel
+  {
+    std::vector<float> split(h * split_row);  // this thread's plane, each row split into its phases
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t b = 0; b < n; ++b) {
+        const float *plane = image + (b * c + ch) * h * w;
+        for (int64_t iy = 0; iy < h; ++iy) {
+          float *phases = split.data() + iy * split_row;
+          for (int64_t q = 0; q < g.s; ++q)
+            for (int64_t m = 0; m < len; ++m) {
+              const int64_t x = m * g.s + q - g.p;
+              phases[q * len + m] = x >= 0 && x < w ? plane[iy * w + x] : 0.0f;
+            }
         }
-        const float *in_row = plane + iy * w + kx - g.p;  // in_row[ox * s] is input column ox * s - p + kx
-        for (int64_t ox = 0; ox < ox_lo; ++ox) out_row[ox] = 0.0f;
-        for (int64_t ox = ox_lo; ox < ox_hi; ++ox) out_row[ox] = in_row[ox * g.s];
-        for (int64_t ox = ox_hi; ox < wo; ++ox) out_row[ox] = 0.0f;
+        for (int64_t ky = 0; ky < g.k; ++ky) {
+          for (int64_t kx = 0; kx < g.k; ++kx) {
+            const int64_t row = (ch * g.k + ky) * g.k + kx;
+            const int64_t offset = (kx % g.s) * len + kx / g.s;
+            float *out = cols + (row * n + b) * ho * wo;
+            for (int64_t oy = 0; oy < ho; ++oy) {
+              const int64_t iy = oy * g.s - g.p + ky;
+              float *out_row = out + oy * wo;
+              if (iy < 0 || iy >= h) {
+                std::memset(out_row, 0, sizeof(float) * wo);
+                continue;
+              }
+              const float *run = split.data() + iy * split_row + offset;
+              for (int64_t ox = 0; ox < wo; ++ox) out_row[ox] = run[ox];
+            }
+          }
+        }
       }
     }
   }
