@@ -241,8 +241,8 @@ def test_mindspores_compile_cache_is_turned_off_with_a_note(tiny_mnist, tmp_path
 
 def test_profile_step_tables_a_steps_operators_and_leaves_nothing_behind(tmp_path):
     """benchmarks/profile_step.py: MindSpore's profiler over one fc step, per operator type, in ms per step that add
-    up to the total it prints; its profiler files go to a temporary folder that is removed, and nothing lands in
-    the working folder."""
+    up to the total it prints, and ms_gan's kernels by name; its profiler and graph files go to a temporary folder
+    that is removed, and nothing lands in the working folder."""
     work, scratch = tmp_path / "work", tmp_path / "tmp"
     work.mkdir(), scratch.mkdir()
     result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "profile_step.py"), "--model", "fc",
@@ -255,6 +255,10 @@ def test_profile_step_tables_a_steps_operators_and_leaves_nothing_behind(tmp_pat
     assert by_type["MatMul"] > 0 and by_type["BatchNorm"] > 0  # the fc nets' products and G's BatchNorm1d
     assert sum(by_type.values()) == pytest.approx(total, abs=0.05 * len(by_type) + 0.5)  # rows under 0.05 ms left out
     assert len([line for line in result.stdout.splitlines() if "-op" in line]) == 3  # --top 3
+    # the fc D's LeakyReLU is ms_gan's kernel on CPU, named from the compiled graph in its own table: D's two, once
+    # in D's update (reals and fakes in one call) and once in G's
+    kernels = result.stdout.split("ms_gan's kernels")[1].split("largest operators")[0]
+    assert "| LeakyReLU | 4 |" in kernels and "| LeakyReLUGrad | 4 |" in kernels and "(unnamed)" not in kernels
     assert os.listdir(work) == [] and os.listdir(scratch) == []
 
 
