@@ -61,7 +61,11 @@ def kernel_names(folder: str) -> dict:
     graph MindSpore saved when it built the step (each Custom node's func_name, then its "Fullname with scope")."""
     built = sorted(glob.glob(os.path.join(folder, "graphs", "**", "graph_build_*.ir"), recursive=True))
     names, kernel = {}, None
-    for line in open(built[0]) if built else []:
+    if not built:
+        return names
+    with open(built[0]) as graph:
+        lines = graph.readlines()
+    for line in lines:
         found = re.search(r'func_name: "[^"]*:(\w+)"', line)
         if found:
             kernel = found.group(1)

@@ -55,8 +55,8 @@ def is_per_sample(norm: str, spectral: bool, minibatch: bool) -> bool:
     """Whether a discriminator scores each image from that image alone, and scores it the same however many
     calls a step makes: no BatchNorm (batch statistics, and running ones moved at every call), no minibatch
     discrimination (it compares a batch's images) and no spectral normalisation (one power iteration per call).
-    train_step then scores a batch of reals and its fakes in one call of twice the batch (the same logits, in
-    half the calls: an fc step ran 13% faster)."""
+    train_step then scores a batch of reals and its fakes in one call of twice the batch (the same logits in
+    half the calls: a median 3% off an fc step, up to 15% while the machine was quiet; see README, Performance)."""
     return norm != "batch" and not spectral and not minibatch
 
 
