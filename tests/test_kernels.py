@@ -12,9 +12,10 @@ import pytest
 from conftest import ROOT, numpy_params, rng_inputs, small_config
 
 # (in, out, kernel, stride, padding, input size): every geometry the models use, plus odd ones; (16, 1, 3, 1, 1)
-# and (8, 3, 5, 1, 1) take GemmConv2d's transposed route (stride 1, fewer outputs than inputs)
-CONV_CASES = [(1, 8, 4, 2, 1, 28), (8, 16, 4, 2, 1, 14), (16, 1, 7, 1, 0, 7), (3, 5, 3, 1, 1, 6), (2, 3, 5, 3, 2, 11),
-              (16, 1, 3, 1, 1, 8), (8, 3, 5, 1, 1, 9)]
+# and (8, 3, 5, 1, 1) take GemmConv2d's transposed route (stride 1, fewer outputs than inputs). The 4x4, stride 2,
+# padding 1 cases on even sizes take the kernels' halving path, (4, 6, 4, 2, 1, 7) the general one.
+CONV_CASES = [(1, 8, 4, 2, 1, 28), (8, 16, 4, 2, 1, 14), (4, 6, 4, 2, 1, 7), (16, 1, 7, 1, 0, 7), (3, 5, 3, 1, 1, 6),
+              (2, 3, 5, 3, 2, 11), (16, 1, 3, 1, 1, 8), (8, 3, 5, 1, 1, 9)]
 CONV_T_CASES = [(16, 8, 4, 2, 1, 7), (8, 1, 4, 2, 1, 14), (3, 4, 3, 1, 1, 6), (2, 3, 4, 3, 0, 5)]
 
 

@@ -37,6 +37,86 @@ void ValidRange(int64_t out_size, int64_t size, int64_t tap, const Geometry &g, 
 
 bool IsFloat32(const char *dtype) { return std::strcmp(dtype, "float32") == 0 || std::strcmp(dtype, "float") == 0; }
 
+// the longest output row the halving paths' row buffers take (wider layers take the general path)
+constexpr int64_t kMaxRun = 256;
+
+// The geometry of every stride-2 layer but one in ms_gan's models: a 4x4 kernel, stride 2, padding 1, between
+// H x W and H/2 x W/2. Its unfolding and folding have a path of their own (below), 1.7-2.9x faster than the
+// general loops on the dcgan's layers (README, Performance).
+bool IsHalving(const Geometry &g, int64_t h, int64_t w, int64_t ho, int64_t wo) {
+  return g.k == 4 && g.s == 2 && g.p == 1 && h == 2 * ho && w == 2 * wo && wo < kMaxRun;
+}
+
+// Im2Col for IsHalving: tap (ky, kx) of output (oy, ox) reads input (2 oy - 1 + ky, 2 ox - 1 + kx). Each input row
+// is split once into its even and odd columns, with a zero where a tap falls off either edge; each of the four
+// taps kx then copies a contiguous run of one of them (kx 0: odd from ox - 1, 1: even from ox, 2: odd from ox,
+// 3: even from ox + 1).
+void Im2ColHalving(const float *image, float *cols, int64_t n, int64_t c, int64_t h, int64_t w) {
+  const int64_t ho = h / 2, wo = w / 2, tap = n * ho * wo;  // tap: from one tap's row of cols to the next
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    for (int64_t b = 0; b < n; ++b) {
+      const float *plane = image + (b * c + ch) * h * w;
+      float *first = cols + (ch * 16 * n + b) * ho * wo;  // tap (0, 0) of this plane
+      for (int64_t oy = 0; oy < ho; ++oy) {
+        for (int64_t ky = 0; ky < 4; ++ky) {
+          float *r0 = first + ky * 4 * tap + oy * wo, *r1 = r0 + tap, *r2 = r1 + tap, *r3 = r2 + tap;
+          const int64_t iy = 2 * oy - 1 + ky;
+          if (iy < 0 || iy >= h) {
+            for (int64_t m = 0; m < wo; ++m) r0[m] = r1[m] = r2[m] = r3[m] = 0.0f;
+            continue;
+          }
+          const float *in = plane + iy * w;
+          float even[kMaxRun + 1], odd[kMaxRun + 1];  // even[m] = in[2m], odd[m + 1] = in[2m + 1]
+          odd[0] = even[wo] = 0.0f;
+          for (int64_t m = 0; m < wo; ++m) {
+            even[m] = in[2 * m];
+            odd[m + 1] = in[2 * m + 1];
+          }
+          for (int64_t m = 0; m < wo; ++m) {
+            r0[m] = odd[m];
+            r1[m] = even[m];
+            r2[m] = odd[m + 1];
+            r3[m] = even[m + 1];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Col2Im for IsHalving, its adjoint: output row y gathers the two kernel rows ky = y + 1 - 2 oy, and within them,
+// its even columns taps 1 and 3, its odd columns taps 0 and 2. Each row is summed in two contiguous halves and
+// written once, interleaved.
+void Col2ImHalving(const float *cols, float *image, int64_t n, int64_t c, int64_t h, int64_t w) {
+  const int64_t ho = h / 2, wo = w / 2, tap = n * ho * wo;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    for (int64_t b = 0; b < n; ++b) {
+      float *plane = image + (b * c + ch) * h * w;
+      const float *first = cols + (ch * 16 * n + b) * ho * wo;
+      for (int64_t y = 0; y < h; ++y) {
+        float even[kMaxRun], odd[kMaxRun];
+        for (int64_t m = 0; m < wo; ++m) even[m] = odd[m] = 0.0f;
+        for (int64_t ky = (y + 1) % 2; ky < 4; ky += 2) {
+          const int64_t oy = (y + 1 - ky) / 2;
+          if (oy < 0 || oy >= ho) continue;
+          const float *r0 = first + ky * 4 * tap + oy * wo, *r1 = r0 + tap, *r2 = r1 + tap, *r3 = r2 + tap;
+          even[0] += r1[0];
+          for (int64_t m = 1; m < wo; ++m) even[m] += r1[m] + r3[m - 1];
+          for (int64_t m = 0; m + 1 < wo; ++m) odd[m] += r2[m] + r0[m + 1];
+          odd[wo - 1] += r2[wo - 1];
+        }
+        float *out = plane + y * w;
+        for (int64_t m = 0; m < wo; ++m) {
+          out[2 * m] = even[m];
+          out[2 * m + 1] = odd[m];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // Im2Col reads each (sample, channel) plane once: its rows are first split by column phase (padded column j = x + p
@@ -52,6 +132,10 @@ extern "C" int Im2Col(int nparam, void **params, int *ndims, int64_t **shapes, c
   float *cols = static_cast<float *>(params[2]);
   const int64_t n = shapes[0][0], c = shapes[0][1], h = shapes[0][2], w = shapes[0][3];
   const int64_t ho = shapes[2][2], wo = shapes[2][3];
+  if (IsHalving(g, h, w, ho, wo)) {
+    Im2ColHalving(image, cols, n, c, h, w);
+    return 0;
+  }
   // slots per phase: enough for every tap's run and every input column
   const int64_t len = std::max(wo + (g.k - 1) / g.s, (w - 1 + g.p) / g.s + 1), split_row = g.s * len;
 #pragma omp parallel
@@ -100,10 +184,15 @@ extern "C" int Col2Im(int nparam, void **params, int *ndims, int64_t **shapes, c
   float *image = static_cast<float *>(params[3]);
   const int64_t n = shapes[3][0], c = shapes[3][1], h = shapes[3][2], w = shapes[3][3];
   const int64_t ho = shapes[0][2], wo = shapes[0][3];
-  // one (sample, channel) plane per task: every tap that lands in it is summed by the same thread
+  if (IsHalving(g, h, w, ho, wo)) {
+    Col2ImHalving(cols, image, n, c, h, w);
+    return 0;
+  }
+  // one (sample, channel) plane per task: every tap that lands in it is summed by the same thread. Channels outer,
+  // samples inner: consecutive planes read consecutive runs of each tap's row.
 #pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < n; ++b) {
-    for (int64_t ch = 0; ch < c; ++ch) {
+  for (int64_t ch = 0; ch < c; ++ch) {
+    for (int64_t b = 0; b < n; ++b) {
       float *plane = image + (b * c + ch) * h * w;
       std::memset(plane, 0, sizeof(float) * h * w);
       for (int64_t ky = 0; ky < g.k; ++ky) {
