@@ -140,7 +140,12 @@ def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = Tr
     detached, train D; G's gradient then comes back through the updated D), (3) on several workers, average the
     non-trained state and the step's numbers, (4) with EMA, fold G into its average.
     critic_step (None unless config.n_critic > 1) = (1) alone, G's loss read off the same fakes; the
-    caller runs it n_critic - 1 times before each train_step."""
+    caller runs it n_critic - 1 times before each train_step.
+
+    Puts both nets in training mode (BatchNorm on each batch's statistics), which the steps compile in: a
+    MindSpore Cell starts in inference mode. Whoever draws samples in between (sampling.generate) restores it."""
+    net_g.set_train(True)
+    net_d.set_train(True)
     options = {}
     if config is not None:
         options = {"loss": config.loss, "label_smoothing": config.label_smoothing, "fake_label": config.fake_label,

@@ -193,8 +193,6 @@ class _Run:
         self.train_step, self.critic_step = make_steps(c["generator"], c["discriminator"], c["optim_g"], c["optim_d"],
                                                        config, self.ema, jit=config.mode == "graph",
                                                        replicas=self.replicas, total_steps=self.total)
-        c["generator"].set_train(True)
-        c["discriminator"].set_train(True)
         self.grid = self._grid_noise()
         self.no_labels = ms.Tensor(np.zeros(batch_size, dtype=np.int32))
         self._print(f"run {self.run_dir}: {config.model} on {self.data_dir} ({self.steps_per_epoch * config.batch_size} "

@@ -92,6 +92,68 @@ def test_fused_leaky_relu_matches_mindspore(graph_or_pynative):
     np.testing.assert_allclose(grads(fused)[away], grads(native)[away], rtol=1e-6, atol=1e-7)
 
 
+def _norm_layers(conditional: bool):
+    """The generators' BatchNorm + ReLU layer, built with MindSpore's ops and with the kernels, same weights: (call,
+    native cell, kernels' cell), call(cell, x) running one on x (with the same labels when CONDITIONAL)."""
+    import mindspore as ms
+    from mindspore import nn
+
+    from ms_gan.models.cgan import ConditionalBatchNormReLU
+    from ms_gan.models.layers import Layers
+
+    if conditional:
+        native, fused = (ConditionalBatchNormReLU(6, 10, Layers(impl)) for impl in ("native", "gemm"))
+        labels = ms.Tensor(np.array([3, 1, 3, 9, 0], np.int32))
+
+        def call(cell, x):
+            return cell(x, labels)
+    else:
+        native, fused = (nn.SequentialCell(*Layers(impl).batch_norm_relu(6)) for impl in ("native", "gemm"))
+
+        def call(cell, x):
+            return cell(x)
+    rng = np.random.default_rng(4)
+    for p, q in zip(native.get_parameters(), fused.get_parameters()):
+        assert p.name == q.name  # checkpoints move between the two
+        # the weights and running statistics, not the fixed scale and shift of a BatchNorm without affine part
+        if p.requires_grad or "moving" in p.name or p.name.endswith(("mean", "variance")):
+            p.set_data(ms.Tensor(rng.standard_normal(p.shape).astype(np.float32) * 0.3 + 1.0))
+        q.set_data(p.data.copy())
+    return call, native, fused
+
+
+@pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
+@pytest.mark.parametrize("conditional", [False, True], ids=["batch_norm_relu", "conditional"])
+def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, conditional):
+    """Training: the same output, input and weight gradients, and running statistics; then inference on them."""
+    import mindspore as ms
+
+    call, native, fused = _norm_layers(conditional)
+    rng = np.random.default_rng(5)
+    # shifted and scaled, so that the variance is not ~1 and a share of the ReLU is off
+    x = ms.Tensor(rng.standard_normal((5, 6, 7, 7)).astype(np.float32) * 3.0 + 1.0)
+    w = ms.Tensor(rng.standard_normal((5, 6, 7, 7)).astype(np.float32))
+    results = []
+    for cell in (native, fused):
+        cell.set_train(True)
+
+        def loss(x):
+            y = call(cell, x)
+            return (y * w).sum() + (y * y).sum() * 0.5
+
+        grad = ms.grad(loss, grad_position=0, weights=cell.trainable_params())
+        dx, dweights = (ms.jit(grad) if graph_or_pynative == "graph" else grad)(x)
+        cell.set_train(False)
+        results.append([dx, *dweights, *cell.get_parameters(), call(cell, x)])
+    native_results, fused_results = results
+    # dx, the weights' gradients, every parameter (running statistics included), the output in inference
+    expected = 2 + len(native.trainable_params()) + len(list(native.get_parameters()))
+    assert len(native_results) == len(fused_results) == expected
+    for want, got in zip(native_results, fused_results):
+        want, got = want.asnumpy(), got.asnumpy()
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(want).max()))
+
+
 @pytest.mark.parametrize("graph_or_pynative", ["graph"], indirect=True)
 def test_gradient_penalty_through_gemm_discriminator_matches_native(graph_or_pynative):
     """WGAN-GP differentiates D twice: the kernels' gradients must themselves be differentiable (in GRAPH

@@ -12,6 +12,7 @@
 // Signature: MindSpore's AOT custom operator interface (params holds the inputs, then the output).
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -332,6 +333,170 @@ extern "C" int ScaleShiftReLUGrad(int nparam, void **params, int *ndims, int64_t
     }
     ds[p] = total_gx;
     db[p] = total_g;
+  }
+  return 0;
+}
+
+// BatchNorm in training, then a scale, a shift and ReLU, in two passes forward and two backward (the generators'
+// BatchNorm + ReLU, and the conditional generator's BatchNorm + per-digit scale and shift + ReLU):
+//   BatchNormScaleShiftReLU(x [N, C, H, W], s [S, C], t [S, C], eps [1]) -> (y, mean [C], var [C]),
+//   y = max(x_hat * s + t, 0), x_hat = (x - mean) / sqrt(var + eps) with the batch's per-channel mean and biased
+//   variance; S = 1 (one scale and shift per channel) or N (one per sample and channel).
+//   BatchNormScaleShiftReLUGrad(x, s, t, mean, var, eps, dy) -> (dx, ds, dt), with g = dy where y > 0 (else 0):
+//   dt = sum of g, ds = sum of g * x_hat (over H, W, and over N when S = 1), and
+//   dx = (g * s - sum(g * s) / M - x_hat * sum(g * s * x_hat) / M) / sqrt(var + eps), sums per channel, M = N H W.
+// MindSpore's BatchNorm, ReLU and their gradients (and the conditional generator's separate scale and shift) each
+// read and write the whole activation. Sums go plane by plane (each plane's mean and squared deviations from it,
+// combined in a fixed order), so results are deterministic and the variance does not cancel.
+namespace {
+
+// the sum of f(i) over i < size, in kLanes running sums: vectorised, and in a fixed order
+template <typename F>
+float LaneSum(int64_t size, F f) {
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= size; i += kLanes)
+    for (int64_t j = 0; j < kLanes; ++j) lanes[j] += f(i + j);
+  for (int64_t j = 0; i < size; ++i, ++j) lanes[j] += f(i);
+  float total = 0.0f;
+  for (int64_t j = 0; j < kLanes; ++j) total += lanes[j];
+  return total;
+}
+
+struct Norm {
+  int64_t n, c, size, s_rows;  // size: H * W; s_rows: S
+  const float *x, *s, *t;
+  float eps;
+  bool Read(void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+    if (ndims[0] != 4 || ndims[1] != 2 || ndims[2] != 2 || !IsFloat32(dtypes[0]) || !IsFloat32(dtypes[1]) ||
+        !IsFloat32(dtypes[2]) || !IsFloat32(dtypes[3]))
+      return false;
+    n = shapes[0][0], c = shapes[0][1], size = shapes[0][2] * shapes[0][3], s_rows = shapes[1][0];
+    if (shapes[1][1] != c || shapes[2][0] != s_rows || shapes[2][1] != c || (s_rows != 1 && s_rows != n))
+      return false;
+    x = static_cast<const float *>(params[0]), s = static_cast<const float *>(params[1]);
+    t = static_cast<const float *>(params[2]);
+    return true;
+  }
+  // plane p = (sample b, channel ch): its scale and shift
+  int64_t Index(int64_t b, int64_t ch) const { return (s_rows == 1 ? 0 : b * c) + ch; }
+};
+
+}  // namespace
+
+extern "C" int BatchNormScaleShiftReLU(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                                       void *stream, void *extra) {
+  Norm nm;
+  if (nparam != 7 || !nm.Read(params, ndims, shapes, dtypes)) return 1;
+  const float eps = *static_cast<const float *>(params[3]);
+  float *y = static_cast<float *>(params[4]), *mean = static_cast<float *>(params[5]);
+  float *var = static_cast<float *>(params[6]);
+  const int64_t n = nm.n, c = nm.c, size = nm.size, planes = n * c;
+  std::vector<double> plane_mean(planes), plane_m2(planes);
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    const float *in = nm.x + p * size;
+    const float m = LaneSum(size, [&](int64_t i) { return in[i]; }) / size;
+    plane_mean[p] = m;
+    plane_m2[p] = LaneSum(size, [&](int64_t i) { return (in[i] - m) * (in[i] - m); });
+  }
+  // per channel, over samples in order: mean, then squared deviations (Chan et al.'s pairwise combination)
+  std::vector<float> scale(c), center(c);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double m = 0.0, m2 = 0.0;
+    for (int64_t b = 0; b < n; ++b) m += plane_mean[b * c + ch];
+    m /= n;
+    for (int64_t b = 0; b < n; ++b) {
+      const double d = plane_mean[b * c + ch] - m;
+      m2 += plane_m2[b * c + ch] + size * d * d;
+    }
+    mean[ch] = static_cast<float>(m);
+    var[ch] = static_cast<float>(m2 / (n * size));
+    scale[ch] = 1.0f / std::sqrt(var[ch] + eps);
+    center[ch] = mean[ch];
+  }
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const int64_t p = b * c + ch, q = nm.Index(b, ch);
+      const float a = scale[ch] * nm.s[q], shift = nm.t[q] - center[ch] * a;  // y = max(x * a + shift, 0)
+      const float *in = nm.x + p * size;
+      float *out = y + p * size;
+      for (int64_t i = 0; i < size; ++i) {
+        const float v = in[i] * a + shift;
+        out[i] = v > 0.0f ? v : 0.0f;
+      }
+    }
+  }
+  return 0;
+}
+
+extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims, int64_t **shapes,
+                                           const char **dtypes, void *stream, void *extra) {
+  Norm nm;
+  if (nparam != 10 || !nm.Read(params, ndims, shapes, dtypes)) return 1;
+  const float *mean = static_cast<const float *>(params[3]), *var = static_cast<const float *>(params[4]);
+  const float eps = *static_cast<const float *>(params[5]);
+  const float *dy = static_cast<const float *>(params[6]);
+  float *dx = static_cast<float *>(params[7]), *ds = static_cast<float *>(params[8]);
+  float *dt = static_cast<float *>(params[9]);
+  const int64_t n = nm.n, c = nm.c, size = nm.size, planes = n * c;
+  std::vector<float> rstd(c);
+  for (int64_t ch = 0; ch < c; ++ch) rstd[ch] = 1.0f / std::sqrt(var[ch] + eps);
+  // pass 1, per plane: sum of g and of g * x_hat
+  std::vector<float> plane_g(planes), plane_gx(planes);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const int64_t p = b * c + ch, q = nm.Index(b, ch);
+      const float r = rstd[ch], m = mean[ch], a = r * nm.s[q], shift = nm.t[q] - m * a;
+      const float *in = nm.x + p * size, *grad = dy + p * size;
+      float sum_g[kLanes] = {}, sum_gx[kLanes] = {};  // as in LaneSum, two sums in one pass
+      int64_t i = 0;
+      for (; i + kLanes <= size; i += kLanes)
+        for (int64_t j = 0; j < kLanes; ++j) {
+          const float g = in[i + j] * a + shift > 0.0f ? grad[i + j] : 0.0f;
+          sum_g[j] += g;
+          sum_gx[j] += g * (in[i + j] - m) * r;
+        }
+      for (int64_t j = 0; i < size; ++i, ++j) {
+        const float g = in[i] * a + shift > 0.0f ? grad[i] : 0.0f;
+        sum_g[j] += g;
+        sum_gx[j] += g * (in[i] - m) * r;
+      }
+      plane_g[p] = plane_gx[p] = 0.0f;
+      for (int64_t j = 0; j < kLanes; ++j) plane_g[p] += sum_g[j], plane_gx[p] += sum_gx[j];
+    }
+  }
+  // per channel: the means over N, H, W of g * s and of g * s * x_hat; dt and ds
+  std::vector<float> mean_gs(c), mean_gsx(c);
+  for (int64_t q = 0; q < nm.s_rows * c; ++q) ds[q] = dt[q] = 0.0f;
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double gs = 0.0, gsx = 0.0;
+    for (int64_t b = 0; b < n; ++b) {
+      const int64_t p = b * c + ch, q = nm.Index(b, ch);
+      gs += double(plane_g[p]) * nm.s[q];
+      gsx += double(plane_gx[p]) * nm.s[q];
+      dt[q] += plane_g[p];
+      ds[q] += plane_gx[p];
+    }
+    mean_gs[ch] = static_cast<float>(gs / (n * size));
+    mean_gsx[ch] = static_cast<float>(gsx / (n * size));
+  }
+  // pass 2: dx
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const int64_t p = b * c + ch, q = nm.Index(b, ch);
+      const float r = rstd[ch], m = mean[ch], sc = nm.s[q], a = r * sc, shift = nm.t[q] - m * a;
+      const float gs = mean_gs[ch], gsx = mean_gsx[ch];
+      const float *in = nm.x + p * size, *grad = dy + p * size;
+      float *out = dx + p * size;
+      for (int64_t i = 0; i < size; ++i) {
+        const float g = in[i] * a + shift > 0.0f ? grad[i] : 0.0f;
+        out[i] = r * (g * sc - gs - (in[i] - m) * r * gsx);
+      }
+    }
   }
   return 0;
 }

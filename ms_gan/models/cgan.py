@@ -43,18 +43,23 @@ class ConditionalBatchNormReLU(nn.Cell):
     """BatchNorm whose scale and shift depend on the label, then ReLU: relu(x_hat * gamma[y] + beta[y]), where
     x_hat is normalised with the batch's statistics (running ones in inference), as nn.BatchNorm2d without its
     own affine part. DCGAN's init: gamma ~ N(1, 0.02), beta = 0, for every label. The scale, shift and ReLU are
-    one layer (LAYERS.scale_shift_relu: one pass each way with the CPU kernels)."""
+    one layer (LAYERS.scale_shift_relu: one pass each way with the CPU kernels), and with the kernels, in
+    training, the BatchNorm too (layers.FusedBatchNorm: the whole layer in one kernel each way)."""
 
     def __init__(self, channels: int, num_classes: int, layers=NATIVE):
         super().__init__()
-        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.norm = layers.plain_batch_norm(channels)
         self.gamma = nn.Embedding(num_classes, channels, embedding_table=Normal(0.02, 1.0))
         self.beta = nn.Embedding(num_classes, channels, embedding_table="zeros")
         self.scale_shift_relu = layers.scale_shift_relu()
+        self.fused = layers.impl == "gemm"
 
     def construct(self, x, labels):
         # [N] -> [N, C] each
-        return self.scale_shift_relu(self.norm(x), self.gamma(labels), self.beta(labels))
+        scale, shift = self.gamma(labels), self.beta(labels)
+        if self.fused and self.training:
+            return self.norm.normalize_scale_shift_relu(x, scale, shift)
+        return self.scale_shift_relu(self.norm(x), scale, shift)
 
 
 class CGANDiscriminator(nn.Cell):

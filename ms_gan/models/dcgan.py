@@ -3,7 +3,7 @@
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.layers import NATIVE, MinibatchHead, batch_norm, d_norm, is_per_sample
+from ms_gan.models.layers import NATIVE, MinibatchHead, d_norm, is_per_sample
 
 
 class DCGANGenerator(nn.Cell):
@@ -21,11 +21,11 @@ class DCGANGenerator(nn.Cell):
         # 1x1 input, which is exactly this linear map; as a Dense it runs ~5x faster on CPU.
         self.project = nn.Dense(latent_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
         self.model = nn.SequentialCell(
-            batch_norm(ngf * 4), nn.ReLU(),
+            *layers.batch_norm_relu(ngf * 4),
             # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
-            layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1), batch_norm(ngf * 2), nn.ReLU(),
+            layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1), *layers.batch_norm_relu(ngf * 2),
             # [N, 2ngf, 14, 14] -> [N, ngf, 28, 28]
-            layers.conv_t(ngf * 2, ngf, 4, 2, 1), batch_norm(ngf), nn.ReLU(),
+            layers.conv_t(ngf * 2, ngf, 4, 2, 1), *layers.batch_norm_relu(ngf),
             # [N, ngf, 28, 28] -> [N, 1, 28, 28]
             layers.conv(ngf, 1, 3, 1, 1), nn.Tanh(),
         )

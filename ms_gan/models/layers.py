@@ -43,6 +43,20 @@ class Layers:
         """relu(x * scale + shift), x [N, C, H, W], scale and shift [N, C]: conditional BatchNorm's tail."""
         return FusedScaleShiftReLU() if self.impl == "gemm" else ScaleShiftReLU()
 
+    def batch_norm_relu(self, channels):
+        """The generators' BatchNorm (DCGAN init) and ReLU, as two cells, so that the parameters' names (model.0.gamma)
+        are the same either way: nn.BatchNorm2d and nn.ReLU, or FusedBatchNormReLU and an identity."""
+        if self.impl == "gemm":
+            return FusedBatchNormReLU(channels), nn.Identity()
+        return batch_norm(channels), nn.ReLU()
+
+    def plain_batch_norm(self, channels):
+        """BatchNorm without its own scale and shift, for conditional BatchNorm. With the kernels, it also has
+        normalize_scale_shift_relu, the training forward of the whole conditional layer in one kernel."""
+        if self.impl == "gemm":
+            return FusedBatchNorm(channels, affine=False)
+        return nn.BatchNorm2d(channels, affine=False)
+
 
 NATIVE = Layers("native")  # the models' default
 
@@ -302,3 +316,41 @@ class FusedLeakyReLU(nn.Cell):
 
     def construct(self, x):
         return self.ops.leaky_relu(x, self.slope)
+
+
+class FusedBatchNorm(nn.BatchNorm2d):
+    """nn.BatchNorm2d (same parameters, same running statistics) that can run its training forward together with
+    a scale, a shift and ReLU after it as one kernel (kernels' BatchNormScaleShiftReLU: two passes each way,
+    where BatchNorm, the scale and shift, ReLU and their gradients each read and write the whole activation)."""
+
+    def __init__(self, channels, **kwargs):
+        super().__init__(channels, **kwargs)
+        self.ops = kernels.load()
+        self.eps_value = Tensor([self.eps], mstype.float32)
+
+    def normalize_scale_shift_relu(self, x, scale, shift):
+        """Training: relu(x_hat * scale + shift), x_hat normalised with the batch's statistics, which move the
+        running ones as nn.BatchNorm2d does (the mean, and the unbiased variance, by momentum). scale and shift
+        [1, C] (one per channel) or [N, C] (one per sample and channel)."""
+        y, mean, var = self.ops.bn_ssr(x, scale, shift, self.eps_value)
+        count = x.shape[0] * x.shape[2] * x.shape[3]
+        keep = 1.0 - self.momentum
+        ops.assign(self.moving_mean, self.moving_mean * keep + ops.stop_gradient(mean) * self.momentum)
+        unbiased = ops.stop_gradient(var) * (count / max(count - 1, 1))
+        ops.assign(self.moving_variance, self.moving_variance * keep + unbiased * self.momentum)
+        return y
+
+
+class FusedBatchNormReLU(FusedBatchNorm):
+    """batch_norm(channels) then ReLU; in training one kernel each way (FusedBatchNorm), in inference
+    nn.BatchNorm2d's own forward and a ReLU."""
+
+    def __init__(self, channels):
+        super().__init__(channels, gamma_init=Normal(0.02, 1.0))
+
+    def construct(self, x):
+        if self.training:
+            channels = x.shape[1]
+            return self.normalize_scale_shift_relu(x, ops.reshape(self.gamma, (1, channels)),
+                                                   ops.reshape(self.beta, (1, channels)))
+        return ops.relu(super().construct(x))
