@@ -92,23 +92,26 @@ def test_fused_leaky_relu_matches_mindspore(graph_or_pynative):
     np.testing.assert_allclose(grads(fused)[away], grads(native)[away], rtol=1e-6, atol=1e-7)
 
 
-def _norm_layers(conditional: bool):
-    """The generators' BatchNorm + ReLU layer, built with MindSpore's ops and with the kernels, same weights: (call,
-    native cell, kernels' cell), call(cell, x) running one on x (with the same labels when CONDITIONAL)."""
+def _norm_layers(kind: str):
+    """A BatchNorm + (leaky) ReLU layer of KIND, built with MindSpore's ops and with the kernels, same weights: (call,
+    native cell, kernels' cell), call(cell, x) running one on x (with the same labels when conditional)."""
     import mindspore as ms
     from mindspore import nn
 
     from ms_gan.models.cgan import ConditionalBatchNormReLU
     from ms_gan.models.layers import Layers
 
-    if conditional:
+    if kind == "conditional":  # the conditional generator's
         native, fused = (ConditionalBatchNormReLU(6, 10, Layers(impl)) for impl in ("native", "gemm"))
         labels = ms.Tensor(np.array([3, 1, 3, 9, 0], np.int32))
 
         def call(cell, x):
             return cell(x, labels)
     else:
-        native, fused = (nn.SequentialCell(*Layers(impl).batch_norm_relu(6)) for impl in ("native", "gemm"))
+        def pair(layers):  # the generators' BatchNorm + ReLU, or the discriminators' BatchNorm + LeakyReLU(0.2)
+            return layers.batch_norm_relu(6) if kind == "relu" else layers.d_norm_leaky_relu("batch", 6, 7, 0.2)
+
+        native, fused = (nn.SequentialCell(*pair(Layers(impl))) for impl in ("native", "gemm"))
 
         def call(cell, x):
             return cell(x)
@@ -123,12 +126,12 @@ def _norm_layers(conditional: bool):
 
 
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
-@pytest.mark.parametrize("conditional", [False, True], ids=["batch_norm_relu", "conditional"])
-def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, conditional):
+@pytest.mark.parametrize("kind", ["relu", "leaky_relu", "conditional"])
+def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, kind):
     """Training: the same output, input and weight gradients, and running statistics; then inference on them."""
     import mindspore as ms
 
-    call, native, fused = _norm_layers(conditional)
+    call, native, fused = _norm_layers(kind)
     rng = np.random.default_rng(5)
     # shifted and scaled, so that the variance is not ~1 and a share of the ReLU is off
     x = ms.Tensor(rng.standard_normal((5, 6, 7, 7)).astype(np.float32) * 3.0 + 1.0)

@@ -90,7 +90,7 @@ class KernelFallback(UserWarning):
 def load():
     """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad, the
     matrix products mm = a @ b, mm_nt = a @ b^T, mm_tn = a^T @ b, scale_shift_relu and its gradient, bn_ssr
-    (BatchNorm in training, scale, shift and ReLU) and its gradient, and the drawing-only dense_relu and dense_bias),
+    (BatchNorm in training, scale, shift and (leaky) ReLU) and its gradient, and the drawing-only dense_relu and dense_bias),
     built once per process. Raises KernelUnavailable."""
     return _make_ops(library_path())
 
@@ -190,11 +190,11 @@ def _make_ops(path: str):
         return (masked * dds4, ops.reduce_sum(masked * ddx, (2, 3)), ops.zeros_like(b),
                 ops.cast(x * s4 + b4 > 0, x.dtype) * (s4 * ddx + x * dds4 + ddb4))
 
-    # BatchNorm (training) + scale + shift + ReLU: (y, mean, var); mean and var only move the running statistics,
-    # under stop_gradient, so their gradients are not taken
-    def bn_ssr_bprop(x, s, t, eps, out, dout):
-        dx, ds, dt = k.bn_ssr_grad(x, s, t, out[1], out[2], eps, dout[0])
-        return dx, ds, dt, ops.zeros_like(eps)
+    # BatchNorm (training) + scale + shift + (leaky) ReLU, settings = [eps, slope]: (y, mean, var); mean and var
+    # only move the running statistics, under stop_gradient, so their gradients are not taken
+    def bn_ssr_bprop(x, s, t, settings, out, dout):
+        dx, ds, dt = k.bn_ssr_grad(x, s, t, out[1], out[2], settings, dout[0])
+        return dx, ds, dt, ops.zeros_like(settings)
 
     def custom(name, shape, bprop):
         return ops.Custom(f"{path}:{name}", shape, same, func_type="aot", bprop=bprop)
@@ -211,11 +211,12 @@ def _make_ops(path: str):
     k.scale_shift_relu = custom("ScaleShiftReLU", lambda x, s, b: x, ssr_bprop)
     k.scale_shift_relu_grad = ops.Custom(f"{path}:ScaleShiftReLUGrad", lambda x, s, b, dy: (x, s, b),
                                          lambda x, s, b, dy: (x, x, x), func_type="aot", bprop=ssr_grad_bprop)
-    k.bn_ssr = ops.Custom(f"{path}:BatchNormScaleShiftReLU", lambda x, s, t, eps: (x, x[1:2], x[1:2]),
-                          lambda x, s, t, eps: (x, x, x), func_type="aot", bprop=bn_ssr_bprop)
-    # differentiated once only: the generators' BatchNorm is never differentiated twice (WGAN-GP's is D's)
-    k.bn_ssr_grad = ops.Custom(f"{path}:BatchNormScaleShiftReLUGrad", lambda x, s, t, mean, var, eps, dy: (x, s, t),
-                               lambda x, s, t, mean, var, eps, dy: (x, x, x), func_type="aot")
+    k.bn_ssr = ops.Custom(f"{path}:BatchNormScaleShiftReLU", lambda x, s, t, settings: (x, x[1:2], x[1:2]),
+                          lambda x, s, t, settings: (x, x, x), func_type="aot", bprop=bn_ssr_bprop)
+    # differentiated once only: nothing differentiates BatchNorm twice (WGAN-GP's critic has LayerNorm instead)
+    k.bn_ssr_grad = ops.Custom(f"{path}:BatchNormScaleShiftReLUGrad",
+                               lambda x, s, t, mean, var, settings, dy: (x, s, t),
+                               lambda x, s, t, mean, var, settings, dy: (x, x, x), func_type="aot")
     # for drawing only, not differentiated: x [N, in], w [out, in], b [out] -> relu(x @ w^T + b), x @ w^T + b
     k.dense_relu = ops.Custom(f"{path}:DenseReLU", lambda x, w, b: (x[0], w[0]), same, func_type="aot")
     k.dense_bias = ops.Custom(f"{path}:DenseBias", lambda x, w, b: (x[0], w[0]), same, func_type="aot")

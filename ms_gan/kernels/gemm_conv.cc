@@ -337,12 +337,13 @@ extern "C" int ScaleShiftReLUGrad(int nparam, void **params, int *ndims, int64_t
   return 0;
 }
 
-// BatchNorm in training, then a scale, a shift and ReLU, in two passes forward and two backward (the generators'
-// BatchNorm + ReLU, and the conditional generator's BatchNorm + per-digit scale and shift + ReLU):
-//   BatchNormScaleShiftReLU(x [N, C, H, W], s [S, C], t [S, C], eps [1]) -> (y, mean [C], var [C]),
-//   y = max(x_hat * s + t, 0), x_hat = (x - mean) / sqrt(var + eps) with the batch's per-channel mean and biased
-//   variance; S = 1 (one scale and shift per channel) or N (one per sample and channel).
-//   BatchNormScaleShiftReLUGrad(x, s, t, mean, var, eps, dy) -> (dx, ds, dt), with g = dy where y > 0 (else 0):
+// BatchNorm in training, then a scale, a shift and (leaky) ReLU, in two passes forward and two backward (the
+// generators' BatchNorm + ReLU, the conditional generator's BatchNorm + per-digit scale and shift + ReLU, and the
+// discriminators' BatchNorm + LeakyReLU):
+//   BatchNormScaleShiftReLU(x [N, C, H, W], s [S, C], t [S, C], settings [eps, slope]) -> (y, mean [C], var [C]),
+//   y = f(x_hat * s + t), f(v) = v > 0 ? v : slope * v, x_hat = (x - mean) / sqrt(var + eps) with the batch's
+//   per-channel mean and biased variance; S = 1 (one scale and shift per channel) or N (one per sample and channel).
+//   BatchNormScaleShiftReLUGrad(x, s, t, mean, var, settings, dy) -> (dx, ds, dt), with g = dy f'(x_hat * s + t):
 //   dt = sum of g, ds = sum of g * x_hat (over H, W, and over N when S = 1), and
 //   dx = (g * s - sum(g * s) / M - x_hat * sum(g * s * x_hat) / M) / sqrt(var + eps), sums per channel, M = N H W.
 // MindSpore's BatchNorm, ReLU and their gradients (and the conditional generator's separate scale and shift) each
@@ -387,8 +388,8 @@ struct Norm {
 extern "C" int BatchNormScaleShiftReLU(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
                                        void *stream, void *extra) {
   Norm nm;
-  if (nparam != 7 || !nm.Read(params, ndims, shapes, dtypes)) return 1;
-  const float eps = *static_cast<const float *>(params[3]);
+  if (nparam != 7 || !nm.Read(params, ndims, shapes, dtypes) || ndims[3] != 1 || shapes[3][0] != 2) return 1;
+  const float eps = static_cast<const float *>(params[3])[0], slope = static_cast<const float *>(params[3])[1];
   float *y = static_cast<float *>(params[4]), *mean = static_cast<float *>(params[5]);
   float *var = static_cast<float *>(params[6]);
   const int64_t n = nm.n, c = nm.c, size = nm.size, planes = n * c;
@@ -419,12 +420,12 @@ extern "C" int BatchNormScaleShiftReLU(int nparam, void **params, int *ndims, in
   for (int64_t b = 0; b < n; ++b) {
     for (int64_t ch = 0; ch < c; ++ch) {
       const int64_t p = b * c + ch, q = nm.Index(b, ch);
-      const float a = scale[ch] * nm.s[q], shift = nm.t[q] - center[ch] * a;  // y = max(x * a + shift, 0)
+      const float a = scale[ch] * nm.s[q], shift = nm.t[q] - center[ch] * a;  // y = f(x * a + shift)
       const float *in = nm.x + p * size;
       float *out = y + p * size;
       for (int64_t i = 0; i < size; ++i) {
         const float v = in[i] * a + shift;
-        out[i] = v > 0.0f ? v : 0.0f;
+        out[i] = v > 0.0f ? v : slope * v;
       }
     }
   }
@@ -434,9 +435,9 @@ extern "C" int BatchNormScaleShiftReLU(int nparam, void **params, int *ndims, in
 extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims, int64_t **shapes,
                                            const char **dtypes, void *stream, void *extra) {
   Norm nm;
-  if (nparam != 10 || !nm.Read(params, ndims, shapes, dtypes)) return 1;
+  if (nparam != 10 || !nm.Read(params, ndims, shapes, dtypes) || ndims[5] != 1 || shapes[5][0] != 2) return 1;
   const float *mean = static_cast<const float *>(params[3]), *var = static_cast<const float *>(params[4]);
-  const float eps = *static_cast<const float *>(params[5]);
+  const float eps = static_cast<const float *>(params[5])[0], slope = static_cast<const float *>(params[5])[1];
   const float *dy = static_cast<const float *>(params[6]);
   float *dx = static_cast<float *>(params[7]), *ds = static_cast<float *>(params[8]);
   float *dt = static_cast<float *>(params[9]);
@@ -455,12 +456,12 @@ extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims
       int64_t i = 0;
       for (; i + kLanes <= size; i += kLanes)
         for (int64_t j = 0; j < kLanes; ++j) {
-          const float g = in[i + j] * a + shift > 0.0f ? grad[i + j] : 0.0f;
+          const float g = in[i + j] * a + shift > 0.0f ? grad[i + j] : slope * grad[i + j];
           sum_g[j] += g;
           sum_gx[j] += g * (in[i + j] - m) * r;
         }
       for (int64_t j = 0; i < size; ++i, ++j) {
-        const float g = in[i] * a + shift > 0.0f ? grad[i] : 0.0f;
+        const float g = in[i] * a + shift > 0.0f ? grad[i] : slope * grad[i];
         sum_g[j] += g;
         sum_gx[j] += g * (in[i] - m) * r;
       }
@@ -493,7 +494,7 @@ extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims
       const float *in = nm.x + p * size, *grad = dy + p * size;
       float *out = dx + p * size;
       for (int64_t i = 0; i < size; ++i) {
-        const float g = in[i] * a + shift > 0.0f ? grad[i] : 0.0f;
+        const float g = in[i] * a + shift > 0.0f ? grad[i] : slope * grad[i];
         out[i] = r * (g * sc - gs - (in[i] - m) * r * gsx);
       }
     }

@@ -3,7 +3,7 @@
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.layers import NATIVE, MinibatchHead, d_norm, is_per_sample
+from ms_gan.models.layers import NATIVE, MinibatchHead, is_per_sample
 
 
 class DCGANGenerator(nn.Cell):
@@ -50,9 +50,9 @@ class DCGANDiscriminator(nn.Cell):
             # [N, C, 28, 28] -> [N, ndf, 14, 14]; no normalisation on the input layer, as in DCGAN
             layers.conv(in_channels, ndf, 4, 2, 1, spectral), layers.leaky_relu(0.2),
             # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-            layers.conv(ndf, ndf * 2, 4, 2, 1, spectral), d_norm(norm, ndf * 2, 7), layers.leaky_relu(0.2),
+            layers.conv(ndf, ndf * 2, 4, 2, 1, spectral), *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2),
             # [N, 2ndf, 7, 7] -> [N, 4ndf, 4, 4]
-            layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral), d_norm(norm, ndf * 4, 4), layers.leaky_relu(0.2),
+            layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral), *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2),
         )
         # [N, 4ndf, 4, 4] -> [N, 1, 1, 1]
         self.head = layers.conv(ndf * 4, 1, 4, 1, 0, spectral)

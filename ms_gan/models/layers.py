@@ -50,6 +50,13 @@ class Layers:
             return FusedBatchNormReLU(channels), nn.Identity()
         return batch_norm(channels), nn.ReLU()
 
+    def d_norm_leaky_relu(self, kind: str, channels: int, size: int, alpha: float = 0.2):
+        """d_norm(KIND, ...) and LeakyReLU(ALPHA), as two cells (see batch_norm_relu); BatchNorm's pair is fused
+        with the kernels."""
+        if self.impl == "gemm" and kind == "batch":
+            return FusedBatchNormReLU(channels, alpha), nn.Identity()
+        return d_norm(kind, channels, size), self.leaky_relu(alpha)
+
     def plain_batch_norm(self, channels):
         """BatchNorm without its own scale and shift, for conditional BatchNorm. With the kernels, it also has
         normalize_scale_shift_relu, the training forward of the whole conditional layer in one kernel."""
@@ -323,16 +330,17 @@ class FusedBatchNorm(nn.BatchNorm2d):
     a scale, a shift and ReLU after it as one kernel (kernels' BatchNormScaleShiftReLU: two passes each way,
     where BatchNorm, the scale and shift, ReLU and their gradients each read and write the whole activation)."""
 
-    def __init__(self, channels, **kwargs):
+    def __init__(self, channels, slope: float = 0.0, **kwargs):
         super().__init__(channels, **kwargs)
         self.ops = kernels.load()
-        self.eps_value = Tensor([self.eps], mstype.float32)
+        self.slope = slope
+        self.settings = Tensor([self.eps, slope], mstype.float32)
 
     def normalize_scale_shift_relu(self, x, scale, shift):
-        """Training: relu(x_hat * scale + shift), x_hat normalised with the batch's statistics, which move the
-        running ones as nn.BatchNorm2d does (the mean, and the unbiased variance, by momentum). scale and shift
-        [1, C] (one per channel) or [N, C] (one per sample and channel)."""
-        y, mean, var = self.ops.bn_ssr(x, scale, shift, self.eps_value)
+        """Training: relu(x_hat * scale + shift) (leaky with a SLOPE), x_hat normalised with the batch's statistics,
+        which move the running ones as nn.BatchNorm2d does (the mean, and the unbiased variance, by momentum).
+        scale and shift [1, C] (one per channel) or [N, C] (one per sample and channel)."""
+        y, mean, var = self.ops.bn_ssr(x, scale, shift, self.settings)
         count = x.shape[0] * x.shape[2] * x.shape[3]
         keep = 1.0 - self.momentum
         ops.assign(self.moving_mean, self.moving_mean * keep + ops.stop_gradient(mean) * self.momentum)
@@ -342,15 +350,16 @@ class FusedBatchNorm(nn.BatchNorm2d):
 
 
 class FusedBatchNormReLU(FusedBatchNorm):
-    """batch_norm(channels) then ReLU; in training one kernel each way (FusedBatchNorm), in inference
-    nn.BatchNorm2d's own forward and a ReLU."""
+    """batch_norm(channels) then ReLU, or LeakyReLU with a SLOPE; in training one kernel each way
+    (FusedBatchNorm), in inference nn.BatchNorm2d's own forward and the activation."""
 
-    def __init__(self, channels):
-        super().__init__(channels, gamma_init=Normal(0.02, 1.0))
+    def __init__(self, channels, slope: float = 0.0):
+        super().__init__(channels, slope, gamma_init=Normal(0.02, 1.0))
 
     def construct(self, x):
         if self.training:
             channels = x.shape[1]
             return self.normalize_scale_shift_relu(x, ops.reshape(self.gamma, (1, channels)),
                                                    ops.reshape(self.beta, (1, channels)))
-        return ops.relu(super().construct(x))
+        y = super().construct(x)
+        return ops.maximum(y, y * self.slope) if self.slope > 0 else ops.relu(y)
