@@ -92,9 +92,10 @@ def test_fused_leaky_relu_matches_mindspore(graph_or_pynative):
     np.testing.assert_allclose(grads(fused)[away], grads(native)[away], rtol=1e-6, atol=1e-7)
 
 
-def _norm_layers(kind: str):
-    """A BatchNorm + (leaky) ReLU layer of KIND, built with MindSpore's ops and with the kernels, same weights: (call,
-    native cell, kernels' cell), call(cell, x) running one on x (with the same labels when conditional)."""
+def _norm_layers(kind: str, channel_major: bool):
+    """A BatchNorm + (leaky) ReLU layer of KIND, built with MindSpore's ops and with the kernels (with CHANNEL_MAJOR
+    output), same weights: (call, native cell, kernels' cell), call(cell, x) running one on x (with the same labels
+    when conditional)."""
     import mindspore as ms
     from mindspore import nn
 
@@ -102,19 +103,22 @@ def _norm_layers(kind: str):
     from ms_gan.models.layers import Layers
 
     if kind == "conditional":  # the conditional generator's
-        native, fused = (ConditionalBatchNormReLU(6, 10, Layers(impl)) for impl in ("native", "gemm"))
+        native, fused = (ConditionalBatchNormReLU(6, 10, Layers(impl), channel_major) for impl in ("native", "gemm"))
         labels = ms.Tensor(np.array([3, 1, 3, 9, 0], np.int32))
 
         def call(cell, x):
             return cell(x, labels)
     else:
         def pair(layers):  # the generators' BatchNorm + ReLU, or the discriminators' BatchNorm + LeakyReLU(0.2)
-            return layers.batch_norm_relu(6) if kind == "relu" else layers.d_norm_leaky_relu("batch", 6, 7, 0.2)
+            if kind == "relu":
+                return layers.batch_norm_relu(6, channel_major)
+            return layers.d_norm_leaky_relu("batch", 6, 7, 0.2)
 
         native, fused = (nn.SequentialCell(*pair(Layers(impl))) for impl in ("native", "gemm"))
 
         def call(cell, x):
             return cell(x)
+
     rng = np.random.default_rng(4)
     for p, q in zip(native.get_parameters(), fused.get_parameters()):
         assert p.name == q.name  # checkpoints move between the two
@@ -126,28 +130,33 @@ def _norm_layers(kind: str):
 
 
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
-@pytest.mark.parametrize("kind", ["relu", "leaky_relu", "conditional"])
-def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, kind):
+@pytest.mark.parametrize("kind, channel_major", [("relu", False), ("relu", True), ("leaky_relu", False),
+                                                  ("conditional", False), ("conditional", True)])
+def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, kind, channel_major):
     """Training: the same output, input and weight gradients, and running statistics; then inference on them."""
     import mindspore as ms
+    from mindspore import ops
 
-    call, native, fused = _norm_layers(kind)
+    call, native, fused = _norm_layers(kind, channel_major)
     rng = np.random.default_rng(5)
     # shifted and scaled, so that the variance is not ~1 and a share of the ReLU is off
     x = ms.Tensor(rng.standard_normal((5, 6, 7, 7)).astype(np.float32) * 3.0 + 1.0)
     w = ms.Tensor(rng.standard_normal((5, 6, 7, 7)).astype(np.float32))
     results = []
-    for cell in (native, fused):
-        cell.set_train(True)
+    for cell, transposed in ((native, False), (fused, channel_major)):
+        def forward(x):  # [N, C, H, W]
+            y = call(cell, x)
+            return ops.transpose(y, (1, 0, 2, 3)) if transposed else y
 
         def loss(x):
-            y = call(cell, x)
+            y = forward(x)
             return (y * w).sum() + (y * y).sum() * 0.5
 
+        cell.set_train(True)
         grad = ms.grad(loss, grad_position=0, weights=cell.trainable_params())
         dx, dweights = (ms.jit(grad) if graph_or_pynative == "graph" else grad)(x)
         cell.set_train(False)
-        results.append([dx, *dweights, *cell.get_parameters(), call(cell, x)])
+        results.append([dx, *dweights, *cell.get_parameters(), forward(x)])
     native_results, fused_results = results
     # dx, the weights' gradients, every parameter (running statistics included), the output in inference
     expected = 2 + len(native.trainable_params()) + len(list(native.get_parameters()))

@@ -90,8 +90,8 @@ class KernelFallback(UserWarning):
 def load():
     """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad, the
     matrix products mm = a @ b, mm_nt = a @ b^T, mm_tn = a^T @ b, scale_shift_relu and its gradient, bn_ssr
-    (BatchNorm in training, scale, shift and (leaky) ReLU) and its gradient, and the drawing-only dense_relu and dense_bias),
-    built once per process. Raises KernelUnavailable."""
+    (BatchNorm in training, scale, shift and (leaky) ReLU) and its gradient, and the drawing-only dense_relu and
+    dense_bias), built once per process. Raises KernelUnavailable."""
     return _make_ops(library_path())
 
 
@@ -190,7 +190,7 @@ def _make_ops(path: str):
         return (masked * dds4, ops.reduce_sum(masked * ddx, (2, 3)), ops.zeros_like(b),
                 ops.cast(x * s4 + b4 > 0, x.dtype) * (s4 * ddx + x * dds4 + ddb4))
 
-    # BatchNorm (training) + scale + shift + (leaky) ReLU, settings = [eps, slope]: (y, mean, var); mean and var
+    # BatchNorm (training) + scale + shift + (leaky) ReLU, settings [eps, slope]: (y, mean, var); mean and var
     # only move the running statistics, under stop_gradient, so their gradients are not taken
     def bn_ssr_bprop(x, s, t, settings, out, dout):
         dx, ds, dt = k.bn_ssr_grad(x, s, t, out[1], out[2], settings, dout[0])
@@ -211,8 +211,13 @@ def _make_ops(path: str):
     k.scale_shift_relu = custom("ScaleShiftReLU", lambda x, s, b: x, ssr_bprop)
     k.scale_shift_relu_grad = ops.Custom(f"{path}:ScaleShiftReLUGrad", lambda x, s, b, dy: (x, s, b),
                                          lambda x, s, b, dy: (x, x, x), func_type="aot", bprop=ssr_grad_bprop)
-    k.bn_ssr = ops.Custom(f"{path}:BatchNormScaleShiftReLU", lambda x, s, t, settings: (x, x[1:2], x[1:2]),
-                          lambda x, s, t, settings: (x, x, x), func_type="aot", bprop=bn_ssr_bprop)
+    # settings [2, 1, L]: L = 2 hands y over channel-major, [C, N, H, W] (gemm_conv.cc)
+    def bn_ssr_shape(x, s, t, settings):
+        y = (x[1], x[0], x[2], x[3]) if settings[2] == 2 else x
+        return y, x[1:2], x[1:2]
+
+    k.bn_ssr = ops.Custom(f"{path}:BatchNormScaleShiftReLU", bn_ssr_shape, lambda x, s, t, settings: (x, x, x),
+                          func_type="aot", bprop=bn_ssr_bprop)
     # differentiated once only: nothing differentiates BatchNorm twice (WGAN-GP's critic has LayerNorm instead)
     k.bn_ssr_grad = ops.Custom(f"{path}:BatchNormScaleShiftReLUGrad",
                                lambda x, s, t, mean, var, settings, dy: (x, s, t),

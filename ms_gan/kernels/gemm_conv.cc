@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 namespace {
@@ -340,12 +341,15 @@ extern "C" int ScaleShiftReLUGrad(int nparam, void **params, int *ndims, int64_t
 // BatchNorm in training, then a scale, a shift and (leaky) ReLU, in two passes forward and two backward (the
 // generators' BatchNorm + ReLU, the conditional generator's BatchNorm + per-digit scale and shift + ReLU, and the
 // discriminators' BatchNorm + LeakyReLU):
-//   BatchNormScaleShiftReLU(x [N, C, H, W], s [S, C], t [S, C], settings [eps, slope]) -> (y, mean [C], var [C]),
+//   BatchNormScaleShiftReLU(x [N, C, H, W], s [S, C], t [S, C], settings) -> (y [N, C, H, W], mean [C], var [C]),
 //   y = f(x_hat * s + t), f(v) = v > 0 ? v : slope * v, x_hat = (x - mean) / sqrt(var + eps) with the batch's
 //   per-channel mean and biased variance; S = 1 (one scale and shift per channel) or N (one per sample and channel).
 //   BatchNormScaleShiftReLUGrad(x, s, t, mean, var, settings, dy) -> (dx, ds, dt), with g = dy f'(x_hat * s + t):
 //   dt = sum of g, ds = sum of g * x_hat (over H, W, and over N when S = 1), and
 //   dx = (g * s - sum(g * s) / M - x_hat * sum(g * s * x_hat) / M) / sqrt(var + eps), sums per channel, M = N H W.
+// settings [2, 1, L]: settings[0] = eps, settings[1] = slope, and its shape says y's layout (as a geometry's does):
+// L = 1, y (and dy) [N, C, H, W]; L = 2, [C, N, H, W], channel-major, as a GEMM convolution takes its input (a
+// transposition fewer each way).
 // MindSpore's BatchNorm, ReLU and their gradients (and the conditional generator's separate scale and shift) each
 // read and write the whole activation. Sums go plane by plane (each plane's mean and squared deviations from it,
 // combined in a fixed order), so results are deterministic and the variance does not cancel.
@@ -364,22 +368,38 @@ float LaneSum(int64_t size, F f) {
   return total;
 }
 
+// 1 / sqrt(var + eps); NaN where the variance overflowed (where 1 / sqrt(inf) = 0 would hide it, as MindSpore's
+// BatchNorm does not: the loss scaler and the divergence check must see it)
+float InverseStd(float var, float eps) {
+  return std::isfinite(var) ? 1.0f / std::sqrt(var + eps) : std::numeric_limits<float>::quiet_NaN();
+}
+
 struct Norm {
   int64_t n, c, size, s_rows;  // size: H * W; s_rows: S
   const float *x, *s, *t;
-  float eps;
-  bool Read(void **params, int *ndims, int64_t **shapes, const char **dtypes) {
-    if (ndims[0] != 4 || ndims[1] != 2 || ndims[2] != 2 || !IsFloat32(dtypes[0]) || !IsFloat32(dtypes[1]) ||
-        !IsFloat32(dtypes[2]) || !IsFloat32(dtypes[3]))
+  float eps, slope;
+  bool channel_major;  // y and dy [C, N, H, W]
+  // params: x, s, t, then the settings at SETTINGS
+  bool Read(void **params, int *ndims, int64_t **shapes, const char **dtypes, int settings) {
+    if (ndims[0] != 4 || ndims[1] != 2 || ndims[2] != 2 || ndims[settings] != 3 || !IsFloat32(dtypes[0]) ||
+        !IsFloat32(dtypes[1]) || !IsFloat32(dtypes[2]) || !IsFloat32(dtypes[settings]))
       return false;
     n = shapes[0][0], c = shapes[0][1], size = shapes[0][2] * shapes[0][3], s_rows = shapes[1][0];
     if (shapes[1][1] != c || shapes[2][0] != s_rows || shapes[2][1] != c || (s_rows != 1 && s_rows != n))
       return false;
+    const int64_t *shape = shapes[settings];
+    if (shape[0] != 2 || shape[1] != 1 || (shape[2] != 1 && shape[2] != 2)) return false;
+    channel_major = shape[2] == 2;
+    const float *values = static_cast<const float *>(params[settings]);
+    eps = values[0], slope = values[shape[2]];
     x = static_cast<const float *>(params[0]), s = static_cast<const float *>(params[1]);
     t = static_cast<const float *>(params[2]);
     return true;
   }
-  // plane p = (sample b, channel ch): its scale and shift
+  // where plane (sample b, channel ch) starts in x (and dx), and in y (and dy)
+  int64_t XPlane(int64_t b, int64_t ch) const { return (b * c + ch) * size; }
+  int64_t YPlane(int64_t b, int64_t ch) const { return (channel_major ? ch * n + b : b * c + ch) * size; }
+  // its scale and shift
   int64_t Index(int64_t b, int64_t ch) const { return (s_rows == 1 ? 0 : b * c) + ch; }
 };
 
@@ -388,8 +408,7 @@ struct Norm {
 extern "C" int BatchNormScaleShiftReLU(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
                                        void *stream, void *extra) {
   Norm nm;
-  if (nparam != 7 || !nm.Read(params, ndims, shapes, dtypes) || ndims[3] != 1 || shapes[3][0] != 2) return 1;
-  const float eps = static_cast<const float *>(params[3])[0], slope = static_cast<const float *>(params[3])[1];
+  if (nparam != 7 || !nm.Read(params, ndims, shapes, dtypes, 3)) return 1;
   float *y = static_cast<float *>(params[4]), *mean = static_cast<float *>(params[5]);
   float *var = static_cast<float *>(params[6]);
   const int64_t n = nm.n, c = nm.c, size = nm.size, planes = n * c;
@@ -402,7 +421,7 @@ extern "C" int BatchNormScaleShiftReLU(int nparam, void **params, int *ndims, in
     plane_m2[p] = LaneSum(size, [&](int64_t i) { return (in[i] - m) * (in[i] - m); });
   }
   // per channel, over samples in order: mean, then squared deviations (Chan et al.'s pairwise combination)
-  std::vector<float> scale(c), center(c);
+  std::vector<float> rstd(c);
   for (int64_t ch = 0; ch < c; ++ch) {
     double m = 0.0, m2 = 0.0;
     for (int64_t b = 0; b < n; ++b) m += plane_mean[b * c + ch];
@@ -413,16 +432,16 @@ extern "C" int BatchNormScaleShiftReLU(int nparam, void **params, int *ndims, in
     }
     mean[ch] = static_cast<float>(m);
     var[ch] = static_cast<float>(m2 / (n * size));
-    scale[ch] = 1.0f / std::sqrt(var[ch] + eps);
-    center[ch] = mean[ch];
+    rstd[ch] = InverseStd(var[ch], nm.eps);
   }
+  const float slope = nm.slope;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < n; ++b) {
     for (int64_t ch = 0; ch < c; ++ch) {
-      const int64_t p = b * c + ch, q = nm.Index(b, ch);
-      const float a = scale[ch] * nm.s[q], shift = nm.t[q] - center[ch] * a;  // y = f(x * a + shift)
-      const float *in = nm.x + p * size;
-      float *out = y + p * size;
+      const int64_t q = nm.Index(b, ch);
+      const float a = rstd[ch] * nm.s[q], shift = nm.t[q] - mean[ch] * a;  // y = f(x * a + shift)
+      const float *in = nm.x + nm.XPlane(b, ch);
+      float *out = y + nm.YPlane(b, ch);
       for (int64_t i = 0; i < size; ++i) {
         const float v = in[i] * a + shift;
         out[i] = v > 0.0f ? v : slope * v;
@@ -435,23 +454,24 @@ extern "C" int BatchNormScaleShiftReLU(int nparam, void **params, int *ndims, in
 extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims, int64_t **shapes,
                                            const char **dtypes, void *stream, void *extra) {
   Norm nm;
-  if (nparam != 10 || !nm.Read(params, ndims, shapes, dtypes) || ndims[5] != 1 || shapes[5][0] != 2) return 1;
+  if (nparam != 10 || !nm.Read(params, ndims, shapes, dtypes, 5)) return 1;
   const float *mean = static_cast<const float *>(params[3]), *var = static_cast<const float *>(params[4]);
-  const float eps = static_cast<const float *>(params[5])[0], slope = static_cast<const float *>(params[5])[1];
   const float *dy = static_cast<const float *>(params[6]);
   float *dx = static_cast<float *>(params[7]), *ds = static_cast<float *>(params[8]);
   float *dt = static_cast<float *>(params[9]);
   const int64_t n = nm.n, c = nm.c, size = nm.size, planes = n * c;
+  const float slope = nm.slope;
   std::vector<float> rstd(c);
-  for (int64_t ch = 0; ch < c; ++ch) rstd[ch] = 1.0f / std::sqrt(var[ch] + eps);
-  // pass 1, per plane: sum of g and of g * x_hat
+  for (int64_t ch = 0; ch < c; ++ch) rstd[ch] = InverseStd(var[ch], nm.eps);
+  // pass 1, per plane: sum of g and of g * x_hat (written out, not through LaneSum: GCC 12 at -O3 -march=native
+  // vectorised that form of this loop wrongly)
   std::vector<float> plane_g(planes), plane_gx(planes);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < n; ++b) {
     for (int64_t ch = 0; ch < c; ++ch) {
       const int64_t p = b * c + ch, q = nm.Index(b, ch);
       const float r = rstd[ch], m = mean[ch], a = r * nm.s[q], shift = nm.t[q] - m * a;
-      const float *in = nm.x + p * size, *grad = dy + p * size;
+      const float *in = nm.x + nm.XPlane(b, ch), *grad = dy + nm.YPlane(b, ch);
       float sum_g[kLanes] = {}, sum_gx[kLanes] = {};  // as in LaneSum, two sums in one pass
       int64_t i = 0;
       for (; i + kLanes <= size; i += kLanes)
@@ -488,11 +508,11 @@ extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t b = 0; b < n; ++b) {
     for (int64_t ch = 0; ch < c; ++ch) {
-      const int64_t p = b * c + ch, q = nm.Index(b, ch);
+      const int64_t q = nm.Index(b, ch);
       const float r = rstd[ch], m = mean[ch], sc = nm.s[q], a = r * sc, shift = nm.t[q] - m * a;
       const float gs = mean_gs[ch], gsx = mean_gsx[ch];
-      const float *in = nm.x + p * size, *grad = dy + p * size;
-      float *out = dx + p * size;
+      const float *in = nm.x + nm.XPlane(b, ch), *grad = dy + nm.YPlane(b, ch);
+      float *out = dx + nm.XPlane(b, ch);
       for (int64_t i = 0; i < size; ++i) {
         const float g = in[i] * a + shift > 0.0f ? grad[i] : slope * grad[i];
         out[i] = r * (g * sc - gs - (in[i] - m) * r * gsx);

@@ -23,12 +23,13 @@ class CGANGenerator(nn.Cell):
         self.embed = nn.Embedding(num_classes, embed_dim, embedding_table=Normal(1.0))
         # [N, latent + embed] -> [N, 4ngf * 7 * 7], as DCGANGenerator.project
         self.project = nn.Dense(latent_dim + embed_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
-        self.norm1 = ConditionalBatchNormReLU(ngf * 4, num_classes, layers)
-        self.up1 = layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1)  # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
-        self.norm2 = ConditionalBatchNormReLU(ngf * 2, num_classes, layers)
-        self.up2 = layers.conv_t(ngf * 2, ngf, 4, 2, 1)      # -> [N, ngf, 28, 28]
-        self.norm3 = ConditionalBatchNormReLU(ngf, num_classes, layers)
-        self.out = layers.conv(ngf, 1, 3, 1, 1)              # -> [N, 1, 28, 28]
+        # each norm hands its conv the layout the conv multiplies in (Layers.conv_t: channel_major)
+        self.norm1 = ConditionalBatchNormReLU(ngf * 4, num_classes, layers, channel_major=True)
+        self.up1 = layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1, channel_major=True)  # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
+        self.norm2 = ConditionalBatchNormReLU(ngf * 2, num_classes, layers, channel_major=True)
+        self.up2 = layers.conv_t(ngf * 2, ngf, 4, 2, 1, channel_major=True)      # -> [N, ngf, 28, 28]
+        self.norm3 = ConditionalBatchNormReLU(ngf, num_classes, layers, channel_major=True)
+        self.out = layers.conv(ngf, 1, 3, 1, 1, channel_major=True)              # -> [N, 1, 28, 28]
         self.tanh = nn.Tanh()
 
     def construct(self, z, labels):
@@ -44,11 +45,12 @@ class ConditionalBatchNormReLU(nn.Cell):
     x_hat is normalised with the batch's statistics (running ones in inference), as nn.BatchNorm2d without its
     own affine part. DCGAN's init: gamma ~ N(1, 0.02), beta = 0, for every label. The scale, shift and ReLU are
     one layer (LAYERS.scale_shift_relu: one pass each way with the CPU kernels), and with the kernels, in
-    training, the BatchNorm too (layers.FusedBatchNorm: the whole layer in one kernel each way)."""
+    training, the BatchNorm too (layers.FusedBatchNorm: the whole layer in one kernel each way). CHANNEL_MAJOR:
+    see Layers.conv_t."""
 
-    def __init__(self, channels: int, num_classes: int, layers=NATIVE):
+    def __init__(self, channels: int, num_classes: int, layers=NATIVE, channel_major: bool = False):
         super().__init__()
-        self.norm = layers.plain_batch_norm(channels)
+        self.norm = layers.plain_batch_norm(channels, channel_major)
         self.gamma = nn.Embedding(num_classes, channels, embedding_table=Normal(0.02, 1.0))
         self.beta = nn.Embedding(num_classes, channels, embedding_table="zeros")
         self.scale_shift_relu = layers.scale_shift_relu()
@@ -59,7 +61,8 @@ class ConditionalBatchNormReLU(nn.Cell):
         scale, shift = self.gamma(labels), self.beta(labels)
         if self.fused and self.training:
             return self.norm.normalize_scale_shift_relu(x, scale, shift)
-        return self.scale_shift_relu(self.norm(x), scale, shift)
+        y = self.scale_shift_relu(self.norm(x), scale, shift)
+        return self.norm.handover(y) if self.fused else y
 
 
 class CGANDiscriminator(nn.Cell):

@@ -20,14 +20,16 @@ class DCGANGenerator(nn.Cell):
         # [N, latent] -> [N, 4ngf * 7 * 7]. The tutorial's first layer is a 7x7 transposed conv on a
         # 1x1 input, which is exactly this linear map; as a Dense it runs ~5x faster on CPU.
         self.project = nn.Dense(latent_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
+        # each BatchNorm + ReLU hands its conv the layout the conv multiplies in (Layers.conv_t: channel_major)
         self.model = nn.SequentialCell(
-            *layers.batch_norm_relu(ngf * 4),
+            *layers.batch_norm_relu(ngf * 4, channel_major=True),
             # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
-            layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1), *layers.batch_norm_relu(ngf * 2),
+            layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1, channel_major=True),
+            *layers.batch_norm_relu(ngf * 2, channel_major=True),
             # [N, 2ngf, 14, 14] -> [N, ngf, 28, 28]
-            layers.conv_t(ngf * 2, ngf, 4, 2, 1), *layers.batch_norm_relu(ngf),
+            layers.conv_t(ngf * 2, ngf, 4, 2, 1, channel_major=True), *layers.batch_norm_relu(ngf, channel_major=True),
             # [N, ngf, 28, 28] -> [N, 1, 28, 28]
-            layers.conv(ngf, 1, 3, 1, 1), nn.Tanh(),
+            layers.conv(ngf, 1, 3, 1, 1, channel_major=True), nn.Tanh(),
         )
 
     def construct(self, z, labels=None):  # labels: ignored, kept for the shared G(z, labels) signature

@@ -1,6 +1,7 @@
 """Building blocks the models share: DCGAN-initialised convs (MindSpore's, or ms_gan's GEMM convs on CPU),
 LeakyReLU, the discriminator's normalisation choices and spectral normalisation."""
 
+import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore import dtype as mstype
 from mindspore.common.initializer import Normal, initializer
@@ -23,15 +24,18 @@ class Layers:
             raise ValueError(f"unknown layer implementation {impl!r}; one of {IMPLS}")
         self.impl = impl
 
-    def conv_t(self, c_in, c_out, kernel, stride, padding):
+    # channel_major (conv_t, conv, batch_norm_relu, plain_batch_norm): with the kernels, a BatchNorm hands the conv
+    # after it its output as [C, N, H, W], the layout the conv multiplies in, a transposition fewer each way; set it
+    # on both. MindSpore's layers ignore it.
+    def conv_t(self, c_in, c_out, kernel, stride, padding, channel_major: bool = False):
         if self.impl == "gemm":
-            return GemmConv2dTranspose(c_in, c_out, kernel, stride, padding)
+            return GemmConv2dTranspose(c_in, c_out, kernel, stride, padding, channel_major)
         return nn.Conv2dTranspose(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding,
                                   weight_init=Normal(0.02), has_bias=False)
 
-    def conv(self, c_in, c_out, kernel, stride, padding, spectral: bool = False):
+    def conv(self, c_in, c_out, kernel, stride, padding, spectral: bool = False, channel_major: bool = False):
         if self.impl == "gemm":
-            return (SNGemmConv2d if spectral else GemmConv2d)(c_in, c_out, kernel, stride, padding)
+            return (SNGemmConv2d if spectral else GemmConv2d)(c_in, c_out, kernel, stride, padding, channel_major)
         cls = SNConv2d if spectral else nn.Conv2d
         return cls(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding, weight_init=Normal(0.02),
                    has_bias=False)
@@ -43,11 +47,11 @@ class Layers:
         """relu(x * scale + shift), x [N, C, H, W], scale and shift [N, C]: conditional BatchNorm's tail."""
         return FusedScaleShiftReLU() if self.impl == "gemm" else ScaleShiftReLU()
 
-    def batch_norm_relu(self, channels):
+    def batch_norm_relu(self, channels, channel_major: bool = False):
         """The generators' BatchNorm (DCGAN init) and ReLU, as two cells, so that the parameters' names (model.0.gamma)
         are the same either way: nn.BatchNorm2d and nn.ReLU, or FusedBatchNormReLU and an identity."""
         if self.impl == "gemm":
-            return FusedBatchNormReLU(channels), nn.Identity()
+            return FusedBatchNormReLU(channels, channel_major=channel_major), nn.Identity()
         return batch_norm(channels), nn.ReLU()
 
     def d_norm_leaky_relu(self, kind: str, channels: int, size: int, alpha: float = 0.2):
@@ -57,11 +61,12 @@ class Layers:
             return FusedBatchNormReLU(channels, alpha), nn.Identity()
         return d_norm(kind, channels, size), self.leaky_relu(alpha)
 
-    def plain_batch_norm(self, channels):
+    def plain_batch_norm(self, channels, channel_major: bool = False):
         """BatchNorm without its own scale and shift, for conditional BatchNorm. With the kernels, it also has
-        normalize_scale_shift_relu, the training forward of the whole conditional layer in one kernel."""
+        normalize_scale_shift_relu, the training forward of the whole conditional layer in one kernel, and
+        handover, which puts an output in the layout the next conv takes."""
         if self.impl == "gemm":
-            return FusedBatchNorm(channels, affine=False)
+            return FusedBatchNorm(channels, channel_major=channel_major, affine=False)
         return nn.BatchNorm2d(channels, affine=False)
 
 
@@ -210,21 +215,25 @@ class GemmConv2d(nn.Cell):
     read and written again backward, for a product of almost no arithmetic. There the same convolution runs as
     a transposed one with the kernel flipped, whose unfolded side is the k * k times smaller output."""
 
-    def __init__(self, c_in, c_out, kernel, stride, padding):
+    def __init__(self, c_in, c_out, kernel, stride, padding, channel_major: bool = False):
         super().__init__()
         self.weight = Parameter(initializer(Normal(0.02), (c_out, c_in, kernel, kernel)), name="weight")
         self.geometry = kernels.geometry(kernel, stride, padding)
-        self.kernel, self.padding = kernel, padding
+        self.kernel, self.padding, self.channel_major = kernel, padding, channel_major
         self.ops = kernels.load()
         self.as_transposed = stride == 1 and c_out < c_in and padding <= kernel - 1
+        if channel_major and not self.as_transposed:
+            raise ValueError("a channel-major input is taken only by a conv that runs as a transposed one")
         if self.as_transposed:
             # conv(x, W, pad p) = conv_transpose(x, flip(W) with in and out swapped, pad k - 1 - p), stride 1
-            self.transposed = _TransposedProduct(kernel, 1, kernel - 1 - padding)
+            self.transposed = _TransposedProduct(kernel, 1, kernel - 1 - padding, channel_major)
 
     def construct(self, x):
         return self.convolve(x, self.weight)
 
     def convolve(self, x, weight):
+        if self.channel_major:  # x [in, N, H, W]; only a layer that runs as a transposed one takes it
+            return self.transposed(x, self.flipped(weight))
         n, c_in, h, w = x.shape
         c_out = weight.shape[0]
         if h == self.kernel and w == self.kernel and self.padding == 0:
@@ -233,30 +242,39 @@ class GemmConv2d(nn.Cell):
             y = self.ops.mm_nt(ops.reshape(x, (n, -1)), ops.reshape(weight, (c_out, -1)))
             return ops.reshape(y, (n, c_out, 1, 1))
         if self.as_transposed:
-            # [out, in, k, k] -> flipped in space -> [in, out, k, k]
-            return self.transposed(x, ops.transpose(ops.flip(weight, (2, 3)), (1, 0, 2, 3)))
+            return self.transposed(x, self.flipped(weight))
         cols = self.ops.im2col(x, self.geometry)  # [N, in, H, W] -> [in * k * k, N, Ho, Wo]
         rows, n, ho, wo = cols.shape
         # [out, in * k * k] @ [in * k * k, N * Ho * Wo] -> [out, N, Ho, Wo] -> [N, out, Ho, Wo]
         y = self.ops.mm(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo)))
         return self.ops.swap_nc(ops.reshape(y, (c_out, n, ho, wo)))
 
+    @staticmethod
+    def flipped(weight):
+        # [out, in, k, k] -> flipped in space -> [in, out, k, k]
+        return ops.transpose(ops.flip(weight, (2, 3)), (1, 0, 2, 3))
+
 
 class _TransposedProduct(nn.Cell):
-    """A transposed convolution (no bias) of x [N, in, H, W] with weight [in, out, k, k]: one matrix product, then
-    Col2Im folds its [out * k * k, N, H, W] columns into the [N, out, Ho, Wo] output (the adjoint of GemmConv2d's
-    unfolding)."""
+    """A transposed convolution (no bias) of x [N, in, H, W] (CHANNEL_MAJOR: [in, N, H, W]) with weight
+    [in, out, k, k]: one matrix product, then Col2Im folds its [out * k * k, N, H, W] columns into the
+    [N, out, Ho, Wo] output (the adjoint of GemmConv2d's unfolding)."""
 
-    def __init__(self, kernel, stride, padding):
+    def __init__(self, kernel, stride, padding, channel_major: bool = False):
         super().__init__()
         self.geometry = kernels.geometry(kernel, stride, padding)
         self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.channel_major = channel_major
         self.ops = kernels.load()
 
     def construct(self, x, weight):
-        n, c_in, h, w = x.shape
-        # [N, in, H, W] -> [in, N * H * W]
-        x_cols = ops.reshape(self.ops.swap_nc(x), (c_in, n * h * w))
+        if self.channel_major:
+            c_in, n, h, w = x.shape
+        else:
+            n, c_in, h, w = x.shape
+            x = self.ops.swap_nc(x)
+        # [in, N, H, W] -> [in, N * H * W]
+        x_cols = ops.reshape(x, (c_in, n * h * w))
         # [in, out * k * k]^T @ [in, N * H * W] -> [out * k * k, N, H, W]
         cols = ops.reshape(self.ops.mm_tn(ops.reshape(weight, (c_in, -1)), x_cols), (-1, n, h, w))
         size = ((h - 1) * self.stride - 2 * self.padding + self.kernel,
@@ -269,10 +287,10 @@ class GemmConv2dTranspose(nn.Cell):
     """nn.Conv2dTranspose (no bias, "pad" mode) as one matrix product followed by Col2Im, the adjoint of
     GemmConv2d. Same parameter ("weight", [in, out, k, k]) and init as nn.Conv2dTranspose."""
 
-    def __init__(self, c_in, c_out, kernel, stride, padding):
+    def __init__(self, c_in, c_out, kernel, stride, padding, channel_major: bool = False):
         super().__init__()
         self.weight = Parameter(initializer(Normal(0.02), (c_in, c_out, kernel, kernel)), name="weight")
-        self.product = _TransposedProduct(kernel, stride, padding)
+        self.product = _TransposedProduct(kernel, stride, padding, channel_major)
 
     def construct(self, x):
         return self.product(x, self.weight)
@@ -330,16 +348,18 @@ class FusedBatchNorm(nn.BatchNorm2d):
     a scale, a shift and ReLU after it as one kernel (kernels' BatchNormScaleShiftReLU: two passes each way,
     where BatchNorm, the scale and shift, ReLU and their gradients each read and write the whole activation)."""
 
-    def __init__(self, channels, slope: float = 0.0, **kwargs):
+    def __init__(self, channels, slope: float = 0.0, channel_major: bool = False, **kwargs):
         super().__init__(channels, **kwargs)
         self.ops = kernels.load()
-        self.slope = slope
-        self.settings = Tensor([self.eps, slope], mstype.float32)
+        self.slope, self.channel_major = slope, channel_major
+        # [eps, slope], shaped [2, 1, L] to tell the kernel the output's layout: L = 2 channel-major
+        self.settings = Tensor(np.array([self.eps, slope], np.float32).reshape(2, 1, 1).repeat(1 + channel_major, 2))
 
     def normalize_scale_shift_relu(self, x, scale, shift):
         """Training: relu(x_hat * scale + shift) (leaky with a SLOPE), x_hat normalised with the batch's statistics,
         which move the running ones as nn.BatchNorm2d does (the mean, and the unbiased variance, by momentum).
-        scale and shift [1, C] (one per channel) or [N, C] (one per sample and channel)."""
+        scale and shift [1, C] (one per channel) or [N, C] (one per sample and channel). Returns y in the
+        layout CHANNEL_MAJOR says."""
         y, mean, var = self.ops.bn_ssr(x, scale, shift, self.settings)
         count = x.shape[0] * x.shape[2] * x.shape[3]
         keep = 1.0 - self.momentum
@@ -348,13 +368,17 @@ class FusedBatchNorm(nn.BatchNorm2d):
         ops.assign(self.moving_variance, self.moving_variance * keep + unbiased * self.momentum)
         return y
 
+    def handover(self, y):
+        """An output of this layer computed [N, C, H, W] (in inference), in the layout CHANNEL_MAJOR says."""
+        return self.ops.swap_nc(y) if self.channel_major else y
+
 
 class FusedBatchNormReLU(FusedBatchNorm):
     """batch_norm(channels) then ReLU, or LeakyReLU with a SLOPE; in training one kernel each way
     (FusedBatchNorm), in inference nn.BatchNorm2d's own forward and the activation."""
 
-    def __init__(self, channels, slope: float = 0.0):
-        super().__init__(channels, slope, gamma_init=Normal(0.02, 1.0))
+    def __init__(self, channels, slope: float = 0.0, channel_major: bool = False):
+        super().__init__(channels, slope, channel_major, gamma_init=Normal(0.02, 1.0))
 
     def construct(self, x):
         if self.training:
@@ -362,4 +386,4 @@ class FusedBatchNormReLU(FusedBatchNorm):
             return self.normalize_scale_shift_relu(x, ops.reshape(self.gamma, (1, channels)),
                                                    ops.reshape(self.beta, (1, channels)))
         y = super().construct(x)
-        return ops.maximum(y, y * self.slope) if self.slope > 0 else ops.relu(y)
+        return self.handover(ops.maximum(y, y * self.slope) if self.slope > 0 else ops.relu(y))
