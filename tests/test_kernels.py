@@ -59,6 +59,26 @@ def test_gemm_conv_matches_mindspore_forward_and_backward(graph_or_pynative, cas
 
 
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
+@pytest.mark.parametrize("case", [c for c in CONV_CASES if not (c[3] == 1 and c[1] < c[0])],
+                         ids=lambda c: "conv{}-{}-k{}s{}p{}-{}".format(*c))
+def test_gemm_conv_takes_and_gives_channel_major(graph_or_pynative, case):
+    """A discriminator's convs between its first and its features' end: x [in, N, H, W] -> y [out, N, Ho, Wo]
+    (Im2Col reading, and Col2Im writing, channel-major planes), the same numbers as nn.Conv2d's."""
+    from mindspore import nn, ops
+
+    from ms_gan.models.layers import GemmConv2d
+
+    class ChannelMajor(GemmConv2d):  # NCHW outside, so that _assert_same compares it with nn.Conv2d
+        def __init__(self, *args):
+            super().__init__(*args, channel_major=True, channel_major_out=True)
+
+        def construct(self, x):
+            return ops.transpose(super().construct(ops.transpose(x, (1, 0, 2, 3))), (1, 0, 2, 3))
+
+    _assert_same(nn.Conv2d, ChannelMajor, case, 2, graph_or_pynative)
+
+
+@pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
 @pytest.mark.parametrize("case", CONV_T_CASES, ids=lambda c: "convT{}-{}-k{}s{}p{}-{}".format(*c))
 def test_gemm_transposed_conv_matches_mindspore_forward_and_backward(graph_or_pynative, case):
     from mindspore import nn
@@ -94,8 +114,8 @@ def test_fused_leaky_relu_matches_mindspore(graph_or_pynative):
 
 def _norm_layers(kind: str, channel_major: bool):
     """A BatchNorm + (leaky) ReLU layer of KIND, built with MindSpore's ops and with the kernels (with CHANNEL_MAJOR
-    output), same weights: (call, native cell, kernels' cell), call(cell, x) running one on x (with the same labels
-    when conditional)."""
+    output, and for the discriminators' leaky_relu input too), same weights: (call, native cell, kernels' cell),
+    call(cell, x) running one on x (with the same labels when conditional)."""
     import mindspore as ms
     from mindspore import nn
 
@@ -112,7 +132,7 @@ def _norm_layers(kind: str, channel_major: bool):
         def pair(layers):  # the generators' BatchNorm + ReLU, or the discriminators' BatchNorm + LeakyReLU(0.2)
             if kind == "relu":
                 return layers.batch_norm_relu(6, channel_major)
-            return layers.d_norm_leaky_relu("batch", 6, 7, 0.2)
+            return layers.d_norm_leaky_relu("batch", 6, 7, 0.2, channel_major)
 
         native, fused = (nn.SequentialCell(*pair(Layers(impl))) for impl in ("native", "gemm"))
 
@@ -131,7 +151,7 @@ def _norm_layers(kind: str, channel_major: bool):
 
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
 @pytest.mark.parametrize("kind, channel_major", [("relu", False), ("relu", True), ("leaky_relu", False),
-                                                  ("conditional", False), ("conditional", True)])
+                                                  ("leaky_relu", True), ("conditional", False), ("conditional", True)])
 def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, kind, channel_major):
     """Training: the same output, input and weight gradients, and running statistics; then inference on them."""
     import mindspore as ms
@@ -145,6 +165,8 @@ def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, kind, channe
     results = []
     for cell, transposed in ((native, False), (fused, channel_major)):
         def forward(x):  # [N, C, H, W]
+            if transposed and kind == "leaky_relu":  # the discriminators' takes its input channel-major too
+                x = ops.transpose(x, (1, 0, 2, 3))
             y = call(cell, x)
             return ops.transpose(y, (1, 0, 2, 3)) if transposed else y
 
@@ -287,8 +309,11 @@ def test_checkpoints_move_between_implementations(model, tmp_path):
     np.testing.assert_allclose(gemm(z, labels).asnumpy(), native(z, labels).asnumpy(), atol=1e-5)
 
 
-def test_train_step_is_the_same_with_either_implementation():
-    """Three full GRAPH-mode steps from the same weights on the same batch: the same numbers and weights."""
+@pytest.mark.parametrize("model, options", [("dcgan", {}), ("cgan", {}), ("dcgan", {"spectral_norm": True})],
+                         ids=["dcgan", "cgan", "dcgan-spectral"])
+def test_train_step_is_the_same_with_either_implementation(model, options):
+    """Three full GRAPH-mode steps from the same weights on the same batch: the same numbers and weights (the
+    discriminators' kernels pass their features on channel-major, with BatchNorm and with spectral norm)."""
     import mindspore as ms
 
     from ms_gan.models import build_discriminator, build_generator
@@ -298,7 +323,7 @@ def test_train_step_is_the_same_with_either_implementation():
     results = {}
     start = None
     for impl in ("native", "gemm"):
-        config = small_config("dcgan", conv_impl=impl)
+        config = small_config(model, conv_impl=impl, **options)
         ms.set_seed(0)
         net_g, net_d = build_generator(config), build_discriminator(config)
         if start is None:

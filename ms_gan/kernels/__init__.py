@@ -123,13 +123,14 @@ def _warn_once(message: str) -> None:
     warnings.warn(message, KernelFallback, stacklevel=3)
 
 
-def geometry(kernel: int, stride: int, padding: int):
+def geometry(kernel: int, stride: int, padding: int, channel_major: bool = False):
     """The tensor that carries a convolution's geometry to Im2Col/Col2Im, in its shape: MindSpore infers
-    every instance of a custom operator with one shape function, which sees shapes, never values."""
+    every instance of a custom operator with one shape function, which sees shapes, never values.
+    CHANNEL_MAJOR: the image side (Im2Col's input, Col2Im's output) is [C, N, H, W]."""
     import mindspore as ms
     import numpy as np
 
-    return ms.Tensor(np.zeros((kernel, stride, padding + 1), np.int32))
+    return ms.Tensor(np.zeros((kernel, stride, padding + 1, 1 + channel_major), np.int32))
 
 
 def _make_ops(path: str):
@@ -141,13 +142,15 @@ def _make_ops(path: str):
         kernel, stride, padding = g[0], g[1], g[2] - 1
         return (size + 2 * padding - kernel) // stride + 1
 
-    # image [N, C, H, W] -> cols [C * k * k, N, Ho, Wo]
+    # image [N, C, H, W] (g[3] = 2: [C, N, H, W]) -> cols [C * k * k, N, Ho, Wo]
     def im2col_shape(x, g):
-        return (x[1] * g[0] * g[0], x[0], out_size(x[2], g), out_size(x[3], g))
+        n, c = (x[1], x[0]) if g[3] == 2 else (x[0], x[1])
+        return (c * g[0] * g[0], n, out_size(x[2], g), out_size(x[3], g))
 
-    # cols [C * k * k, N, Ho, Wo] -> image [N, C, H, W], H and W from LIKE's shape
+    # cols [C * k * k, N, Ho, Wo] -> image [N, C, H, W] (g[3] = 2: [C, N, H, W]), H and W from LIKE's shape
     def col2im_shape(cols, g, like):
-        return (cols[1], cols[0] // (g[0] * g[0]), like[0], like[1])
+        n, c = cols[1], cols[0] // (g[0] * g[0])
+        return (c, n, like[0], like[1]) if g[3] == 2 else (n, c, like[0], like[1])
 
     def im2col_bprop(x, g, out, dout):
         return k.col2im(dout, g, x[0, 0]), ops.zeros_like(g)
@@ -213,10 +216,12 @@ def _make_ops(path: str):
     k.scale_shift_relu = custom("ScaleShiftReLU", lambda x, s, b: x, ssr_bprop)
     k.scale_shift_relu_grad = ops.Custom(f"{path}:ScaleShiftReLUGrad", lambda x, s, b, dy: (x, s, b),
                                          lambda x, s, b, dy: (x, x, x), func_type="aot", bprop=ssr_grad_bprop)
-    # settings [2, 1, L]: L = 2 hands y over channel-major, [C, N, H, W] (gemm_conv.cc)
+    # settings [2, 1, L]: L = 2 hands y over channel-major, [C, N, H, W]; L = 3 takes x channel-major too
+    # (gemm_conv.cc)
     def bn_ssr_shape(x, s, t, settings):
         y = (x[1], x[0], x[2], x[3]) if settings[2] == 2 else x
-        return y, x[1:2], x[1:2]
+        channels = x[0:1] if settings[2] == 3 else x[1:2]
+        return y, channels, channels
 
     k.bn_ssr = ops.Custom(f"{path}:BatchNormScaleShiftReLU", bn_ssr_shape, lambda x, s, t, settings: (x, x, x),
                           func_type="aot", bprop=bn_ssr_bprop)

@@ -2,9 +2,9 @@
 // the matrix products, and LeakyReLU. gemm.cc does the arithmetic; these only move numbers.
 //
 // Layouts (all float32, row-major):
-//   image  [N, C, H, W]            the usual NCHW activation
+//   image  [N, C, H, W]            the usual NCHW activation, or [C, N, H, W] (channel-major, L = 2 below)
 //   cols   [C * k * k, N, Ho, Wo]  one row per (channel, kernel tap), one column per output pixel
-//   geom   int32 [k, s, p + 1]     kernel k, stride s, padding p, in its shape (values unused)
+//   geom   int32 [k, s, p + 1, L]  kernel k, stride s, padding p, image layout L, in its shape (values unused)
 // Im2Col(image, geom) -> cols and Col2Im(cols, geom, like[H, W]) -> image are adjoint: the gradient of
 // one is the other. SwapNC exchanges the first two axes ([A, B, ...] -> [B, A, ...]), its own adjoint.
 //
@@ -22,11 +22,19 @@ namespace {
 
 struct Geometry {
   int64_t k, s, p;
+  bool channel_major;  // the image is [C, N, H, W]: a discriminator's conv after a conv (a transposition fewer)
 };
 
-// The geometry travels in the shape of a small int32 tensor, [k, s, p + 1]: MindSpore infers every
+// The geometry travels in the shape of a small int32 tensor, [k, s, p + 1, L]: MindSpore infers every
 // instance of one custom operator with the same shape function, which sees shapes, never values.
-Geometry ReadGeometry(const int64_t *geom_shape) { return {geom_shape[0], geom_shape[1], geom_shape[2] - 1}; }
+Geometry ReadGeometry(const int64_t *geom_shape) {
+  return {geom_shape[0], geom_shape[1], geom_shape[2] - 1, geom_shape[3] == 2};
+}
+
+// where plane (sample b, channel ch) of an image of n samples and c channels starts, in planes
+int64_t Plane(bool channel_major, int64_t n, int64_t c, int64_t b, int64_t ch) {
+  return channel_major ? ch * n + b : b * c + ch;
+}
 
 // The outputs o in [lo, hi) whose input o * s - p + tap lies inside [0, size).
 void ValidRange(int64_t out_size, int64_t size, int64_t tap, const Geometry &g, int64_t *lo, int64_t *hi) {
@@ -53,12 +61,12 @@ bool IsHalving(const Geometry &g, int64_t h, int64_t w, int64_t ho, int64_t wo) 
 // is split once into its even and odd columns, with a zero where a tap falls off either edge; each of the four
 // taps kx then copies a contiguous run of one of them (kx 0: odd from ox - 1, 1: even from ox, 2: odd from ox,
 // 3: even from ox + 1).
-void Im2ColHalving(const float *image, float *cols, int64_t n, int64_t c, int64_t h, int64_t w) {
+void Im2ColHalving(const float *image, float *cols, bool cm, int64_t n, int64_t c, int64_t h, int64_t w) {
   const int64_t ho = h / 2, wo = w / 2, tap = n * ho * wo;  // tap: from one tap's row of cols to the next
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t ch = 0; ch < c; ++ch) {
     for (int64_t b = 0; b < n; ++b) {
-      const float *plane = image + (b * c + ch) * h * w;
+      const float *plane = image + Plane(cm, n, c, b, ch) * h * w;
       float *first = cols + (ch * 16 * n + b) * ho * wo;  // tap (0, 0) of this plane
       for (int64_t oy = 0; oy < ho; ++oy) {
         for (int64_t ky = 0; ky < 4; ++ky) {
@@ -90,12 +98,12 @@ void Im2ColHalving(const float *image, float *cols, int64_t n, int64_t c, int64_
 // Col2Im for IsHalving, its adjoint: output row y gathers the two kernel rows ky = y + 1 - 2 oy, and within them,
 // its even columns taps 1 and 3, its odd columns taps 0 and 2. Each row is summed in two contiguous halves and
 // written once, interleaved.
-void Col2ImHalving(const float *cols, float *image, int64_t n, int64_t c, int64_t h, int64_t w) {
+void Col2ImHalving(const float *cols, float *image, bool cm, int64_t n, int64_t c, int64_t h, int64_t w) {
   const int64_t ho = h / 2, wo = w / 2, tap = n * ho * wo;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t ch = 0; ch < c; ++ch) {
     for (int64_t b = 0; b < n; ++b) {
-      float *plane = image + (b * c + ch) * h * w;
+      float *plane = image + Plane(cm, n, c, b, ch) * h * w;
       const float *first = cols + (ch * 16 * n + b) * ho * wo;
       for (int64_t y = 0; y < h; ++y) {
         float even[kMaxRun], odd[kMaxRun];
@@ -128,14 +136,15 @@ void Col2ImHalving(const float *cols, float *image, int64_t n, int64_t c, int64_
 // at once, as before, read each plane k * k times from further out in the cache hierarchy.)
 extern "C" int Im2Col(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
                       void *extra) {
-  if (nparam != 3 || ndims[0] != 4 || ndims[2] != 4 || !IsFloat32(dtypes[0])) return 1;
+  if (nparam != 3 || ndims[0] != 4 || ndims[1] != 4 || ndims[2] != 4 || !IsFloat32(dtypes[0])) return 1;
   const float *image = static_cast<const float *>(params[0]);
   const Geometry g = ReadGeometry(shapes[1]);
+  const bool cm = g.channel_major;
   float *cols = static_cast<float *>(params[2]);
-  const int64_t n = shapes[0][0], c = shapes[0][1], h = shapes[0][2], w = shapes[0][3];
+  const int64_t n = shapes[0][cm ? 1 : 0], c = shapes[0][cm ? 0 : 1], h = shapes[0][2], w = shapes[0][3];
   const int64_t ho = shapes[2][2], wo = shapes[2][3];
   if (IsHalving(g, h, w, ho, wo)) {
-    Im2ColHalving(image, cols, n, c, h, w);
+    Im2ColHalving(image, cols, cm, n, c, h, w);
     return 0;
   }
   // slots per phase: enough for every tap's run and every input column
@@ -146,7 +155,7 @@ extern "C" int Im2Col(int nparam, void **params, int *ndims, int64_t **shapes, c
 #pragma omp for collapse(2) schedule(static)
     for (int64_t ch = 0; ch < c; ++ch) {
       for (int64_t b = 0; b < n; ++b) {
-        const float *plane = image + (b * c + ch) * h * w;
+        const float *plane = image + Plane(cm, n, c, b, ch) * h * w;
         for (int64_t iy = 0; iy < h; ++iy) {
           float *phases = split.data() + iy * split_row;
           for (int64_t q = 0; q < g.s; ++q)
@@ -180,14 +189,15 @@ extern "C" int Im2Col(int nparam, void **params, int *ndims, int64_t **shapes, c
 
 extern "C" int Col2Im(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
                       void *extra) {
-  if (nparam != 4 || ndims[0] != 4 || ndims[3] != 4 || !IsFloat32(dtypes[0])) return 1;
+  if (nparam != 4 || ndims[0] != 4 || ndims[1] != 4 || ndims[3] != 4 || !IsFloat32(dtypes[0])) return 1;
   const float *cols = static_cast<const float *>(params[0]);
   const Geometry g = ReadGeometry(shapes[1]);
+  const bool cm = g.channel_major;
   float *image = static_cast<float *>(params[3]);
-  const int64_t n = shapes[3][0], c = shapes[3][1], h = shapes[3][2], w = shapes[3][3];
+  const int64_t n = shapes[3][cm ? 1 : 0], c = shapes[3][cm ? 0 : 1], h = shapes[3][2], w = shapes[3][3];
   const int64_t ho = shapes[0][2], wo = shapes[0][3];
   if (IsHalving(g, h, w, ho, wo)) {
-    Col2ImHalving(cols, image, n, c, h, w);
+    Col2ImHalving(cols, image, cm, n, c, h, w);
     return 0;
   }
   // one (sample, channel) plane per task: every tap that lands in it is summed by the same thread. Channels outer,
@@ -195,7 +205,7 @@ extern "C" int Col2Im(int nparam, void **params, int *ndims, int64_t **shapes, c
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t ch = 0; ch < c; ++ch) {
     for (int64_t b = 0; b < n; ++b) {
-      float *plane = image + (b * c + ch) * h * w;
+      float *plane = image + Plane(cm, n, c, b, ch) * h * w;
       std::memset(plane, 0, sizeof(float) * h * w);
       for (int64_t ky = 0; ky < g.k; ++ky) {
         for (int64_t kx = 0; kx < g.k; ++kx) {
@@ -347,9 +357,10 @@ extern "C" int ScaleShiftReLUGrad(int nparam, void **params, int *ndims, int64_t
 //   BatchNormScaleShiftReLUGrad(x, s, t, mean, var, settings, dy) -> (dx, ds, dt), with g = dy f'(x_hat * s + t):
 //   dt = sum of g, ds = sum of g * x_hat (over H, W, and over N when S = 1), and
 //   dx = (g * s - sum(g * s) / M - x_hat * sum(g * s * x_hat) / M) / sqrt(var + eps), sums per channel, M = N H W.
-// settings [2, 1, L]: settings[0] = eps, settings[1] = slope, and its shape says y's layout (as a geometry's does):
-// L = 1, y (and dy) [N, C, H, W]; L = 2, [C, N, H, W], channel-major, as a GEMM convolution takes its input (a
-// transposition fewer each way).
+// settings [2, 1, L]: settings[0] = eps, settings[1] = slope, and its shape says the layouts (as a geometry's does):
+// L = 1, x and y (and dx, dy) [N, C, H, W]; L = 2, y [C, N, H, W], channel-major, as a GEMM convolution takes its
+// input (a transposition fewer each way); L = 3, x and y both channel-major, as a discriminator's GEMM convolution
+// gives its output and takes its input (the mean and variance stay [C]).
 // MindSpore's BatchNorm, ReLU and their gradients (and the conditional generator's separate scale and shift) each
 // read and write the whole activation. Sums go plane by plane (each plane's mean and squared deviations from it,
 // combined in a fixed order), so results are deterministic and the variance does not cancel.
@@ -378,18 +389,20 @@ struct Norm {
   int64_t n, c, size, s_rows;  // size: H * W; s_rows: S
   const float *x, *s, *t;
   float eps, slope;
-  bool channel_major;  // y and dy [C, N, H, W]
+  bool channel_major;     // y and dy [C, N, H, W]
+  bool channel_major_in;  // x and dx [C, N, H, W] too
   // params: x, s, t, then the settings at SETTINGS
   bool Read(void **params, int *ndims, int64_t **shapes, const char **dtypes, int settings) {
     if (ndims[0] != 4 || ndims[1] != 2 || ndims[2] != 2 || ndims[settings] != 3 || !IsFloat32(dtypes[0]) ||
         !IsFloat32(dtypes[1]) || !IsFloat32(dtypes[2]) || !IsFloat32(dtypes[settings]))
       return false;
-    n = shapes[0][0], c = shapes[0][1], size = shapes[0][2] * shapes[0][3], s_rows = shapes[1][0];
+    const int64_t *shape = shapes[settings];
+    if (shape[0] != 2 || shape[1] != 1 || shape[2] < 1 || shape[2] > 3) return false;
+    channel_major = shape[2] >= 2, channel_major_in = shape[2] == 3;
+    n = shapes[0][channel_major_in ? 1 : 0], c = shapes[0][channel_major_in ? 0 : 1];
+    size = shapes[0][2] * shapes[0][3], s_rows = shapes[1][0];
     if (shapes[1][1] != c || shapes[2][0] != s_rows || shapes[2][1] != c || (s_rows != 1 && s_rows != n))
       return false;
-    const int64_t *shape = shapes[settings];
-    if (shape[0] != 2 || shape[1] != 1 || (shape[2] != 1 && shape[2] != 2)) return false;
-    channel_major = shape[2] == 2;
     const float *values = static_cast<const float *>(params[settings]);
     eps = values[0], slope = values[shape[2]];
     x = static_cast<const float *>(params[0]), s = static_cast<const float *>(params[1]);
@@ -397,10 +410,13 @@ struct Norm {
     return true;
   }
   // where plane (sample b, channel ch) starts in x (and dx), and in y (and dy)
-  int64_t XPlane(int64_t b, int64_t ch) const { return (b * c + ch) * size; }
+  int64_t XPlane(int64_t b, int64_t ch) const { return (channel_major_in ? ch * n + b : b * c + ch) * size; }
   int64_t YPlane(int64_t b, int64_t ch) const { return (channel_major ? ch * n + b : b * c + ch) * size; }
   // its scale and shift
   int64_t Index(int64_t b, int64_t ch) const { return (s_rows == 1 ? 0 : b * c) + ch; }
+  // the sample and channel of x's plane P in memory order (each kernel goes through x front to back)
+  int64_t Sample(int64_t p) const { return channel_major_in ? p % n : p / c; }
+  int64_t Channel(int64_t p) const { return channel_major_in ? p / n : p % c; }
 };
 
 }  // namespace
@@ -414,11 +430,12 @@ extern "C" int BatchNormScaleShiftReLU(int nparam, void **params, int *ndims, in
   const int64_t n = nm.n, c = nm.c, size = nm.size, planes = n * c;
   std::vector<double> plane_mean(planes), plane_m2(planes);
 #pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; ++p) {
+  for (int64_t p = 0; p < planes; ++p) {  // x's planes in memory order
     const float *in = nm.x + p * size;
     const float m = LaneSum(size, [&](int64_t i) { return in[i]; }) / size;
-    plane_mean[p] = m;
-    plane_m2[p] = LaneSum(size, [&](int64_t i) { return (in[i] - m) * (in[i] - m); });
+    const int64_t q = nm.Sample(p) * c + nm.Channel(p);
+    plane_mean[q] = m;
+    plane_m2[q] = LaneSum(size, [&](int64_t i) { return (in[i] - m) * (in[i] - m); });
   }
   // per channel, over samples in order: mean, then squared deviations (Chan et al.'s pairwise combination)
   std::vector<float> rstd(c);
@@ -435,17 +452,16 @@ extern "C" int BatchNormScaleShiftReLU(int nparam, void **params, int *ndims, in
     rstd[ch] = InverseStd(var[ch], nm.eps);
   }
   const float slope = nm.slope;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < n; ++b) {
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const int64_t q = nm.Index(b, ch);
-      const float a = rstd[ch] * nm.s[q], shift = nm.t[q] - mean[ch] * a;  // y = f(x * a + shift)
-      const float *in = nm.x + nm.XPlane(b, ch);
-      float *out = y + nm.YPlane(b, ch);
-      for (int64_t i = 0; i < size; ++i) {
-        const float v = in[i] * a + shift;
-        out[i] = v > 0.0f ? v : slope * v;
-      }
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {  // x's planes in memory order
+    const int64_t b = nm.Sample(p), ch = nm.Channel(p);
+    const int64_t q = nm.Index(b, ch);
+    const float a = rstd[ch] * nm.s[q], shift = nm.t[q] - mean[ch] * a;  // y = f(x * a + shift)
+    const float *in = nm.x + nm.XPlane(b, ch);
+    float *out = y + nm.YPlane(b, ch);
+    for (int64_t i = 0; i < size; ++i) {
+      const float v = in[i] * a + shift;
+      out[i] = v > 0.0f ? v : slope * v;
     }
   }
   return 0;
@@ -466,28 +482,27 @@ extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims
   // pass 1, per plane: sum of g and of g * x_hat (written out, not through LaneSum: GCC 12 at -O3 -march=native
   // vectorised that form of this loop wrongly)
   std::vector<float> plane_g(planes), plane_gx(planes);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < n; ++b) {
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const int64_t p = b * c + ch, q = nm.Index(b, ch);
-      const float r = rstd[ch], m = mean[ch], a = r * nm.s[q], shift = nm.t[q] - m * a;
-      const float *in = nm.x + nm.XPlane(b, ch), *grad = dy + nm.YPlane(b, ch);
-      float sum_g[kLanes] = {}, sum_gx[kLanes] = {};  // as in LaneSum, two sums in one pass
-      int64_t i = 0;
-      for (; i + kLanes <= size; i += kLanes)
-        for (int64_t j = 0; j < kLanes; ++j) {
-          const float g = in[i + j] * a + shift > 0.0f ? grad[i + j] : slope * grad[i + j];
-          sum_g[j] += g;
-          sum_gx[j] += g * (in[i + j] - m) * r;
-        }
-      for (int64_t j = 0; i < size; ++i, ++j) {
-        const float g = in[i] * a + shift > 0.0f ? grad[i] : slope * grad[i];
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {  // x's planes in memory order
+    const int64_t b = nm.Sample(p), ch = nm.Channel(p);
+    const int64_t k = b * c + ch, q = nm.Index(b, ch);  // k: the sums' index, sample-major
+    const float r = rstd[ch], m = mean[ch], a = r * nm.s[q], shift = nm.t[q] - m * a;
+    const float *in = nm.x + nm.XPlane(b, ch), *grad = dy + nm.YPlane(b, ch);
+    float sum_g[kLanes] = {}, sum_gx[kLanes] = {};  // as in LaneSum, two sums in one pass
+    int64_t i = 0;
+    for (; i + kLanes <= size; i += kLanes)
+      for (int64_t j = 0; j < kLanes; ++j) {
+        const float g = in[i + j] * a + shift > 0.0f ? grad[i + j] : slope * grad[i + j];
         sum_g[j] += g;
-        sum_gx[j] += g * (in[i] - m) * r;
+        sum_gx[j] += g * (in[i + j] - m) * r;
       }
-      plane_g[p] = plane_gx[p] = 0.0f;
-      for (int64_t j = 0; j < kLanes; ++j) plane_g[p] += sum_g[j], plane_gx[p] += sum_gx[j];
+    for (int64_t j = 0; i < size; ++i, ++j) {
+      const float g = in[i] * a + shift > 0.0f ? grad[i] : slope * grad[i];
+      sum_g[j] += g;
+      sum_gx[j] += g * (in[i] - m) * r;
     }
+    plane_g[k] = plane_gx[k] = 0.0f;
+    for (int64_t j = 0; j < kLanes; ++j) plane_g[k] += sum_g[j], plane_gx[k] += sum_gx[j];
   }
   // per channel: the means over N, H, W of g * s and of g * s * x_hat; dt and ds
   std::vector<float> mean_gs(c), mean_gsx(c);
@@ -505,18 +520,17 @@ extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims
     mean_gsx[ch] = static_cast<float>(gsx / (n * size));
   }
   // pass 2: dx
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < n; ++b) {
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const int64_t q = nm.Index(b, ch);
-      const float r = rstd[ch], m = mean[ch], sc = nm.s[q], a = r * sc, shift = nm.t[q] - m * a;
-      const float gs = mean_gs[ch], gsx = mean_gsx[ch];
-      const float *in = nm.x + nm.XPlane(b, ch), *grad = dy + nm.YPlane(b, ch);
-      float *out = dx + nm.XPlane(b, ch);
-      for (int64_t i = 0; i < size; ++i) {
-        const float g = in[i] * a + shift > 0.0f ? grad[i] : slope * grad[i];
-        out[i] = r * (g * sc - gs - (in[i] - m) * r * gsx);
-      }
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {  // x's planes in memory order
+    const int64_t b = nm.Sample(p), ch = nm.Channel(p);
+    const int64_t q = nm.Index(b, ch);
+    const float r = rstd[ch], m = mean[ch], sc = nm.s[q], a = r * sc, shift = nm.t[q] - m * a;
+    const float gs = mean_gs[ch], gsx = mean_gsx[ch];
+    const float *in = nm.x + nm.XPlane(b, ch), *grad = dy + nm.YPlane(b, ch);
+    float *out = dx + nm.XPlane(b, ch);
+    for (int64_t i = 0; i < size; ++i) {
+      const float g = in[i] * a + shift > 0.0f ? grad[i] : slope * grad[i];
+      out[i] = r * (g * sc - gs - (in[i] - m) * r * gsx);
     }
   }
   return 0;

@@ -22,7 +22,7 @@ class CGANGenerator(nn.Cell):
         # unit-scale init: the label must be as loud as z from the first step, or G learns to ignore it
         self.embed = nn.Embedding(num_classes, embed_dim, embedding_table=Normal(1.0))
         # [N, latent + embed] -> [N, 4ngf * 7 * 7], as DCGANGenerator.project
-        self.project = nn.Dense(latent_dim + embed_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
+        self.project = layers.project(latent_dim + embed_dim, ngf * 4 * 7 * 7)
         # each norm hands its conv the layout the conv multiplies in (Layers.conv_t: channel_major)
         self.norm1 = ConditionalBatchNormReLU(ngf * 4, num_classes, layers, channel_major=True)
         self.up1 = layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1, channel_major=True)  # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
@@ -80,13 +80,17 @@ class CGANDiscriminator(nn.Cell):
         self.ndf = ndf
         self.per_sample = is_per_sample(norm, spectral, minibatch)
         self.embed = nn.Embedding(num_classes, 28 * 28, embedding_table=Normal(1.0))
+        cm = layers.discriminator_channel_major(norm)  # [C, N, H, W] between the convs (Layers.conv)
         self.features = nn.SequentialCell(
             # [N, 2, 28, 28] -> [N, ndf, 14, 14]
-            layers.conv(2, ndf, 4, 2, 1, spectral), layers.leaky_relu(0.2),
+            layers.conv(2, ndf, 4, 2, 1, spectral, channel_major_out=cm), layers.leaky_relu(0.2),
             # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-            layers.conv(ndf, ndf * 2, 4, 2, 1, spectral), *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2),
+            layers.conv(ndf, ndf * 2, 4, 2, 1, spectral, cm, cm),
+            *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2, cm),
             # [N, 2ndf, 7, 7] -> [N, 4ndf, 4, 4]
-            layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral), *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2),
+            layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral, cm, cm),
+            *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2, cm),
+            layers.sample_major(cm),
         )
         # [N, 4ndf, 4, 4] -> [N, 1, 1, 1]: the unconditional part of the logit
         self.head = layers.conv(ndf * 4, 1, 4, 1, 0, spectral)

@@ -1,7 +1,6 @@
 """The DCGAN tutorial's convolutional pair, sized for 28x28 digits (7 -> 14 -> 28)."""
 
 from mindspore import nn, ops
-from mindspore.common.initializer import Normal
 
 from ms_gan.models.layers import NATIVE, MinibatchHead, is_per_sample
 
@@ -19,7 +18,7 @@ class DCGANGenerator(nn.Cell):
         self.ngf = ngf
         # [N, latent] -> [N, 4ngf * 7 * 7]. The tutorial's first layer is a 7x7 transposed conv on a
         # 1x1 input, which is exactly this linear map; as a Dense it runs ~5x faster on CPU.
-        self.project = nn.Dense(latent_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
+        self.project = layers.project(latent_dim, ngf * 4 * 7 * 7)
         # each BatchNorm + ReLU hands its conv the layout the conv multiplies in (Layers.conv_t: channel_major)
         self.model = nn.SequentialCell(
             *layers.batch_norm_relu(ngf * 4, channel_major=True),
@@ -48,13 +47,17 @@ class DCGANDiscriminator(nn.Cell):
         super().__init__()
         self.ndf = ndf
         self.per_sample = is_per_sample(norm, spectral, minibatch)
+        cm = layers.discriminator_channel_major(norm)  # [C, N, H, W] between the convs (Layers.conv)
         self.features = nn.SequentialCell(
             # [N, C, 28, 28] -> [N, ndf, 14, 14]; no normalisation on the input layer, as in DCGAN
-            layers.conv(in_channels, ndf, 4, 2, 1, spectral), layers.leaky_relu(0.2),
+            layers.conv(in_channels, ndf, 4, 2, 1, spectral, channel_major_out=cm), layers.leaky_relu(0.2),
             # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-            layers.conv(ndf, ndf * 2, 4, 2, 1, spectral), *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2),
+            layers.conv(ndf, ndf * 2, 4, 2, 1, spectral, cm, cm),
+            *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2, cm),
             # [N, 2ndf, 7, 7] -> [N, 4ndf, 4, 4]
-            layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral), *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2),
+            layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral, cm, cm),
+            *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2, cm),
+            layers.sample_major(cm),
         )
         # [N, 4ndf, 4, 4] -> [N, 1, 1, 1]
         self.head = layers.conv(ndf * 4, 1, 4, 1, 0, spectral)

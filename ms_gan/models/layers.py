@@ -26,19 +26,28 @@ class Layers:
 
     # channel_major (conv_t, conv, batch_norm_relu, plain_batch_norm): with the kernels, a BatchNorm hands the conv
     # after it its output as [C, N, H, W], the layout the conv multiplies in, a transposition fewer each way; set it
-    # on both. MindSpore's layers ignore it.
+    # on both. In a discriminator (conv's channel_major_out, d_norm_leaky_relu's channel_major, see
+    # discriminator_channel_major), every layer between its first conv and its features' end passes [C, N, H, W]
+    # on. MindSpore's layers ignore it.
     def conv_t(self, c_in, c_out, kernel, stride, padding, channel_major: bool = False):
         if self.impl == "gemm":
             return GemmConv2dTranspose(c_in, c_out, kernel, stride, padding, channel_major)
         return nn.Conv2dTranspose(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding,
                                   weight_init=Normal(0.02), has_bias=False)
 
-    def conv(self, c_in, c_out, kernel, stride, padding, spectral: bool = False, channel_major: bool = False):
+    def conv(self, c_in, c_out, kernel, stride, padding, spectral: bool = False, channel_major: bool = False,
+             channel_major_out: bool = False):
         if self.impl == "gemm":
-            return (SNGemmConv2d if spectral else GemmConv2d)(c_in, c_out, kernel, stride, padding, channel_major)
+            return (SNGemmConv2d if spectral else GemmConv2d)(c_in, c_out, kernel, stride, padding, channel_major,
+                                                              channel_major_out)
         cls = SNConv2d if spectral else nn.Conv2d
         return cls(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding, weight_init=Normal(0.02),
                    has_bias=False)
+
+    def project(self, c_in, c_out):
+        """The generators' first layer, a Dense without bias, DCGAN init (N(0, 0.02)): nn.Dense, or with the
+        kernels the same parameter multiplied by oneDNN (GemmDense)."""
+        return (GemmDense if self.impl == "gemm" else nn.Dense)(c_in, c_out, weight_init=Normal(0.02), has_bias=False)
 
     def leaky_relu(self, alpha: float = 0.2):
         return FusedLeakyReLU(alpha) if self.impl == "gemm" else nn.LeakyReLU(alpha)
@@ -54,12 +63,24 @@ class Layers:
             return FusedBatchNormReLU(channels, channel_major=channel_major), nn.Identity()
         return batch_norm(channels), nn.ReLU()
 
-    def d_norm_leaky_relu(self, kind: str, channels: int, size: int, alpha: float = 0.2):
+    def d_norm_leaky_relu(self, kind: str, channels: int, size: int, alpha: float = 0.2, channel_major: bool = False):
         """d_norm(KIND, ...) and LeakyReLU(ALPHA), as two cells (see batch_norm_relu); BatchNorm's pair is fused
-        with the kernels."""
+        with the kernels. CHANNEL_MAJOR: input and output [C, N, H, W] (discriminator_channel_major)."""
         if self.impl == "gemm" and kind == "batch":
-            return FusedBatchNormReLU(channels, alpha), nn.Identity()
+            return FusedBatchNormReLU(channels, alpha, channel_major, channel_major_in=channel_major), nn.Identity()
+        if channel_major and kind == "layer":
+            raise ValueError("LayerNorm normalises each sample's [C, H, W]: it takes no channel-major input")
         return d_norm(kind, channels, size), self.leaky_relu(alpha)
+
+    def discriminator_channel_major(self, d_norm_kind: str) -> bool:
+        """Whether a discriminator with D_NORM_KIND keeps its features [C, N, H, W] from its first conv's output to
+        the end of its features (the convs' products give that layout; sample-major, each conv would transpose
+        its output and its gradient): with the kernels, and a norm that is per channel or none."""
+        return self.impl == "gemm" and d_norm_kind in ("batch", "none")
+
+    def sample_major(self, channel_major: bool):
+        """The cell that ends a CHANNEL_MAJOR stack of layers: [C, N, H, W] -> [N, C, H, W] (else an identity)."""
+        return SwapNC() if channel_major else nn.Identity()
 
     def plain_batch_norm(self, channels, channel_major: bool = False):
         """BatchNorm without its own scale and shift, for conditional BatchNorm. With the kernels, it also has
@@ -215,15 +236,18 @@ class GemmConv2d(nn.Cell):
     read and written again backward, for a product of almost no arithmetic. There the same convolution runs as
     a transposed one with the kernel flipped, whose unfolded side is the k * k times smaller output."""
 
-    def __init__(self, c_in, c_out, kernel, stride, padding, channel_major: bool = False):
+    def __init__(self, c_in, c_out, kernel, stride, padding, channel_major: bool = False,
+                 channel_major_out: bool = False):
         super().__init__()
         self.weight = Parameter(initializer(Normal(0.02), (c_out, c_in, kernel, kernel)), name="weight")
-        self.geometry = kernels.geometry(kernel, stride, padding)
-        self.kernel, self.padding, self.channel_major = kernel, padding, channel_major
+        # CHANNEL_MAJOR: x is [in, N, H, W]; CHANNEL_MAJOR_OUT: y is [out, N, Ho, Wo], the product's own layout
+        self.geometry = kernels.geometry(kernel, stride, padding, channel_major)
+        self.kernel, self.padding = kernel, padding
+        self.channel_major, self.channel_major_out = channel_major, channel_major_out
         self.ops = kernels.load()
         self.as_transposed = stride == 1 and c_out < c_in and padding <= kernel - 1
-        if channel_major and not self.as_transposed:
-            raise ValueError("a channel-major input is taken only by a conv that runs as a transposed one")
+        if channel_major_out and self.as_transposed:
+            raise ValueError("a conv that runs as a transposed one gives its output [N, out, Ho, Wo]")
         if self.as_transposed:
             # conv(x, W, pad p) = conv_transpose(x, flip(W) with in and out swapped, pad k - 1 - p), stride 1
             self.transposed = _TransposedProduct(kernel, 1, kernel - 1 - padding, channel_major)
@@ -232,22 +256,21 @@ class GemmConv2d(nn.Cell):
         return self.convolve(x, self.weight)
 
     def convolve(self, x, weight):
-        if self.channel_major:  # x [in, N, H, W]; only a layer that runs as a transposed one takes it
-            return self.transposed(x, self.flipped(weight))
-        n, c_in, h, w = x.shape
+        n, h, w = x.shape[1 if self.channel_major else 0], x.shape[2], x.shape[3]
         c_out = weight.shape[0]
-        if h == self.kernel and w == self.kernel and self.padding == 0:
+        if h == self.kernel and w == self.kernel and self.padding == 0 and not self.channel_major:
             # the kernel covers the whole input (the discriminators' last layer): a plain dense layer
             # [N, in * k * k] @ [out, in * k * k]^T -> [N, out, 1, 1]
             y = self.ops.mm_nt(ops.reshape(x, (n, -1)), ops.reshape(weight, (c_out, -1)))
             return ops.reshape(y, (n, c_out, 1, 1))
         if self.as_transposed:
             return self.transposed(x, self.flipped(weight))
-        cols = self.ops.im2col(x, self.geometry)  # [N, in, H, W] -> [in * k * k, N, Ho, Wo]
+        cols = self.ops.im2col(x, self.geometry)  # [N, in, H, W] or [in, N, H, W] -> [in * k * k, N, Ho, Wo]
         rows, n, ho, wo = cols.shape
-        # [out, in * k * k] @ [in * k * k, N * Ho * Wo] -> [out, N, Ho, Wo] -> [N, out, Ho, Wo]
-        y = self.ops.mm(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo)))
-        return self.ops.swap_nc(ops.reshape(y, (c_out, n, ho, wo)))
+        # [out, in * k * k] @ [in * k * k, N * Ho * Wo] -> [out, N, Ho, Wo] (-> [N, out, Ho, Wo])
+        y = ops.reshape(self.ops.mm(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo))),
+                        (c_out, n, ho, wo))
+        return y if self.channel_major_out else self.ops.swap_nc(y)
 
     @staticmethod
     def flipped(weight):
@@ -331,6 +354,32 @@ class FusedScaleShiftReLU(nn.Cell):
         return self.ops.scale_shift_relu(x, scale, shift)
 
 
+class GemmDense(nn.Dense):
+    """nn.Dense without bias (same parameter, "weight" [out, in]), its product through the kernels' oneDNN sgemm:
+    x [N, in] @ weight^T. The generators' first layer, [N, 100] -> [N, 12544], ran 1.5x faster so on this CPU
+    (benchmarks/bench_products.py's shapes; README, Performance)."""
+
+    def __init__(self, c_in, c_out, **kwargs):
+        super().__init__(c_in, c_out, **kwargs)
+        if self.has_bias:
+            raise ValueError("GemmDense has no bias")
+        self.ops = kernels.load()
+
+    def construct(self, x):
+        return self.ops.mm_nt(x, self.weight)
+
+
+class SwapNC(nn.Cell):
+    """[A, B, ...] -> [B, A, ...] (kernels' SwapNC): a channel-major stack's output back to [N, C, H, W]."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = kernels.load()
+
+    def construct(self, x):
+        return self.ops.swap_nc(x)
+
+
 class FusedLeakyReLU(nn.Cell):
     """nn.LeakyReLU in one pass forward and one backward (kernels.LeakyReLU)."""
 
@@ -348,20 +397,24 @@ class FusedBatchNorm(nn.BatchNorm2d):
     a scale, a shift and ReLU after it as one kernel (kernels' BatchNormScaleShiftReLU: two passes each way,
     where BatchNorm, the scale and shift, ReLU and their gradients each read and write the whole activation)."""
 
-    def __init__(self, channels, slope: float = 0.0, channel_major: bool = False, **kwargs):
+    def __init__(self, channels, slope: float = 0.0, channel_major: bool = False, channel_major_in: bool = False,
+                 **kwargs):
         super().__init__(channels, **kwargs)
+        if channel_major_in and not channel_major:
+            raise ValueError("a channel-major input gives a channel-major output")
         self.ops = kernels.load()
-        self.slope, self.channel_major = slope, channel_major
-        # [eps, slope], shaped [2, 1, L] to tell the kernel the output's layout: L = 2 channel-major
-        self.settings = Tensor(np.array([self.eps, slope], np.float32).reshape(2, 1, 1).repeat(1 + channel_major, 2))
+        self.slope, self.channel_major, self.channel_major_in = slope, channel_major, channel_major_in
+        # [eps, slope], shaped [2, 1, L] to tell the kernel the layouts: L = 2 output channel-major, 3 both
+        layout = 1 + channel_major + channel_major_in
+        self.settings = Tensor(np.array([self.eps, slope], np.float32).reshape(2, 1, 1).repeat(layout, 2))
 
     def normalize_scale_shift_relu(self, x, scale, shift):
         """Training: relu(x_hat * scale + shift) (leaky with a SLOPE), x_hat normalised with the batch's statistics,
         which move the running ones as nn.BatchNorm2d does (the mean, and the unbiased variance, by momentum).
         scale and shift [1, C] (one per channel) or [N, C] (one per sample and channel). Returns y in the
-        layout CHANNEL_MAJOR says."""
+        layout CHANNEL_MAJOR says (x in the one CHANNEL_MAJOR_IN says)."""
         y, mean, var = self.ops.bn_ssr(x, scale, shift, self.settings)
-        count = x.shape[0] * x.shape[2] * x.shape[3]
+        count = x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3] // self.num_features
         keep = 1.0 - self.momentum
         ops.assign(self.moving_mean, self.moving_mean * keep + ops.stop_gradient(mean) * self.momentum)
         unbiased = ops.stop_gradient(var) * (count / max(count - 1, 1))
@@ -377,13 +430,13 @@ class FusedBatchNormReLU(FusedBatchNorm):
     """batch_norm(channels) then ReLU, or LeakyReLU with a SLOPE; in training one kernel each way
     (FusedBatchNorm), in inference nn.BatchNorm2d's own forward and the activation."""
 
-    def __init__(self, channels, slope: float = 0.0, channel_major: bool = False):
-        super().__init__(channels, slope, channel_major, gamma_init=Normal(0.02, 1.0))
+    def __init__(self, channels, slope: float = 0.0, channel_major: bool = False, channel_major_in: bool = False):
+        super().__init__(channels, slope, channel_major, channel_major_in, gamma_init=Normal(0.02, 1.0))
 
     def construct(self, x):
         if self.training:
-            channels = x.shape[1]
+            channels = self.num_features
             return self.normalize_scale_shift_relu(x, ops.reshape(self.gamma, (1, channels)),
                                                    ops.reshape(self.beta, (1, channels)))
-        y = super().construct(x)
+        y = super().construct(self.ops.swap_nc(x) if self.channel_major_in else x)
         return self.handover(ops.maximum(y, y * self.slope) if self.slope > 0 else ops.relu(y))
