@@ -22,7 +22,7 @@ class CGANGenerator(nn.Cell):
         # unit-scale init: the label must be as loud as z from the first step, or G learns to ignore it
         self.embed = nn.Embedding(num_classes, embed_dim, embedding_table=Normal(1.0))
         # [N, latent + embed] -> [N, 4ngf * 7 * 7], as DCGANGenerator.project
-        self.project = layers.project(latent_dim + embed_dim, ngf * 4 * 7 * 7)
+        self.project = nn.Dense(latent_dim + embed_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
         # each norm hands its conv the layout the conv multiplies in (Layers.conv_t: channel_major)
         self.norm1 = ConditionalBatchNormReLU(ngf * 4, num_classes, layers, channel_major=True)
         self.up1 = layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1, channel_major=True)  # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]

@@ -1,6 +1,7 @@
 """The DCGAN tutorial's convolutional pair, sized for 28x28 digits (7 -> 14 -> 28)."""
 
 from mindspore import nn, ops
+from mindspore.common.initializer import Normal
 
 from ms_gan.models.layers import NATIVE, MinibatchHead, is_per_sample
 
@@ -18,7 +19,7 @@ class DCGANGenerator(nn.Cell):
         self.ngf = ngf
         # [N, latent] -> [N, 4ngf * 7 * 7]. The tutorial's first layer is a 7x7 transposed conv on a
         # 1x1 input, which is exactly this linear map; as a Dense it runs ~5x faster on CPU.
-        self.project = layers.project(latent_dim, ngf * 4 * 7 * 7)
+        self.project = nn.Dense(latent_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
         # each BatchNorm + ReLU hands its conv the layout the conv multiplies in (Layers.conv_t: channel_major)
         self.model = nn.SequentialCell(
             *layers.batch_norm_relu(ngf * 4, channel_major=True),

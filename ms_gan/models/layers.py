@@ -44,11 +44,6 @@ class Layers:
         return cls(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding, weight_init=Normal(0.02),
                    has_bias=False)
 
-    def project(self, c_in, c_out):
-        """The generators' first layer, a Dense without bias, DCGAN init (N(0, 0.02)): nn.Dense, or with the
-        kernels the same parameter multiplied by oneDNN (GemmDense)."""
-        return (GemmDense if self.impl == "gemm" else nn.Dense)(c_in, c_out, weight_init=Normal(0.02), has_bias=False)
-
     def leaky_relu(self, alpha: float = 0.2):
         return FusedLeakyReLU(alpha) if self.impl == "gemm" else nn.LeakyReLU(alpha)
 
@@ -352,21 +347,6 @@ class FusedScaleShiftReLU(nn.Cell):
 
     def construct(self, x, scale, shift):
         return self.ops.scale_shift_relu(x, scale, shift)
-
-
-class GemmDense(nn.Dense):
-    """nn.Dense without bias (same parameter, "weight" [out, in]), its product through the kernels' oneDNN sgemm:
-    x [N, in] @ weight^T. The generators' first layer, [N, 100] -> [N, 12544], ran 1.5x faster so on this CPU
-    (benchmarks/bench_products.py's shapes; README, Performance)."""
-
-    def __init__(self, c_in, c_out, **kwargs):
-        super().__init__(c_in, c_out, **kwargs)
-        if self.has_bias:
-            raise ValueError("GemmDense has no bias")
-        self.ops = kernels.load()
-
-    def construct(self, x):
-        return self.ops.mm_nt(x, self.weight)
 
 
 class SwapNC(nn.Cell):
