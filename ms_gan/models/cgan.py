@@ -4,6 +4,7 @@ channel and a projection."""
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
+from ms_gan.models.dcgan import discriminator_features
 from ms_gan.models.layers import NATIVE, MinibatchHead, is_per_sample
 
 
@@ -80,18 +81,8 @@ class CGANDiscriminator(nn.Cell):
         self.ndf = ndf
         self.per_sample = is_per_sample(norm, spectral, minibatch)
         self.embed = nn.Embedding(num_classes, 28 * 28, embedding_table=Normal(1.0))
-        cm = layers.discriminator_channel_major(norm)  # [C, N, H, W] between the convs (Layers.conv)
-        self.features = nn.SequentialCell(
-            # [N, 2, 28, 28] -> [N, ndf, 14, 14]
-            layers.conv(2, ndf, 4, 2, 1, spectral, channel_major_out=cm), layers.leaky_relu(0.2),
-            # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-            layers.conv(ndf, ndf * 2, 4, 2, 1, spectral, cm, cm),
-            *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2, cm),
-            # [N, 2ndf, 7, 7] -> [N, 4ndf, 4, 4]
-            layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral, cm, cm),
-            *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2, cm),
-            layers.sample_major(cm),
-        )
+        # [N, 2, 28, 28] (image and label plane) -> [N, 4ndf, 4, 4]
+        self.features = discriminator_features(layers, 2, ndf, norm, spectral)
         # [N, 4ndf, 4, 4] -> [N, 1, 1, 1]: the unconditional part of the logit
         self.head = layers.conv(ndf * 4, 1, 4, 1, 0, spectral)
         # one [4ndf * 4 * 4] vector per digit, initialised like the head's weights

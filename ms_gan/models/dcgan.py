@@ -37,6 +37,22 @@ class DCGANGenerator(nn.Cell):
         return self.model(ops.reshape(self.project(z), (-1, self.ngf * 4, 7, 7)))
 
 
+def discriminator_features(layers, in_channels: int, ndf: int, norm: str, spectral: bool):
+    """The conv discriminators' stack (DCGANDiscriminator's, and the cgan's on image + label plane):
+    [N, IN_CHANNELS, 28, 28] -> [N, 4ndf, 4, 4], strided convs with LeakyReLU(0.2), NORM after the hidden ones.
+    With the kernels it passes [C, N, H, W] between its convs (Layers.discriminator_channel_major)."""
+    cm = layers.discriminator_channel_major(norm)
+    return nn.SequentialCell(
+        # [N, C, 28, 28] -> [N, ndf, 14, 14]; no normalisation on the input layer, as in DCGAN
+        layers.conv(in_channels, ndf, 4, 2, 1, spectral, channel_major_out=cm), layers.leaky_relu(0.2),
+        # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
+        layers.conv(ndf, ndf * 2, 4, 2, 1, spectral, cm, cm), *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2, cm),
+        # [N, 2ndf, 7, 7] -> [N, 4ndf, 4, 4]
+        layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral, cm, cm), *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2, cm),
+        layers.sample_major(cm),
+    )
+
+
 class DCGANDiscriminator(nn.Cell):
     """image [N, C, 28, 28] -> real/fake logit [N]: strided convs with LeakyReLU(0.2).
     NORM (layers.D_NORMS) follows the hidden convs after the first; SPECTRAL puts spectral normalisation
@@ -48,18 +64,7 @@ class DCGANDiscriminator(nn.Cell):
         super().__init__()
         self.ndf = ndf
         self.per_sample = is_per_sample(norm, spectral, minibatch)
-        cm = layers.discriminator_channel_major(norm)  # [C, N, H, W] between the convs (Layers.conv)
-        self.features = nn.SequentialCell(
-            # [N, C, 28, 28] -> [N, ndf, 14, 14]; no normalisation on the input layer, as in DCGAN
-            layers.conv(in_channels, ndf, 4, 2, 1, spectral, channel_major_out=cm), layers.leaky_relu(0.2),
-            # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-            layers.conv(ndf, ndf * 2, 4, 2, 1, spectral, cm, cm),
-            *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2, cm),
-            # [N, 2ndf, 7, 7] -> [N, 4ndf, 4, 4]
-            layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral, cm, cm),
-            *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2, cm),
-            layers.sample_major(cm),
-        )
+        self.features = discriminator_features(layers, in_channels, ndf, norm, spectral)
         # [N, 4ndf, 4, 4] -> [N, 1, 1, 1]
         self.head = layers.conv(ndf * 4, 1, 4, 1, 0, spectral)
         self.minibatch = MinibatchHead(ndf * 4 * 4 * 4, spectral) if minibatch else None
