@@ -112,6 +112,9 @@ def test_fused_leaky_relu_matches_mindspore(graph_or_pynative):
     np.testing.assert_allclose(grads(fused)[away], grads(native)[away], rtol=1e-6, atol=1e-7)
 
 
+FC_FEATURES = 37  # more than a vector of channels, and not a multiple of one
+
+
 def _norm_layers(kind: str, channel_major: bool):
     """A BatchNorm + (leaky) ReLU layer of KIND, built with MindSpore's ops and with the kernels (with CHANNEL_MAJOR
     output, and for the discriminators' leaky_relu input too), same weights: (call, native cell, kernels' cell),
@@ -130,6 +133,8 @@ def _norm_layers(kind: str, channel_major: bool):
             return cell(x, labels)
     else:
         def pair(layers):  # the generators' BatchNorm + ReLU, or the discriminators' BatchNorm + LeakyReLU(0.2)
+            if kind == "fc":  # the fc generator's BatchNorm1d + ReLU on [N, C]
+                return layers.batch_norm_1d_relu(FC_FEATURES)
             if kind == "relu":
                 return layers.batch_norm_relu(6, channel_major)
             return layers.d_norm_leaky_relu("batch", 6, 7, 0.2, channel_major)
@@ -151,7 +156,8 @@ def _norm_layers(kind: str, channel_major: bool):
 
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
 @pytest.mark.parametrize("kind, channel_major", [("relu", False), ("relu", True), ("leaky_relu", False),
-                                                  ("leaky_relu", True), ("conditional", False), ("conditional", True)])
+                                                  ("leaky_relu", True), ("conditional", False), ("conditional", True),
+                                                  ("fc", False)])
 def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, kind, channel_major):
     """Training: the same output, input and weight gradients, and running statistics; then inference on them."""
     import mindspore as ms
@@ -159,9 +165,10 @@ def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, kind, channe
 
     call, native, fused = _norm_layers(kind, channel_major)
     rng = np.random.default_rng(5)
+    shape = (9, FC_FEATURES) if kind == "fc" else (5, 6, 7, 7)
     # shifted and scaled, so that the variance is not ~1 and a share of the ReLU is off
-    x = ms.Tensor(rng.standard_normal((5, 6, 7, 7)).astype(np.float32) * 3.0 + 1.0)
-    w = ms.Tensor(rng.standard_normal((5, 6, 7, 7)).astype(np.float32))
+    x = ms.Tensor(rng.standard_normal(shape).astype(np.float32) * 3.0 + 1.0)
+    w = ms.Tensor(rng.standard_normal(shape).astype(np.float32))
     results = []
     for cell, transposed in ((native, False), (fused, channel_major)):
         def forward(x):  # [N, C, H, W]
@@ -290,7 +297,7 @@ def test_without_mindspores_onednn_the_kernels_are_a_clear_error(monkeypatch):
         kernels.library_path()
 
 
-@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+@pytest.mark.parametrize("model", ["fc", "dcgan", "cgan"])
 def test_checkpoints_move_between_implementations(model, tmp_path):
     """Same parameter names and shapes, and the same images from the same weights."""
     import mindspore as ms
@@ -309,11 +316,12 @@ def test_checkpoints_move_between_implementations(model, tmp_path):
     np.testing.assert_allclose(gemm(z, labels).asnumpy(), native(z, labels).asnumpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("model, options", [("dcgan", {}), ("cgan", {}), ("dcgan", {"spectral_norm": True})],
-                         ids=["dcgan", "cgan", "dcgan-spectral"])
+@pytest.mark.parametrize("model, options", [("dcgan", {}), ("cgan", {}), ("dcgan", {"spectral_norm": True}),
+                                            ("fc", {})], ids=["dcgan", "cgan", "dcgan-spectral", "fc"])
 def test_train_step_is_the_same_with_either_implementation(model, options):
     """Three full GRAPH-mode steps from the same weights on the same batch: the same numbers and weights (the
-    discriminators' kernels pass their features on channel-major, with BatchNorm and with spectral norm)."""
+    discriminators' kernels pass their features on channel-major, with BatchNorm and with spectral norm; the fc
+    generator's BatchNorm1d and ReLU are one kernel each way)."""
     import mindspore as ms
 
     from ms_gan.models import build_discriminator, build_generator

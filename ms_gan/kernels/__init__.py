@@ -92,7 +92,8 @@ class KernelFallback(UserWarning):
 def load():
     """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad, the
     matrix products mm = a @ b, mm_nt = a @ b^T, mm_tn = a^T @ b, scale_shift_relu and its gradient, bn_ssr
-    (BatchNorm in training, scale, shift and (leaky) ReLU) and its gradient, and the drawing-only dense_relu and
+    (BatchNorm in training, scale, shift and (leaky) ReLU) and its gradient, bn1d_relu (the fc generator's
+    BatchNorm1d and ReLU in training) and its gradient, and the drawing-only dense_relu and
     dense_bias), built once per process. Raises KernelUnavailable."""
     return _make_ops(library_path())
 
@@ -229,6 +230,16 @@ def _make_ops(path: str):
     k.bn_ssr_grad = ops.Custom(f"{path}:BatchNormScaleShiftReLUGrad",
                                lambda x, s, t, mean, var, settings, dy: (x, s, t),
                                lambda x, s, t, mean, var, settings, dy: (x, x, x), func_type="aot")
+    # the fc generator's BatchNorm1d + ReLU in training, x [N, C], settings [eps, slope]: (y, mean, var), as bn_ssr
+    def bn1d_relu_bprop(x, gamma, beta, settings, out, dout):
+        dx, dgamma, dbeta = k.bn1d_relu_grad(x, gamma, beta, out[1], out[2], settings, dout[0])
+        return dx, dgamma, dbeta, ops.zeros_like(settings)
+
+    k.bn1d_relu = ops.Custom(f"{path}:BatchNorm1dReLU", lambda x, gamma, beta, settings: (x, gamma, gamma),
+                             lambda x, gamma, beta, settings: (x, x, x), func_type="aot", bprop=bn1d_relu_bprop)
+    k.bn1d_relu_grad = ops.Custom(f"{path}:BatchNorm1dReLUGrad",
+                                  lambda x, gamma, beta, mean, var, settings, dy: (x, gamma, beta),
+                                  lambda x, gamma, beta, mean, var, settings, dy: (x, x, x), func_type="aot")
     # for drawing only, not differentiated: x [N, in], w [out, in], b [out] -> relu(x @ w^T + b), x @ w^T + b
     k.dense_relu = ops.Custom(f"{path}:DenseReLU", lambda x, w, b: (x[0], w[0]), same, func_type="aot")
     k.dense_bias = ops.Custom(f"{path}:DenseBias", lambda x, w, b: (x[0], w[0]), same, func_type="aot")

@@ -245,6 +245,8 @@ extern "C" int SwapNC(int nparam, void **params, int *ndims, int64_t **shapes, c
 
 // LeakyReLU(x, slope[1]) = x > 0 ? x : slope * x, and its gradient LeakyReLUGrad(x, slope, dy) = dy * (x > 0 ?
 // 1 : slope): one pass each, where MindSpore composes it from Maximum, whose backward takes several kernels.
+// Below kThreadedSize values (the fc discriminator's), one thread: waking OpenMP's threads costs more than the pass.
+constexpr int64_t kThreadedSize = 1 << 18;
 extern "C" int LeakyReLU(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
                          void *extra) {
   if (nparam != 3 || !IsFloat32(dtypes[0])) return 1;
@@ -253,7 +255,7 @@ extern "C" int LeakyReLU(int nparam, void **params, int *ndims, int64_t **shapes
   float *y = static_cast<float *>(params[2]);
   int64_t size = 1;
   for (int d = 0; d < ndims[0]; ++d) size *= shapes[0][d];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (size >= kThreadedSize)
   for (int64_t i = 0; i < size; ++i) y[i] = x[i] * (x[i] > 0.0f ? 1.0f : slope);
   return 0;
 }
@@ -267,7 +269,7 @@ extern "C" int LeakyReLUGrad(int nparam, void **params, int *ndims, int64_t **sh
   float *dx = static_cast<float *>(params[3]);
   int64_t size = 1;
   for (int d = 0; d < ndims[0]; ++d) size *= shapes[0][d];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (size >= kThreadedSize)
   for (int64_t i = 0; i < size; ++i) dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : slope);
   return 0;
 }
@@ -533,5 +535,110 @@ extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims
       out[i] = r * (g * sc - gs - (in[i] - m) * r * gsx);
     }
   }
+  return 0;
+}
+
+// The fc generator's BatchNorm1d + ReLU, on features [N, C] (models/fc.py), in training:
+//   BatchNorm1dReLU(x [N, C], gamma [C], beta [C], settings [2]) -> (y [N, C], mean [C], var [C]) and
+//   BatchNorm1dReLUGrad(x, gamma, beta, mean, var, settings, dy) -> (dx, dgamma, dbeta),
+// the same arithmetic as BatchNormScaleShiftReLU(Grad) with H = W = 1 and one scale and shift per channel.
+// These activations are small (at most [128, 1024], 0.5 MB), so the kernels run on the calling thread: an OpenMP
+// region's wake-up costs more here than the work (README, Performance). Each sum runs over the samples in order,
+// every channel's in its own lane, so results are deterministic; the variance is the mean of squared deviations.
+namespace {
+
+struct Norm1d {
+  int64_t n, c;
+  const float *x, *gamma, *beta;
+  float eps, slope;
+  // params: x, gamma, beta, then the settings at SETTINGS
+  bool Read(void **params, int *ndims, int64_t **shapes, const char **dtypes, int settings) {
+    if (ndims[0] != 2 || ndims[1] != 1 || ndims[2] != 1 || ndims[settings] != 1 || shapes[settings][0] != 2 ||
+        !IsFloat32(dtypes[0]) || !IsFloat32(dtypes[1]) || !IsFloat32(dtypes[2]) || !IsFloat32(dtypes[settings]))
+      return false;
+    n = shapes[0][0], c = shapes[0][1];
+    if (n < 1 || shapes[1][0] != c || shapes[2][0] != c) return false;
+    const float *values = static_cast<const float *>(params[settings]);
+    eps = values[0], slope = values[1];
+    x = static_cast<const float *>(params[0]), gamma = static_cast<const float *>(params[1]);
+    beta = static_cast<const float *>(params[2]);
+    return true;
+  }
+};
+
+}  // namespace
+
+extern "C" int BatchNorm1dReLU(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                               void *stream, void *extra) {
+  Norm1d nm;
+  if (nparam != 7 || !nm.Read(params, ndims, shapes, dtypes, 3)) return 1;
+  // __restrict: no output overlaps an input, which lets GCC vectorise the loops over channels
+  float *__restrict y = static_cast<float *>(params[4]), *__restrict mean = static_cast<float *>(params[5]);
+  float *__restrict var = static_cast<float *>(params[6]);
+  const int64_t n = nm.n, c = nm.c;
+  const float *__restrict x = nm.x;
+  std::vector<float> scale(c), offset(c);  // y = f(x * a + shift)
+  float *__restrict a = scale.data(), *__restrict shift = offset.data();
+  for (int64_t ch = 0; ch < c; ++ch) mean[ch] = var[ch] = 0.0f;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) mean[ch] += x[b * c + ch];
+  for (int64_t ch = 0; ch < c; ++ch) mean[ch] /= n;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float d = x[b * c + ch] - mean[ch];
+      var[ch] += d * d;
+    }
+  for (int64_t ch = 0; ch < c; ++ch) {
+    var[ch] /= n;
+    a[ch] = InverseStd(var[ch], nm.eps) * nm.gamma[ch];
+    shift[ch] = nm.beta[ch] - mean[ch] * a[ch];
+  }
+  const float slope = nm.slope;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float v = x[b * c + ch] * a[ch] + shift[ch];
+      y[b * c + ch] = v > 0.0f ? v : slope * v;
+    }
+  return 0;
+}
+
+extern "C" int BatchNorm1dReLUGrad(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
+                                   void *stream, void *extra) {
+  Norm1d nm;
+  if (nparam != 10 || !nm.Read(params, ndims, shapes, dtypes, 5)) return 1;
+  const float *__restrict mean = static_cast<const float *>(params[3]);
+  const float *__restrict var = static_cast<const float *>(params[4]);
+  const float *__restrict dy = static_cast<const float *>(params[6]);
+  float *__restrict dx = static_cast<float *>(params[7]), *__restrict dgamma = static_cast<float *>(params[8]);
+  float *__restrict dbeta = static_cast<float *>(params[9]);
+  const int64_t n = nm.n, c = nm.c;
+  const float *__restrict x = nm.x, *__restrict gamma = nm.gamma, slope = nm.slope;
+  std::vector<float> per_channel(5 * c);  // 1 / sqrt(var + eps), a and shift as forward, the two means below
+  float *__restrict rstd = per_channel.data(), *__restrict a = rstd + c, *__restrict shift = a + c;
+  float *__restrict mean_gs = shift + c, *__restrict mean_gsx = mean_gs + c;
+  for (int64_t ch = 0; ch < c; ++ch) {
+    rstd[ch] = InverseStd(var[ch], nm.eps);
+    a[ch] = rstd[ch] * gamma[ch];
+    shift[ch] = nm.beta[ch] - mean[ch] * a[ch];
+    dgamma[ch] = dbeta[ch] = 0.0f;
+  }
+  // g = dy f'(x_hat * gamma + beta); dbeta = sum of g, dgamma = sum of g * x_hat
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float v = x[b * c + ch], g = v * a[ch] + shift[ch] > 0.0f ? dy[b * c + ch] : slope * dy[b * c + ch];
+      dbeta[ch] += g;
+      dgamma[ch] += g * (v - mean[ch]) * rstd[ch];
+    }
+  for (int64_t ch = 0; ch < c; ++ch) {
+    mean_gs[ch] = dbeta[ch] * gamma[ch] / n;
+    mean_gsx[ch] = dgamma[ch] * gamma[ch] / n;
+  }
+  // dx = (g * gamma - mean(g * gamma) - x_hat * mean(g * gamma * x_hat)) / sqrt(var + eps)
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float v = x[b * c + ch], g = v * a[ch] + shift[ch] > 0.0f ? dy[b * c + ch] : slope * dy[b * c + ch];
+      const float r = rstd[ch];
+      dx[b * c + ch] = r * (g * gamma[ch] - mean_gs[ch] - (v - mean[ch]) * r * mean_gsx[ch]);
+    }
   return 0;
 }

@@ -34,7 +34,7 @@ def _named(net, prefix: str):
 
 def _generator(config, layers):
     if config.model == "fc":
-        return FCGenerator(config.latent_dim)
+        return FCGenerator(config.latent_dim, layers=layers)
     elif config.model == "fc_improved":
         return FCImprovedGenerator(config.latent_dim, layers=layers)
     elif config.model == "dcgan":

@@ -10,13 +10,13 @@ IMAGE_PIXELS = 28 * 28
 class FCGenerator(nn.Cell):
     """z [N, latent] -> image [N, 1, 28, 28] in [-1, 1]: 100->128->256->512->1024->784, BatchNorm + ReLU."""
 
-    def __init__(self, latent_dim: int = 100):
+    def __init__(self, latent_dim: int = 100, layers=NATIVE):
         super().__init__()
-        layers = [nn.Dense(latent_dim, 128), nn.ReLU()]
+        stack = [nn.Dense(latent_dim, 128), nn.ReLU()]
         for width_in, width_out in ((128, 256), (256, 512), (512, 1024)):
-            layers += [nn.Dense(width_in, width_out), nn.BatchNorm1d(width_out), nn.ReLU()]
-        layers += [nn.Dense(1024, IMAGE_PIXELS), nn.Tanh()]
-        self.model = nn.SequentialCell(layers)
+            stack += [nn.Dense(width_in, width_out), *layers.batch_norm_1d_relu(width_out)]
+        stack += [nn.Dense(1024, IMAGE_PIXELS), nn.Tanh()]
+        self.model = nn.SequentialCell(stack)
 
     def construct(self, z, labels=None):  # labels: ignored, kept for the shared G(z, labels) signature
         # [N, latent] -> [N, 784] -> [N, 1, 28, 28]

@@ -58,6 +58,12 @@ class Layers:
             return FusedBatchNormReLU(channels, channel_major=channel_major), nn.Identity()
         return batch_norm(channels), nn.ReLU()
 
+    def batch_norm_1d_relu(self, features):
+        """The fc generator's BatchNorm1d (MindSpore's init) and ReLU, as two cells (see batch_norm_relu)."""
+        if self.impl == "gemm":
+            return FusedBatchNorm1dReLU(features), nn.Identity()
+        return nn.BatchNorm1d(features), nn.ReLU()
+
     def d_norm_leaky_relu(self, kind: str, channels: int, size: int, alpha: float = 0.2, channel_major: bool = False):
         """d_norm(KIND, ...) and LeakyReLU(ALPHA), as two cells (see batch_norm_relu); BatchNorm's pair is fused
         with the kernels. CHANNEL_MAJOR: input and output [C, N, H, W] (discriminator_channel_major)."""
@@ -372,6 +378,33 @@ class FusedLeakyReLU(nn.Cell):
         return self.ops.leaky_relu(x, self.slope)
 
 
+def move_running_statistics(norm, mean, var, count: int):
+    """Move NORM's (a MindSpore BatchNorm's) running statistics towards a batch's MEAN and biased VAR over COUNT
+    values per channel, as its own training forward does: by momentum, with the unbiased variance."""
+    keep = 1.0 - norm.momentum
+    ops.assign(norm.moving_mean, norm.moving_mean * keep + ops.stop_gradient(mean) * norm.momentum)
+    unbiased = ops.stop_gradient(var) * (count / max(count - 1, 1))
+    ops.assign(norm.moving_variance, norm.moving_variance * keep + unbiased * norm.momentum)
+
+
+class FusedBatchNorm1dReLU(nn.BatchNorm1d):
+    """nn.BatchNorm1d (same parameters, same running statistics) and ReLU, for features [N, C]: in training one
+    kernel each way (kernels' BatchNorm1dReLU, on the calling thread), where MindSpore's BatchNorm and ReLU and
+    their gradients are four operators; in inference nn.BatchNorm1d's own forward and ReLU."""
+
+    def __init__(self, features):
+        super().__init__(features)
+        self.ops = kernels.load()
+        self.settings = Tensor(np.array([self.eps, 0.0], np.float32))  # [eps, slope]
+
+    def construct(self, x):
+        if self.training:
+            y, mean, var = self.ops.bn1d_relu(x, self.gamma, self.beta, self.settings)
+            move_running_statistics(self, mean, var, x.shape[0])
+            return y
+        return ops.relu(super().construct(x))
+
+
 class FusedBatchNorm(nn.BatchNorm2d):
     """nn.BatchNorm2d (same parameters, same running statistics) that can run its training forward together with
     a scale, a shift and ReLU after it as one kernel (kernels' BatchNormScaleShiftReLU: two passes each way,
@@ -394,11 +427,7 @@ class FusedBatchNorm(nn.BatchNorm2d):
         scale and shift [1, C] (one per channel) or [N, C] (one per sample and channel). Returns y in the
         layout CHANNEL_MAJOR says (x in the one CHANNEL_MAJOR_IN says)."""
         y, mean, var = self.ops.bn_ssr(x, scale, shift, self.settings)
-        count = x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3] // self.num_features
-        keep = 1.0 - self.momentum
-        ops.assign(self.moving_mean, self.moving_mean * keep + ops.stop_gradient(mean) * self.momentum)
-        unbiased = ops.stop_gradient(var) * (count / max(count - 1, 1))
-        ops.assign(self.moving_variance, self.moving_variance * keep + unbiased * self.momentum)
+        move_running_statistics(self, mean, var, x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3] // self.num_features)
         return y
 
     def handover(self, y):
