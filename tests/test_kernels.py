@@ -88,14 +88,16 @@ def test_gemm_transposed_conv_matches_mindspore_forward_and_backward(graph_or_py
     _assert_same(nn.Conv2dTranspose, GemmConv2dTranspose, case, 1, graph_or_pynative)
 
 
+# one thread below the kernels' kThreadedSize (2^18 values), OpenMP's threads from there
+@pytest.mark.parametrize("shape", [(4, 3, 5, 5), (4, 64, 32, 32)], ids=["small", "threaded"])
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
-def test_fused_leaky_relu_matches_mindspore(graph_or_pynative):
+def test_fused_leaky_relu_matches_mindspore(graph_or_pynative, shape):
     import mindspore as ms
     from mindspore import nn
 
     from ms_gan.models.layers import FusedLeakyReLU
 
-    x_np = np.random.default_rng(2).standard_normal((4, 3, 5, 5)).astype(np.float32)
+    x_np = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     x_np[0, 0, 0, :2] = 0.0  # the kink
     x = ms.Tensor(x_np)
     fused, native = FusedLeakyReLU(0.2), nn.LeakyReLU(0.2)
