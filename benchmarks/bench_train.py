@@ -97,15 +97,17 @@ def worker_ms(args) -> dict:
     return result
 
 
-def step_products(g_layers, d_layers, batch_size: int):
+def step_products(g_layers, d_layers, batch_size: int, d_in_one_call: bool = False):
     """The matrix products [(M, K, N), ...] one fc train_step must compute, from the (fan_out, fan_in) of each
     dense layer of G and D in forward order: G forward, its weight gradients and its input gradients (not
     z's); D on the reals and on the fakes for its own update, each forward, weight gradients and input
-    gradients below its first layer; D on the fakes again for G's update, forward and input gradients down to
-    the image (no weight gradients)."""
-    n, products = batch_size, []
+    gradients below its first layer (D_IN_ONE_CALL: both as one batch of twice the size, as ms_gan's step
+    does where D scores each image alone, models.layers.is_per_sample: the same arithmetic in half the
+    products); D on the fakes again for G's update, forward and input gradients down to the image (no weight
+    gradients)."""
+    products = []
 
-    def add(layers, weight_grads: bool, input_grads_from: int):
+    def add(layers, weight_grads: bool, input_grads_from: int, n: int = batch_size):
         for i, (fan_out, fan_in) in enumerate(layers):
             products.append((n, fan_in, fan_out))             # y = x W^T
             if weight_grads:
@@ -114,8 +116,11 @@ def step_products(g_layers, d_layers, batch_size: int):
                 products.append((n, fan_out, fan_in))         # dx = dy W
 
     add(g_layers, True, 1)
-    add(d_layers, True, 1)  # on the reals
-    add(d_layers, True, 1)  # on the fakes
+    if d_in_one_call:
+        add(d_layers, True, 1, 2 * batch_size)  # on the reals and the fakes
+    else:
+        add(d_layers, True, 1)  # on the reals
+        add(d_layers, True, 1)  # on the fakes
     add(d_layers, False, 0)  # G's update
     return products
 
@@ -137,7 +142,7 @@ def matmul_floor(net_g, net_d, batch_size: int, repeats: int = 30) -> dict:
     def dense_shapes(net):
         return [tuple(cell.weight.shape) for _, cell in net.cells_and_names() if isinstance(cell, nn.Dense)]
 
-    products = step_products(dense_shapes(net_g), dense_shapes(net_d), batch_size)
+    products = step_products(dense_shapes(net_g), dense_shapes(net_d), batch_size, getattr(net_d, "per_sample", False))
     rng = np.random.default_rng(0)
     shapes = [shape for m, k, n in products for shape in ((m, k), (k, n))]
     operands = ms.ParameterTuple([ms.Parameter(ms.Tensor(rng.standard_normal(shape, dtype=np.float32)),
@@ -160,7 +165,8 @@ def matmul_floor(net_g, net_d, batch_size: int, repeats: int = 30) -> dict:
 
 
 def torch_matmul_floor(net_g, net_d, batch_size: int, repeats: int = 30) -> dict:
-    """matmul_floor with torch.mm: the same products, timed alone in PyTorch."""
+    """matmul_floor with torch.mm: the products of the PyTorch step (D on the reals and on the fakes in two
+    calls), timed alone in PyTorch."""
     import torch
 
     def dense_shapes(net):
@@ -330,14 +336,15 @@ def main():
                         f"{median_of(rs, 'infer_images_per_s'):.0f} | {ratio} |")
     table = "\n".join(rows) if models else ""
     for floor in [r for r in records if "floor_ms" in r][:1]:
-        lines = [f"\n\nfc floor: the step's {floor['floor_products']} matrix products ({floor['floor_gflop']:.2f} GFLOP), "
-                 "timed alone, against the step's compute time:\n", "| framework | floor ms | GFLOP/s | step ms | step / floor |",
-                 "|---|---|---|---|---|"]
+        lines = [f"\n\nfc floor: each step's matrix products ({floor['floor_gflop']:.2f} GFLOP), timed alone, against "
+                 "the step's compute time:\n",
+                 "| framework | products | floor ms | GFLOP/s | step ms | step / floor |", "|---|---|---|---|---|---|"]
         for framework in frameworks:
-            fc = [r for r in records if r["model"] == "fc" and r["framework"] == framework]
+            fc = [r for r in records if r["model"] == "fc" and r["framework"] == framework and "floor_ms" in r]
             step, floor_ms = median_of(fc, "compute_ms"), median_of(fc, "floor_ms")
-            lines.append(f"| {'ms_gan (MatMul)' if framework == 'ms' else 'PyTorch (torch.mm)'} | {floor_ms:.1f} | "
-                         f"{floor['floor_gflop'] / floor_ms * 1000:.0f} | {step:.1f} | {step / floor_ms:.2f}x |")
+            lines.append(f"| {'ms_gan (MatMul)' if framework == 'ms' else 'PyTorch (torch.mm)'} | "
+                         f"{fc[0]['floor_products']} | {floor_ms:.1f} | {fc[0]['floor_gflop'] / floor_ms * 1000:.0f} | "
+                         f"{step:.1f} | {step / floor_ms:.2f}x |")
         table += "\n".join(lines)
     processes = []
     for repeat in range(args.repeats if args.process else 0):

@@ -2,6 +2,7 @@
 
 import csv
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -252,14 +253,43 @@ def test_profile_step_tables_a_steps_operators_and_leaves_nothing_behind(tmp_pat
     total = float(result.stdout.split("fc, batch 128: ")[1].split(" ms")[0])
     rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| ") and "%" in line]
     by_type = {row[1].strip(): float(row[3]) for row in rows}
-    assert by_type["MatMul"] > 0 and by_type["BatchNorm"] > 0  # the fc nets' products and G's BatchNorm1d
+    calls = {row[1].strip(): int(row[2]) for row in rows}
+    assert by_type["MatMul"] > 0
+    # bench_train.py's fc floor holds the products this step runs: one MatMul each
+    bench = _load_benchmark("bench_train")
+    dense_g = [(128, 100), (256, 128), (512, 256), (1024, 512), (784, 1024)]
+    dense_d = [(512, 784), (256, 512), (1, 256)]
+    assert calls["MatMul"] == len(bench.step_products(dense_g, dense_d, 128, d_in_one_call=True)) == 28
     assert sum(by_type.values()) == pytest.approx(total, abs=0.05 * len(by_type) + 0.5)  # rows under 0.05 ms left out
     assert len([line for line in result.stdout.splitlines() if "-op" in line]) == 3  # --top 3
     # the fc D's LeakyReLU is ms_gan's kernel on CPU, named from the compiled graph in its own table: D's two, once
     # in D's update (reals and fakes in one call) and once in G's
     kernels = result.stdout.split("ms_gan's kernels")[1].split("largest operators")[0]
     assert "| LeakyReLU | 4 |" in kernels and "| LeakyReLUGrad | 4 |" in kernels and "(unnamed)" not in kernels
+    # and G's three BatchNorm1d + ReLU are one kernel each way
+    assert "| BatchNorm1dReLU | 3 |" in kernels and "| BatchNorm1dReLUGrad | 3 |" in kernels
+    assert "BatchNorm" not in by_type
     assert os.listdir(work) == [] and os.listdir(scratch) == []
+
+
+def _load_benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "benchmarks", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_fc_floor_counts_each_frameworks_products():
+    """bench_train.step_products: ms_gan's D update scores reals and fakes in one call (the same arithmetic in
+    fewer, taller products); PyTorch's step in two. Same GFLOP either way."""
+    bench = _load_benchmark("bench_train")
+    g, d = [(128, 100), (1024, 128), (784, 1024)], [(512, 784), (1, 512)]
+    apart, together = (bench.step_products(g, d, 64, d_in_one_call=one) for one in (False, True))
+    flop = [sum(2 * m * k * n for m, k, n in products) for products in (apart, together)]
+    assert flop[0] == flop[1] > 0
+    # G: 3 forward, 3 weight and 2 input gradients; D's update: 2 + 2 + 1 a call; G's update through D: 2 + 2
+    assert (len(apart), len(together)) == (8 + 2 * 5 + 4, 8 + 5 + 4)
+    assert [m for m, _, _ in together[8:10]] == [128, 512]  # D's first layer on both batches: forward, dW
 
 
 def test_profile_step_refuses_bad_flags_in_one_line():
