@@ -541,7 +541,7 @@ extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims
 // The fc generator's BatchNorm1d + ReLU, on features [N, C] (models/fc.py), in training:
 //   BatchNorm1dReLU(x [N, C], gamma [C], beta [C], settings [2]) -> (y [N, C], mean [C], var [C]) and
 //   BatchNorm1dReLUGrad(x, gamma, beta, mean, var, settings, dy) -> (dx, dgamma, dbeta),
-// the same arithmetic as BatchNormScaleShiftReLU(Grad) with H = W = 1 and one scale and shift per channel.
+// the formulas of BatchNormScaleShiftReLU(Grad) with H = W = 1 and one scale and shift per channel.
 // These activations are small (at most [128, 1024], 0.5 MB), so the kernels run on the calling thread: an OpenMP
 // region's wake-up costs more here than the work (README, Performance). Each sum runs over the samples in order,
 // every channel's in its own lane, so results are deterministic; the variance is the mean of squared deviations.
@@ -612,7 +612,8 @@ extern "C" int BatchNorm1dReLUGrad(int nparam, void **params, int *ndims, int64_
   float *__restrict dx = static_cast<float *>(params[7]), *__restrict dgamma = static_cast<float *>(params[8]);
   float *__restrict dbeta = static_cast<float *>(params[9]);
   const int64_t n = nm.n, c = nm.c;
-  const float *__restrict x = nm.x, *__restrict gamma = nm.gamma, slope = nm.slope;
+  const float *__restrict x = nm.x, *__restrict gamma = nm.gamma;
+  const float slope = nm.slope;
   std::vector<float> per_channel(5 * c);  // 1 / sqrt(var + eps), a and shift as forward, the two means below
   float *__restrict rstd = per_channel.data(), *__restrict a = rstd + c, *__restrict shift = a + c;
   float *__restrict mean_gs = shift + c, *__restrict mean_gsx = mean_gs + c;

@@ -8,7 +8,8 @@ IMAGE_PIXELS = 28 * 28
 
 
 class FCGenerator(nn.Cell):
-    """z [N, latent] -> image [N, 1, 28, 28] in [-1, 1]: 100->128->256->512->1024->784, BatchNorm + ReLU."""
+    """z [N, latent] -> image [N, 1, 28, 28] in [-1, 1]: 100->128->256->512->1024->784, BatchNorm + ReLU.
+    With the kernels (LAYERS), each BatchNorm1d and its ReLU train as one kernel each way (same parameters)."""
 
     def __init__(self, latent_dim: int = 100, layers=NATIVE):
         super().__init__()

@@ -427,7 +427,8 @@ class FusedBatchNorm(nn.BatchNorm2d):
         scale and shift [1, C] (one per channel) or [N, C] (one per sample and channel). Returns y in the
         layout CHANNEL_MAJOR says (x in the one CHANNEL_MAJOR_IN says)."""
         y, mean, var = self.ops.bn_ssr(x, scale, shift, self.settings)
-        move_running_statistics(self, mean, var, x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3] // self.num_features)
+        count = x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3] // self.num_features
+        move_running_statistics(self, mean, var, count)
         return y
 
     def handover(self, y):
