@@ -125,63 +125,138 @@ def step_products(g_layers, d_layers, batch_size: int, d_in_one_call: bool = Fal
     return products
 
 
-def _floor_record(products, times) -> dict:
-    gflop = sum(2 * m * k * n for m, k, n in products) / 1e9
-    floor = statistics.median(times)
-    return {"floor_ms": 1000 * floor, "floor_gflop": gflop, "floor_products": len(products)}
+def step_dataflow(mm, g_weights, d_weights, z, d_input, d_grad, g_grad, d_in_one_call: bool):
+    """step_products in the order one fc step runs them and on the operands it reuses, with MM(a, b, transpose_a,
+    transpose_b) the framework's product and no other operation: G forward from Z; D's update, forward on D_INPUT
+    (the reals; D_IN_ONE_CALL: reals and fakes as one batch, held as one operand), then its gradients from D_GRAD
+    at the logits; D forward on G's fakes and the gradient from G_GRAD back to them; G's gradients from there.
+    Weights are [fan_out, fan_in] as a Dense layer holds them. Each activation and gradient is the input of the
+    next product, as in the step, so the products meet their operands in cache where the step does. Returns one
+    element of each result nothing else reads, so a compiler can drop none."""
+    def forward(x, weights):
+        acts = [x]
+        for w in weights:
+            acts.append(mm(acts[-1], w, False, True))  # y = x W^T
+        return acts
+
+    def backward(acts, weights, grad, weight_grads: bool, down_to: int):
+        kept = []
+        for i in range(len(weights) - 1, -1, -1):
+            if weight_grads:
+                kept.append(mm(grad, acts[i], True, False)[0, 0])  # dW = dy^T x
+            if i >= down_to:
+                grad = mm(grad, weights[i], False, False)  # dx = dy W
+        return grad, kept
+
+    g_acts = forward(z, g_weights)
+    fake = g_acts[-1]
+    kept = []
+    for x in ((d_input,) if d_in_one_call else (d_input, fake)):  # D's update
+        d_acts = forward(x, d_weights)
+        kept += [d_acts[-1][0, 0]] + backward(d_acts, d_weights, d_grad, True, 1)[1]
+    f_acts = forward(fake, d_weights)  # D on the fakes again, for G's update
+    d_fake = backward(f_acts, d_weights, g_grad, False, 0)[0]
+    return kept + [f_acts[-1][0, 0]] + backward(g_acts, g_weights, d_fake, True, 1)[1]
 
 
-def matmul_floor(net_g, net_d, batch_size: int, repeats: int = 30) -> dict:
-    """The floor of an fc step: step_products run alone with MindSpore's MatMul in one compiled graph (median
-    of REPEATS), with the GFLOP they hold. The operands are held as the graph's parameters, as a step's weights
-    are, not handed in as inputs at every call."""
-    import mindspore as ms
+def floor_operands(g_layers, d_layers, batch_size: int, d_in_one_call: bool, tensor):
+    """step_dataflow's operands after the weights, as TENSOR(numpy array): z, D's input, the gradients at D's
+    logits for its update and for G's, drawn at the scale of a trained step's (unit-variance activations)."""
     import numpy as np
+
+    rng = np.random.default_rng(0)
+    n_d = 2 * batch_size if d_in_one_call else batch_size
+
+    def draw(*shape, scale=1.0):
+        return tensor((rng.standard_normal(shape) * scale).astype(np.float32))
+
+    weights = [[draw(out, fan_in, scale=fan_in ** -0.5) for out, fan_in in layers] for layers in (g_layers, d_layers)]
+    return (*weights, draw(batch_size, g_layers[0][1]), draw(n_d, d_layers[0][1]), draw(n_d, d_layers[-1][0]),
+            draw(batch_size, d_layers[-1][0]))
+
+
+FLOOR_ROUNDS, FLOOR_REPEATS = 10, 10
+
+
+def _floor_record(products, rounds) -> dict:
+    """ROUNDS: seconds of each run, per round. The floor is the quickest round's median: from one round to the next
+    the same graph moved by up to 2x here, with MindSpore's kernel threads placed well or badly (README)."""
+    gflop = sum(2 * m * k * n for m, k, n in products) / 1e9
+    medians = [1000 * statistics.median(times) for times in rounds]
+    return {"floor_ms": min(medians), "floor_rounds_ms": medians, "floor_gflop": gflop,
+            "floor_products": len(products)}
+
+
+def _dense_layers(modules, dense_type):
+    return [tuple(m.weight.shape) for m in modules if isinstance(m, dense_type)]
+
+
+def matmul_floor_graph(net_g, net_d, batch_size: int):
+    """(run, products): the fc step's products (step_dataflow) with MindSpore's MatMul as one compiled graph, its
+    operands (floor_operands) held as the graph's parameters as a step's weights are; run() -> what it keeps."""
+    import mindspore as ms
     from mindspore import nn, ops
 
-    def dense_shapes(net):
-        return [tuple(cell.weight.shape) for _, cell in net.cells_and_names() if isinstance(cell, nn.Dense)]
+    g_layers = _dense_layers((c for _, c in net_g.cells_and_names()), nn.Dense)
+    d_layers = _dense_layers((c for _, c in net_d.cells_and_names()), nn.Dense)
+    one_call = getattr(net_d, "per_sample", False)
+    count = iter(range(1000))
+    g_w, d_w, *inputs = floor_operands(g_layers, d_layers, batch_size, one_call,
+                                       lambda a: ms.Parameter(ms.Tensor(a), name=f"floor_operand_{next(count)}"))
+    g_w, d_w = ms.ParameterTuple(g_w), ms.ParameterTuple(d_w)
+    matmul, matmul_tn, matmul_nt = ops.MatMul(), ops.MatMul(transpose_a=True), ops.MatMul(transpose_b=True)
 
-    products = step_products(dense_shapes(net_g), dense_shapes(net_d), batch_size, getattr(net_d, "per_sample", False))
-    rng = np.random.default_rng(0)
-    shapes = [shape for m, k, n in products for shape in ((m, k), (k, n))]
-    operands = ms.ParameterTuple([ms.Parameter(ms.Tensor(rng.standard_normal(shape, dtype=np.float32)),
-                                               name=f"floor_operand_{i}") for i, shape in enumerate(shapes)])
-    matmul = ops.MatMul()
+    def mm(a, b, ta, tb):  # step_dataflow never transposes both
+        if ta:
+            return matmul_tn(a, b)
+        return matmul_nt(a, b) if tb else matmul(a, b)
 
     @ms.jit
     def run():
-        # one element of each product, so no product can be dropped from the graph
-        return ops.stack([matmul(operands[2 * i], operands[2 * i + 1])[0, 0] for i in range(len(products))])
+        return ops.stack(step_dataflow(mm, g_w, d_w, *inputs, one_call))
 
+    return run, step_products(g_layers, d_layers, batch_size, one_call)
+
+
+def matmul_floor(net_g, net_d, batch_size: int) -> dict:
+    """The floor of an fc step: matmul_floor_graph timed in FLOOR_ROUNDS rounds of FLOOR_REPEATS runs."""
+    run, products = matmul_floor_graph(net_g, net_d, batch_size)
     for _ in range(3):
         run().asnumpy()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        run().asnumpy()
-        times.append(time.perf_counter() - t)
-    return _floor_record(products, times)
+    rounds = []
+    for _ in range(FLOOR_ROUNDS):
+        times = []
+        for _ in range(FLOOR_REPEATS):
+            t = time.perf_counter()
+            run().asnumpy()
+            times.append(time.perf_counter() - t)
+        rounds.append(times)
+    return _floor_record(products, rounds)
 
 
-def torch_matmul_floor(net_g, net_d, batch_size: int, repeats: int = 30) -> dict:
+def torch_matmul_floor(net_g, net_d, batch_size: int) -> dict:
     """matmul_floor with torch.mm: the products of the PyTorch step (D on the reals and on the fakes in two
     calls), timed alone in PyTorch."""
     import torch
 
-    def dense_shapes(net):
-        return [tuple(m.weight.shape) for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    g_layers = _dense_layers(net_g.modules(), torch.nn.Linear)
+    d_layers = _dense_layers(net_d.modules(), torch.nn.Linear)
+    g_w, d_w, *inputs = floor_operands(g_layers, d_layers, batch_size, False, torch.from_numpy)
 
-    products = step_products(dense_shapes(net_g), dense_shapes(net_d), batch_size)
-    pairs = [(torch.randn(m, k), torch.randn(k, n)) for m, k, n in products]
-    times = []
-    for i in range(repeats + 3):
-        t = time.perf_counter()
-        for a, b in pairs:
-            torch.mm(a, b)
-        if i >= 3:
-            times.append(time.perf_counter() - t)
-    return _floor_record(products, times)
+    def mm(a, b, ta, tb):
+        return torch.mm(a.t() if ta else a, b.t() if tb else b)
+
+    rounds = []
+    with torch.no_grad():
+        for r in range(FLOOR_ROUNDS):
+            times = []
+            for i in range(FLOOR_REPEATS + (3 if r == 0 else 0)):
+                t = time.perf_counter()
+                step_dataflow(mm, g_w, d_w, *inputs, False)
+                if r > 0 or i >= 3:
+                    times.append(time.perf_counter() - t)
+            rounds.append(times)
+    return _floor_record(step_products(g_layers, d_layers, batch_size), rounds)
 
 
 def worker_torch(args) -> dict:
@@ -336,15 +411,18 @@ def main():
                         f"{median_of(rs, 'infer_images_per_s'):.0f} | {ratio} |")
     table = "\n".join(rows) if models else ""
     for floor in [r for r in records if "floor_ms" in r][:1]:
-        lines = [f"\n\nfc floor: each step's matrix products ({floor['floor_gflop']:.2f} GFLOP), timed alone, against "
-                 "the step's compute time:\n",
-                 "| framework | products | floor ms | GFLOP/s | step ms | step / floor |", "|---|---|---|---|---|---|"]
+        lines = [f"\n\nfc floor: each step's matrix products ({floor['floor_gflop']:.2f} GFLOP) in its order and on its "
+                 f"operands, timed alone ({FLOOR_ROUNDS} rounds of {FLOOR_REPEATS}; the floor is the quickest round's "
+                 "median), against the step's compute time:\n",
+                 "| framework | products | floor ms | rounds' medians ms | GFLOP/s | step ms | step / floor |",
+                 "|---|---|---|---|---|---|---|"]
         for framework in frameworks:
             fc = [r for r in records if r["model"] == "fc" and r["framework"] == framework and "floor_ms" in r]
-            step, floor_ms = median_of(fc, "compute_ms"), median_of(fc, "floor_ms")
+            step, floor_ms = median_of(fc, "compute_ms"), min(r["floor_ms"] for r in fc)
+            spread = [ms for r in fc for ms in r["floor_rounds_ms"]]
             lines.append(f"| {'ms_gan (MatMul)' if framework == 'ms' else 'PyTorch (torch.mm)'} | "
-                         f"{fc[0]['floor_products']} | {floor_ms:.1f} | {fc[0]['floor_gflop'] / floor_ms * 1000:.0f} | "
-                         f"{step:.1f} | {step / floor_ms:.2f}x |")
+                         f"{fc[0]['floor_products']} | {floor_ms:.1f} | {min(spread):.1f}-{max(spread):.1f} | "
+                         f"{fc[0]['floor_gflop'] / floor_ms * 1000:.0f} | {step:.1f} | {step / floor_ms:.2f}x |")
         table += "\n".join(lines)
     processes = []
     for repeat in range(args.repeats if args.process else 0):

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, small_config
 
 
 def run_script(name, *args, cwd=None):
@@ -275,6 +275,7 @@ def test_profile_step_tables_a_steps_operators_and_leaves_nothing_behind(tmp_pat
 def _load_benchmark(name: str):
     spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "benchmarks", f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # MindSpore's graph compiler looks a compiled function's module up by name
     spec.loader.exec_module(module)
     return module
 
@@ -290,6 +291,37 @@ def test_the_fc_floor_counts_each_frameworks_products():
     # G: 3 forward, 3 weight and 2 input gradients; D's update: 2 + 2 + 1 a call; G's update through D: 2 + 2
     assert (len(apart), len(together)) == (8 + 2 * 5 + 4, 8 + 5 + 4)
     assert [m for m, _, _ in together[8:10]] == [128, 512]  # D's first layer on both batches: forward, dW
+
+
+def test_the_fc_floor_runs_the_steps_products_in_its_dataflow():
+    """bench_train.step_dataflow runs exactly step_products' products, each on the activation or gradient the one
+    before it gave, as a step does; MindSpore's floor graph computes with MatMul what numpy computes from the same
+    operands, so it drops and changes none of them."""
+    bench = _load_benchmark("bench_train")
+    g, d = [(128, 16), (1024, 128), (784, 1024)], [(512, 784), (1, 512)]
+    for one in (False, True):
+        ran = []
+
+        def mm(a, b, ta, tb):
+            a, b = (a.T if ta else a), (b.T if tb else b)
+            ran.append((a.shape[0], a.shape[1], b.shape[1]))
+            return a @ b
+
+        kept = bench.step_dataflow(mm, *bench.floor_operands(g, d, 64, one, np.asarray), one)
+        assert sorted(ran) == sorted(bench.step_products(g, d, 64, one))
+        # read by nothing else: D's logits and weight gradients per update call, its logits for G, G's gradients
+        assert len(kept) == (1 if one else 2) * (1 + 2) + 1 + 3
+    from ms_gan.models import build_discriminator, build_generator
+
+    config = small_config("fc")
+    net_g, net_d = build_generator(config), build_discriminator(config)
+    run, products = bench.matmul_floor_graph(net_g, net_d, 64)
+    g, d = ([tuple(p.shape) for p in net.trainable_params() if p.name.endswith("weight") and p.ndim == 2]
+            for net in (net_g, net_d))
+    assert products == bench.step_products(g, d, 64, net_d.per_sample) and len(products) == 28
+    expected = bench.step_dataflow(lambda a, b, ta, tb: (a.T if ta else a) @ (b.T if tb else b),
+                                   *bench.floor_operands(g, d, 64, net_d.per_sample, np.asarray), net_d.per_sample)
+    np.testing.assert_allclose(run().asnumpy(), np.array(expected), rtol=1e-4, atol=1e-4)
 
 
 def test_profile_step_refuses_bad_flags_in_one_line():
