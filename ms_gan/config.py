@@ -191,6 +191,9 @@ class TrainConfig:
                      "eval_samples", "n_critic"):
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name} must be a positive integer, got {getattr(self, name)}")
+        if self.batch_size < 2:
+            raise UserError(f"--batch_size must be at least 2, got {self.batch_size}: every generator normalises with "
+                            "BatchNorm over the batch, and over one image that makes every sample the same")
         if self.eval_every < 0:
             raise UserError("--eval_every must not be negative")
         bad = [c for c in self.classes if not (isinstance(c, int) and 0 <= c < DATASET_CLASSES)]

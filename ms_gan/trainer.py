@@ -165,9 +165,9 @@ class _Run:
         config.data_fingerprint = check_same_data(self.data_dir, config.data_fingerprint, f"run {resume_dir}")
         setup_context(config.device_target, config.mode, config.seed)
         self.replicas = Replicas(config.distribute)  # one process unless started by msrun with --distribute
-        if config.batch_size % self.replicas.size:
+        if config.batch_size % self.replicas.size or config.batch_size < 2 * self.replicas.size:
             raise UserError(f"--batch_size {config.batch_size} is the global batch; it must divide evenly among the "
-                            f"{self.replicas.size} workers")
+                            f"{self.replicas.size} workers, at least 2 images each (BatchNorm)")
         batch_size = config.batch_size // self.replicas.size  # this worker's share
         self.clusters = self._clusters(resume_dir) if config.clusters else None
         self.dataset = create_dataset(self.data_dir, batch_size, config.latent_dim, config.conditional,

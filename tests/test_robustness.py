@@ -259,6 +259,7 @@ def bad_data(tmp_path_factory):
     ("wrong image size", ["--data_dir", "{bad}/wrong_size"], "32x32 images"),
     ("epochs 0", ["--epochs", "0"], "--epochs must be a positive integer"),
     ("batch size 0", ["--batch_size", "0"], "--batch_size must be a positive integer"),
+    ("batch size 1", ["--batch_size", "1"], "--batch_size must be at least 2, got 1"),
     ("negative lr", ["--lr", "-0.1"], "--lr must be positive"),
     ("batch larger than data", ["--batch_size", "100000"], "larger than the 256 images"),
     ("unknown model", ["--model", "vae"], "invalid choice: 'vae'"),
