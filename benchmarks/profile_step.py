@@ -17,12 +17,14 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def profile(model: str, batch_size: int, steps: int, warmup: int, folder: str) -> str:
-    """Run WARMUP then STEPS profiled train steps; returns the profiler's per-operator CSV."""
+def profile(model: str, batch_size: int, steps: int, warmup: int, folder: str):
+    """Run WARMUP train steps, STEPS timed ones, then STEPS profiled ones; returns (the profiler's per-operator
+    CSV, the mean wall time in ms of a step unprofiled, and of a profiled one)."""
     from ms_gan.runtime import prepare_process
 
     prepare_process("CPU")
@@ -46,14 +48,20 @@ def profile(model: str, batch_size: int, steps: int, warmup: int, folder: str) -
     labels = ms.Tensor((np.arange(batch_size) % config.num_classes).astype(np.int32))
     for _ in range(warmup):
         train_step(real, z, labels).asnumpy()
-    profiler = ms.Profiler(output_path=folder)
+    start = time.perf_counter()
     for _ in range(steps):
         train_step(real, z, labels).asnumpy()
+    wall = 1000 * (time.perf_counter() - start) / steps
+    profiler = ms.Profiler(output_path=folder)
+    start = time.perf_counter()
+    for _ in range(steps):
+        train_step(real, z, labels).asnumpy()
+    profiled_wall = 1000 * (time.perf_counter() - start) / steps
     profiler.analyse()
     found = glob.glob(os.path.join(folder, "**", "cpu_op_detail_info_*.csv"), recursive=True)
     if not found:
         raise SystemExit(f"error: the profiler wrote no per-operator table under {folder}")
-    return found[0]
+    return found[0], wall, profiled_wall
 
 
 def kernel_names(folder: str) -> dict:
@@ -89,7 +97,8 @@ def main():
         raise SystemExit("error: --steps and --warmup must be at least 1 and --batch_size at least 2")
     folder = tempfile.mkdtemp(prefix="ms_gan-profile-")
     try:
-        with open(profile(args.model, args.batch_size, args.steps, args.warmup, folder)) as f:
+        table, wall, profiled_wall = profile(args.model, args.batch_size, args.steps, args.warmup, folder)
+        with open(table) as f:
             rows = list(csv.DictReader(f))
         kernels = kernel_names(folder)
     finally:
@@ -100,8 +109,12 @@ def main():
         per_type[row["op_type"]][0] += float(row["op_total_time(ms)"]) / args.steps
         per_type[row["op_type"]][1] += int(row["op_occurrences"]) // args.steps
     total = sum(ms for ms, _ in per_type.values())
+    calls = sum(n for _, n in per_type.values())
     print(f"\n{args.model}, batch {args.batch_size}: {total:.1f} ms of operators per step "
           f"(the {args.steps} profiled steps' total, divided by {args.steps})\n")
+    print(f"wall time per step: {profiled_wall:.1f} ms profiled, {wall:.1f} ms in the {args.steps} steps before "
+          f"(unprofiled); {calls} operator calls per step, and {profiled_wall - total:.1f} ms of the profiled steps "
+          f"outside them (MindSpore's dispatch between them, and the profiler's own work)\n")
     print("| operator type | calls per step | ms per step | share |\n|---|---|---|---|")
     for op_type, (ms, calls) in sorted(per_type.items(), key=lambda item: -item[1][0]):
         if ms >= 0.05:

@@ -261,6 +261,11 @@ def test_profile_step_tables_a_steps_operators_and_leaves_nothing_behind(tmp_pat
     dense_d = [(512, 784), (256, 512), (1, 256)]
     assert calls["MatMul"] == len(bench.step_products(dense_g, dense_d, 128, d_in_one_call=True)) == 28
     assert sum(by_type.values()) == pytest.approx(total, abs=0.05 * len(by_type) + 0.5)  # rows under 0.05 ms left out
+    # the step's wall time beside the operators': every operator call counted, the rows above among them, and
+    # the operators inside the profiled steps' wall time
+    wall = result.stdout.split("wall time per step: ")[1]
+    assert float(wall.split(" ms profiled")[0]) > total * 0.9
+    assert int(wall.split("unprofiled); ")[1].split(" operator calls")[0]) >= sum(calls.values())
     assert len([line for line in result.stdout.splitlines() if "-op" in line]) == 3  # --top 3
     # the fc D's LeakyReLU is ms_gan's kernel on CPU, named from the compiled graph in its own table: D's two, once
     # in D's update (reals and fakes in one call) and once in G's
