@@ -109,11 +109,11 @@ def main():
         per_type[row["op_type"]][0] += float(row["op_total_time(ms)"]) / args.steps
         per_type[row["op_type"]][1] += int(row["op_occurrences"]) // args.steps
     total = sum(ms for ms, _ in per_type.values())
-    calls = sum(n for _, n in per_type.values())
+    call_count = sum(n for _, n in per_type.values())
     print(f"\n{args.model}, batch {args.batch_size}: {total:.1f} ms of operators per step "
           f"(the {args.steps} profiled steps' total, divided by {args.steps})\n")
     print(f"wall time per step: {profiled_wall:.1f} ms profiled, {wall:.1f} ms in the {args.steps} steps before "
-          f"(unprofiled); {calls} operator calls per step, and {profiled_wall - total:.1f} ms of the profiled steps "
+          f"(unprofiled); {call_count} operator calls per step, and {profiled_wall - total:.1f} ms of the profiled steps "
           f"outside them (MindSpore's dispatch between them, and the profiler's own work)\n")
     print("| operator type | calls per step | ms per step | share |\n|---|---|---|---|")
     for op_type, (ms, calls) in sorted(per_type.items(), key=lambda item: -item[1][0]):
