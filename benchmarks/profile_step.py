@@ -22,6 +22,25 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def random_batch_step(config):
+    """CONFIG's compiled train step, as scripts/train.py builds it, on one fixed random batch: a function that
+    runs one step and returns its numbers (as numpy, so the step has finished). Call setup_context first."""
+    import mindspore as ms
+    import numpy as np
+
+    from ms_gan.models import build_discriminator, build_generator
+    from ms_gan.train_step import make_optimizers, make_steps
+
+    net_g, net_d = build_generator(config), build_discriminator(config)
+    opt_g, opt_d = make_optimizers(net_g, net_d, config)
+    train_step = make_steps(net_g, net_d, opt_g, opt_d, config)[0]
+    rng = np.random.default_rng(0)
+    real = ms.Tensor(rng.uniform(-1, 1, (config.batch_size, 1, 28, 28)).astype(np.float32))
+    z = ms.Tensor(rng.standard_normal((config.batch_size, config.latent_dim)).astype(np.float32))
+    labels = ms.Tensor((np.arange(config.batch_size) % config.num_classes).astype(np.int32))
+    return lambda: train_step(real, z, labels).asnumpy()
+
+
 def profile(model: str, batch_size: int, steps: int, warmup: int, folder: str):
     """Run WARMUP train steps, STEPS timed ones, then STEPS profiled ones; returns (the profiler's per-operator
     CSV, the mean wall time in ms of a step unprofiled, and of a profiled one)."""
@@ -29,33 +48,24 @@ def profile(model: str, batch_size: int, steps: int, warmup: int, folder: str):
 
     prepare_process("CPU")
     import mindspore as ms
-    import numpy as np
 
     from ms_gan.config import TrainConfig
-    from ms_gan.models import build_discriminator, build_generator
     from ms_gan.runtime import setup_context
-    from ms_gan.train_step import make_optimizers, make_steps
 
     config = TrainConfig(model=model, batch_size=batch_size).validate()
     setup_context("CPU", "graph", 0)
     ms.set_context(save_graphs=2, save_graphs_path=os.path.join(folder, "graphs"))  # for kernel_names
-    net_g, net_d = build_generator(config), build_discriminator(config)
-    opt_g, opt_d = make_optimizers(net_g, net_d, config)
-    train_step = make_steps(net_g, net_d, opt_g, opt_d, config)[0]
-    rng = np.random.default_rng(0)
-    real = ms.Tensor(rng.uniform(-1, 1, (batch_size, 1, 28, 28)).astype(np.float32))
-    z = ms.Tensor(rng.standard_normal((batch_size, config.latent_dim)).astype(np.float32))
-    labels = ms.Tensor((np.arange(batch_size) % config.num_classes).astype(np.int32))
+    step = random_batch_step(config)
     for _ in range(warmup):
-        train_step(real, z, labels).asnumpy()
+        step()
     start = time.perf_counter()
     for _ in range(steps):
-        train_step(real, z, labels).asnumpy()
+        step()
     wall = 1000 * (time.perf_counter() - start) / steps
     profiler = ms.Profiler(output_path=folder)
     start = time.perf_counter()
     for _ in range(steps):
-        train_step(real, z, labels).asnumpy()
+        step()
     profiled_wall = 1000 * (time.perf_counter() - start) / steps
     profiler.analyse()
     found = glob.glob(os.path.join(folder, "**", "cpu_op_detail_info_*.csv"), recursive=True)

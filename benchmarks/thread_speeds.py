@@ -42,30 +42,21 @@ def build(graph: str, model: str):
     from ms_gan.runtime import prepare_process
 
     prepare_process("CPU")  # as scripts/train.py
-    import mindspore as ms
-    import numpy as np
-
     from ms_gan.config import TrainConfig
-    from ms_gan.models import build_discriminator, build_generator
     from ms_gan.runtime import setup_context
-    from ms_gan.train_step import make_optimizers, make_steps
 
     setup_context("CPU", "graph", 0)
     config = TrainConfig(model=model, batch_size=128).validate()
-    net_g, net_d = build_generator(config), build_discriminator(config)
     if graph == "floor":
         from bench_train import matmul_floor_graph
+        from ms_gan.models import build_discriminator, build_generator
 
-        run = matmul_floor_graph(net_g, net_d, config.batch_size)[0]
+        run = matmul_floor_graph(build_generator(config), build_discriminator(config), config.batch_size)[0]
         call = lambda: run().asnumpy()  # noqa: E731
     else:
-        opt_g, opt_d = make_optimizers(net_g, net_d, config)
-        train_step = make_steps(net_g, net_d, opt_g, opt_d, config)[0]
-        rng = np.random.default_rng(0)
-        real = ms.Tensor(rng.uniform(-1, 1, (config.batch_size, 1, 28, 28)).astype(np.float32))
-        z = ms.Tensor(rng.standard_normal((config.batch_size, config.latent_dim)).astype(np.float32))
-        labels = ms.Tensor((np.arange(config.batch_size) % config.num_classes).astype(np.int32))
-        call = lambda: train_step(real, z, labels).asnumpy()  # noqa: E731
+        from profile_step import random_batch_step
+
+        call = random_batch_step(config)
     for _ in range(3):
         call()
     return call
