@@ -15,7 +15,7 @@ import mindspore as ms
 
 from ms_gan.config import load_config
 from ms_gan.errors import UserError, one_line
-from ms_gan.fileio import temp_path, write_json
+from ms_gan.fileio import atomic, remove_quietly, write_json
 from ms_gan.models import build_discriminator, build_generator
 
 CKPT_DIR = "checkpoints"
@@ -27,12 +27,11 @@ def save_cell(cell, path: str) -> None:
     """Save a Cell's parameters to PATH (.ckpt) via a temporary file and a rename, with a CRC. A cell with
     a `ckpt_prefix` (the generator EMA) is saved with that prefix dropped from its parameter names."""
 
-    stem = path[:-len(".ckpt")] if path.endswith(".ckpt") else path
-    tmp_stem = temp_path(stem)
+    path = path if path.endswith(".ckpt") else path + ".ckpt"
     if getattr(cell, "ckpt_prefix", ""):
         cell = [{"name": name, "data": param.value()} for name, param in _saved_parameters(cell).items()]
-    ms.save_checkpoint(cell, tmp_stem, crc_check=True)  # MindSpore appends .ckpt
-    os.replace(tmp_stem + ".ckpt", stem + ".ckpt")
+    with atomic(path, ".ckpt") as tmp:
+        ms.save_checkpoint(cell, tmp, crc_check=True)
 
 
 def checkpoint_name(epoch: int, step: int) -> str:
@@ -46,14 +45,18 @@ def save_checkpoint(run_dir: str, state: dict, cells: dict, keep_last: int = 0, 
     root = os.path.join(run_dir, CKPT_DIR)
     final = os.path.join(root, name or checkpoint_name(state["epoch"], state["step"]))
     tmp = os.path.join(root, f".tmp-{os.getpid()}-{os.path.basename(final)}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    for name, cell in cells.items():
-        save_cell(cell, os.path.join(tmp, f"{name}.ckpt"))
-    write_json(os.path.join(tmp, "state.json"), state)
-    if os.path.exists(final):  # the same step saved again (e.g. Ctrl-C right after an epoch-end save)
-        shutil.rmtree(final)
-    os.rename(tmp, final)
+    remove_quietly(tmp)
+    try:
+        os.makedirs(tmp)
+        for part, cell in cells.items():
+            save_cell(cell, os.path.join(tmp, f"{part}.ckpt"))
+        write_json(os.path.join(tmp, "state.json"), state)
+        if os.path.exists(final):  # the same step saved again (e.g. Ctrl-C right after an epoch-end save)
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    except BaseException:  # a full disk, a signal: the older checkpoints stay, and no half folder is left
+        remove_quietly(tmp)
+        raise
     if keep_last > 0:
         for old in list_checkpoints(run_dir)[:-keep_last]:
             shutil.rmtree(old)
@@ -73,8 +76,33 @@ def list_checkpoints(run_dir: str) -> list:
 
 
 def read_state(checkpoint_dir: str) -> dict:
-    with open(os.path.join(checkpoint_dir, "state.json")) as f:
-        return json.load(f)
+    """A checkpoint's state.json, checked: a UserError names a damaged one and how to go on without it."""
+    path = os.path.join(checkpoint_dir, "state.json")
+    try:
+        with open(path) as f:
+            state = json.load(f)
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror or e}") from None
+    except ValueError:
+        state = None
+    if not (isinstance(state, dict) and all(type(state.get(k)) is int and state[k] >= 0 for k in ("epoch", "step"))):
+        raise UserError(f"{path} is damaged (empty, truncated or edited): move {checkpoint_dir} out of "
+                        f"{os.path.dirname(checkpoint_dir)} to go on from the checkpoint before it")
+    return state
+
+
+def run_to_resume(path: str) -> str:
+    """The run folder --resume PATH means: PATH itself, or the run a checkpoint folder or file of it belongs to
+    (said in a note); a UserError for anything else, before anything is written."""
+    if not os.path.exists(path):
+        raise UserError(f"--resume {path} does not exist")
+    run_dir = find_run_dir(path)
+    if os.path.abspath(path) != run_dir:
+        print(f"note: --resume {path} is inside run {run_dir}; resuming that run from its newest checkpoint",
+              flush=True)
+    if not (os.path.isfile(os.path.join(run_dir, "log.csv")) or os.path.isdir(os.path.join(run_dir, CKPT_DIR))):
+        raise UserError(f"{run_dir} holds a config.json but no log.csv or checkpoints: it is not a run train.py made")
+    return run_dir
 
 
 def find_run_dir(path: str) -> str:

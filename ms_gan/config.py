@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ms_gan.errors import UserError
+from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import write_json
+from ms_gan.ranges import HUGE, SEED, Range, count, cores, share
 from ms_gan.kernels import CONV_IMPLS
 
 MODELS = ("fc", "fc_improved", "dcgan", "cgan")
@@ -31,10 +32,13 @@ D_LR_FACTOR = {"cgan": 2.0}
 STABILISERS = "losses and stabilisers"  # the --help group of the options below that change how D and G learn
 
 
-def option(default, help: str, choices=(), resumable: bool = False, group: str = "", flag: bool = True):
+def option(default, help: str, choices=(), resumable: bool = False, group: str = "", flag: bool = True,
+           allowed: Range = None):
     """A TrainConfig field that also describes its scripts/train.py flag: HELP, CHOICES (checked by validate),
-    whether --resume may change it (RESUMABLE), its --help GROUP, and whether it is a flag at all (FLAG)."""
-    metadata = {"help": help, "choices": choices, "resumable": resumable, "group": group, "flag": flag}
+    whether --resume may change it (RESUMABLE), its --help GROUP, whether it is a flag at all (FLAG), and for a
+    number the Range of values it ALLOWED (checked by validate, and by the flag's parser)."""
+    metadata = {"help": help, "choices": choices, "resumable": resumable, "group": group, "flag": flag,
+                "allowed": allowed}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -56,31 +60,45 @@ class TrainConfig:
                            "the folder URL of the four .gz files)")
     data_fingerprint: str = option("", "image counts and checksums of data_dir's splits, recorded when a run starts; "
                                    "--resume and evaluate.py accept another --data_dir only if it matches", flag=False)
-    epochs: int = option(5, "passes over the training split", resumable=True)
-    batch_size: int = option(128, "images per step (with --distribute: the global batch, split evenly)")
-    latent_dim: int = option(100, "length of the noise vector z")
-    num_classes: int = option(10, "labels the conditional model knows (digits 0-9, or --clusters)", flag=False)
+    epochs: int = option(5, "passes over the training split", resumable=True,
+                       allowed=count(1, 100_000))
+    batch_size: int = option(128, "images per step (with --distribute: the global batch, split evenly)",
+                       allowed=count(2, 65_536))
+    latent_dim: int = option(100, "length of the noise vector z",
+                       allowed=count(1, 4096))
+    num_classes: int = option(10, "labels the conditional model knows (digits 0-9, or --clusters)", flag=False,
+                       allowed=count(1, 255))
     clusters: int = option(0, "cgan without labels: K k-means clusters of the training images take the "
                            "digits' place in training, and samples are drawn from each cluster as often as it holds "
-                           "images (self-conditioning; 0 = the dataset's labels)")
+                           "images (self-conditioning; 0 = the dataset's labels)",
+                       allowed=count(0, 255))
     cluster_space: str = option("deskewed", "what --clusters are taken in: deskewed (each image sheared upright "
                                 "first, so clusters follow shapes, not slants) or pixels (as they are)", CLUSTER_SPACES)
     cluster_shares: list = option([], "each cluster's share of the training images, found when a --clusters run "
                                   "starts (its centroids are the run's clusters.npz)", flag=False)
     lr: float = option(None, "Adam learning rate of G, and of D unless --lr_d (default: 1e-3 for dcgan, the "
-                       "tutorials' 2e-4 for the other models)", resumable=True)
+                       "tutorials' 2e-4 for the other models)", resumable=True,
+                       allowed=Range(float, 0.0, 10.0, low_open=True, none=True))
     lr_d: float = option(None, "Adam learning rate of D (default: twice --lr for cgan, --lr for the other "
-                         "models; 0 = --lr)", resumable=True)
+                         "models; 0 = --lr)", resumable=True,
+                       allowed=Range(float, 0.0, 10.0, none=True))
     lr_schedule: str = option("constant", "constant; linear: flat for the first half of the run, then down to 0 "
                               "at the last step; cosine: half a cosine down to 0 (both nets; the run's length is "
                               "--epochs, so a resume with more epochs moves the curve)", LR_SCHEDULES)
-    beta1: float = option(0.5, "Adam first-moment decay")
-    beta2: float = option(0.999, "Adam second-moment decay")
-    ngf: int = option(64, "generator width (conv models: hidden layers of 4ngf, 2ngf and ngf channels)")
-    ndf: int = option(64, "discriminator width (conv models: ndf, 2ndf and 4ndf channels)")
-    seed: int = option(0, "seeds MindSpore, numpy and the dataset shuffle")
-    save_every: int = option(1, "epochs between checkpoints; the last epoch is always saved", resumable=True)
-    keep_last: int = option(0, "keep only the newest K checkpoints (0 = keep all)", resumable=True)
+    beta1: float = option(0.5, "Adam first-moment decay",
+                       allowed=share(high_open=True))
+    beta2: float = option(0.999, "Adam second-moment decay",
+                       allowed=share(high_open=True))
+    ngf: int = option(64, "generator width (conv models: hidden layers of 4ngf, 2ngf and ngf channels)",
+                       allowed=count(1, 1024))
+    ndf: int = option(64, "discriminator width (conv models: ndf, 2ndf and 4ndf channels)",
+                       allowed=count(1, 1024))
+    seed: int = option(0, "seeds MindSpore, numpy and the dataset shuffle",
+                       allowed=SEED)
+    save_every: int = option(1, "epochs between checkpoints; the last epoch is always saved", resumable=True,
+                       allowed=count(1, 100_000))
+    keep_last: int = option(0, "keep only the newest K checkpoints (0 = keep all)", resumable=True,
+                       allowed=count(0, 100_000))
     output_dir: str = option("result", "runs are written to OUTPUT_DIR/RUN_NAME")
     run_name: str = option("", "the run's folder name (default: MODEL-YYYYmmdd-HHMMSS)")
     device_target: str = option("CPU", "where to train", DEVICES, resumable=True)
@@ -89,7 +107,8 @@ class TrainConfig:
     conv_impl: str = option("auto", "convolutions: gemm = ms_gan's CPU kernels (compiled on first use with g++), "
                             "native = MindSpore's; auto = gemm on CPU when they build, else native", CONV_IMPLS,
                             resumable=True)
-    num_workers: int = option(2, "dataset worker threads", resumable=True)
+    num_workers: int = option(min(2, cores()), "dataset worker threads", resumable=True,
+                       allowed=count(1, cores))
     distribute: bool = option(False, "data-parallel training over the workers msrun starts: msrun --worker_num=N "
                               "--local_worker_num=N scripts/train.py --distribute ...", resumable=True)
     amp_level: str = option("O0", "mixed precision on GPU/Ascend (O1: listed ops, O2: all but BatchNorm, O3: all "
@@ -97,34 +116,44 @@ class TrainConfig:
                             resumable=True)
     classes: list = option([], "digits to train on, e.g. 8 or 3,5,8 (default: all ten)")
     eval_every: int = option(0, "evaluate sample quality every K epochs (FD, IS, precision, recall, coverage) and "
-                             "keep checkpoints/best by FD (0 = never)", resumable=True)
-    eval_samples: int = option(10000, "samples per evaluation", resumable=True)
+                             "keep checkpoints/best by FD (0 = never)", resumable=True,
+                       allowed=count(0, 100_000))
+    eval_samples: int = option(10000, "samples per evaluation", resumable=True,
+                       allowed=count(100, HUGE))
     classifier: str = option("", "evaluation classifier for the metrics (default: the dataset's shipped one in "
                              "ms_gan/assets; scripts/train_classifier.py makes another)", resumable=True)
     num_grid: int = option(64, "images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)",
-                           flag=False)
+                           flag=False,
+                       allowed=count(1, 1024))
     loss: str = option("bce", "bce: non-saturating BCE; lsgan: least squares; hinge; wgan-gp: Wasserstein critic "
                        "with gradient penalty (D gets LayerNorm)", LOSS_NAMES, group=STABILISERS)
-    gp_weight: float = option(10.0, "wgan-gp: weight (lambda) of the gradient penalty", group=STABILISERS)
-    n_critic: int = option(1, "D updates per G update (wgan-gp: try 5)", group=STABILISERS)
+    gp_weight: float = option(10.0, "wgan-gp: weight (lambda) of the gradient penalty", group=STABILISERS,
+                       allowed=Range(float, 0.0, 1e6))
+    n_critic: int = option(1, "D updates per G update (wgan-gp: try 5)", group=STABILISERS,
+                       allowed=count(1, 100))
     label_smoothing: float = option(1.0, "D's target for real images, e.g. 0.9 = one-sided label smoothing (bce "
-                                    "and lsgan; 1 = off)", group=STABILISERS)
+                                    "and lsgan; 1 = off)", group=STABILISERS,
+                       allowed=share(low_open=True))
     fake_label: float = option(0.0, "D's target for generated images, e.g. 0.1 with --label_smoothing 0.9 = "
-                               "two-sided label smoothing (bce and lsgan; 0 = off)", group=STABILISERS)
+                               "two-sided label smoothing (bce and lsgan; 0 = off)", group=STABILISERS,
+                       allowed=share(high_open=True))
     minibatch_disc: bool = option(False, "minibatch discrimination in D (conv models): D also sees how alike the "
                                   "images of a batch are, so a G that draws one image for all noise is caught",
                                   group=STABILISERS)
     ema_decay: float = option(None, "decay of an exponential moving average of G, which grids, evaluation and "
                               "infer.py then use, e.g. 0.999, reached after a warm-up of min(d, (1+n)/(10+n)) over "
                               "the first n updates; 0 = off (default: 0.999 for dcgan and cgan, off for the fc models)",
-                              group=STABILISERS)
+                              group=STABILISERS,
+                       allowed=Range(float, 0.0, 1.0, high_open=True, none=True))
     spectral_norm: bool = option(False, "spectral normalisation on every D layer (replaces D's BatchNorm)",
                                  group=STABILISERS)
     clip_grad_norm: float = option(0.0, "clip each net's gradients to this global L2 norm (0 = off)",
-                                   group=STABILISERS)
+                                   group=STABILISERS,
+                       allowed=Range(float, 0.0, 1e6))
     top_k: float = option(1.0, "top-k training: G learns only from the share of each batch's fakes that D scores "
                           "most real, going linearly from all of them at the first step to this share at the last "
-                          "(e.g. 0.5; 1 = off)", group=STABILISERS)
+                          "(e.g. 0.5; 1 = off)", group=STABILISERS,
+                       allowed=share(low_open=True))
     stop_on_failure: bool = option(False, "stop the run (its checkpoints kept) when the diagnosis after an epoch "
                                    "finds a convergence failure, or with --eval_every a mode collapse; without it, "
                                    "such an epoch prints a warning and training goes on", resumable=True)
@@ -184,18 +213,7 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise UserError(f"unknown --{f.name} {getattr(self, f.name)!r}; choose one of {', '.join(choices)}")
-        for name in ("epochs", "batch_size", "latent_dim", "ngf", "ndf", "save_every", "num_workers", "num_grid",
-                     "eval_samples", "n_critic"):
-            if getattr(self, name) <= 0:
-                raise UserError(f"--{name} must be a positive integer, got {getattr(self, name)}")
-        if self.batch_size < 2:
-            raise UserError(f"--batch_size must be at least 2, got {self.batch_size}: every generator normalises with "
-                            "BatchNorm over the batch, and over one image that makes every sample the same")
-        if self.eval_every < 0:
-            raise UserError("--eval_every must not be negative")
+            setattr(self, f.name, _checked(f, getattr(self, f.name)))
         bad = [c for c in self.classes if not (isinstance(c, int) and 0 <= c < DATASET_CLASSES)]
         if bad or len(set(self.classes)) != len(self.classes):
             raise UserError(f"--classes takes distinct digits 0-{DATASET_CLASSES - 1}, got {self.classes}")
@@ -208,23 +226,10 @@ class TrainConfig:
             if not 2 <= self.clusters <= 255:
                 raise UserError(f"--clusters must be between 2 and 255 (0 = off), got {self.clusters}")
             self.num_classes = self.clusters
-        elif self.clusters < 0:
-            raise UserError(f"--clusters must be between 2 and 255 (0 = off), got {self.clusters}")
-        if self.keep_last < 0:
-            raise UserError(f"--keep_last must be 0 (keep all) or positive, got {self.keep_last}")
         if self.lr is None:  # not given: the model's (config.json always holds the number)
             self.lr = DEFAULT_LR[self.model]
-        if not self.lr > 0:
-            raise UserError(f"--lr must be positive, got {self.lr}")
         if self.lr_d is None:  # not given: as G's, or the model's multiple of it (config.json holds the number)
             self.lr_d = D_LR_FACTOR[self.model] * self.lr if self.model in D_LR_FACTOR else 0.0
-        if self.lr_d < 0:
-            raise UserError(f"--lr_d must not be negative, got {self.lr_d}")
-        for name in ("beta1", "beta2"):
-            if not 0 <= getattr(self, name) < 1:
-                raise UserError(f"--{name} must be in [0, 1), got {getattr(self, name)}")
-        if not 0 < self.label_smoothing <= 1:
-            raise UserError(f"--label_smoothing is D's target for real images, in (0, 1], got {self.label_smoothing}")
         if not 0 <= self.fake_label < self.label_smoothing:
             raise UserError(f"--fake_label is D's target for generated images, in [0, --label_smoothing), got "
                             f"{self.fake_label}")
@@ -238,17 +243,27 @@ class TrainConfig:
                             "gradient on its own")
         if self.ema_decay is None:  # measured: at 950 steps the averaged DCGAN G scores FD 95 against 155
             self.ema_decay = 0.999 if self.model in ("dcgan", "cgan") else 0.0
-        if not 0 <= self.ema_decay < 1:
-            raise UserError(f"--ema_decay must be in [0, 1) (0 = off), got {self.ema_decay}")
-        if not 0 < self.top_k <= 1:
-            raise UserError(f"--top_k is the share of fakes G learns from at the end, in (0, 1] (1 = off), got "
-                            f"{self.top_k}")
-        if self.gp_weight < 0 or self.clip_grad_norm < 0:
-            raise UserError("--gp_weight and --clip_grad_norm must not be negative")
         return self
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+FIELD_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list}
+
+
+def _checked(f: dataclasses.Field, value):
+    """VALUE of field F as its type, within its Range; a UserError names the field as its flag."""
+    allowed, name, choices = f.metadata.get("allowed"), "--" + f.name, f.metadata.get("choices")
+    if choices and value not in choices:
+        raise UserError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+    if allowed is not None:
+        return allowed.check(name, value)
+    kind = f.type if isinstance(f.type, type) else FIELD_TYPES[f.type]
+    if not isinstance(value, kind) or (kind is list and not all(type(v) is int for v in value)):
+        raise UserError(f"{name} takes {'a list of integers' if kind is list else 'a ' + kind.__name__}, "
+                        f"got {value!r}")
+    return value
 
 
 def default_classifier(dataset: str) -> str:
@@ -269,12 +284,20 @@ def load_config(path: str) -> TrainConfig:
     try:
         with open(path) as f:
             raw = json.load(f)
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot read {path}: {e}") from None
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror or e}") from None
+    except ValueError as e:
+        raise UserError(f"{path} is empty, truncated or not JSON ({one_line(e, 80)}); train.py writes it whole, so it "
+                        "was damaged or hand-edited") from None
     if not isinstance(raw, dict):
         raise UserError(f"{path} does not hold a JSON object")
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise UserError(f"{path} has keys this version does not know: {', '.join(unknown)}")
-    return TrainConfig(**raw).validate()
+    if isinstance(raw.get("num_workers"), int) and raw["num_workers"] > cores():
+        raw["num_workers"] = cores()  # how this machine reads the data, not a property of the run
+    try:
+        return TrainConfig(**raw).validate()
+    except UserError as e:
+        raise UserError(f"{path}: {str(e).replace('--', '', 1)}") from None

@@ -1,10 +1,12 @@
 """MNIST-like data on disk (finding, unpacking, checking, downloading) and the pipeline that feeds training."""
 
+import contextlib
 import gzip
 import hashlib
 import os
 import shutil
 import struct
+import zlib
 
 import mindspore as ms
 import mindspore.dataset as ds
@@ -12,7 +14,7 @@ import numpy as np
 from download import download
 
 from ms_gan.errors import UserError, one_line
-from ms_gan.fileio import temp_path, user_cache_dir
+from ms_gan.fileio import remove_quietly, temp_path, user_cache_dir
 
 IMAGE_SIZE = 28
 SPLIT_FILES = {  # usage -> (images, labels), the names MindSpore's MnistDataset looks for
@@ -22,9 +24,11 @@ SPLIT_FILES = {  # usage -> (images, labels), the names MindSpore's MnistDataset
 FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DATASETS = {
     # name -> its folder in the user's data cache, where else to look before downloading, what to download
-    "mnist": {"title": "MNIST", "dir": "MNIST_Data", "local": (),
+    # "env": the environment variables that name an offline copy and another download source (a mirror)
+    "mnist": {"title": "MNIST", "dir": "MNIST_Data", "local": (), "env": ("MS_GAN_MNIST_DIR", "MS_GAN_MNIST_URL"),
               "url": "https://mindspore-website.obs.cn-north-4.myhuaweicloud.com/notebook/datasets/MNIST_Data.zip"},
     "fashion_mnist": {"title": "Fashion-MNIST", "dir": "FashionMNIST_Data",
+                      "env": ("MS_GAN_FASHION_MNIST_DIR", "MS_GAN_FASHION_MNIST_URL"),
                       "local": ("/usr/share/datasets/fashion-mnist",),  # Debian: apt install dataset-fashion-mnist
                       "url": FASHION_URL,
                       "classes": ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
@@ -125,15 +129,23 @@ def resolve_data_dir(data_dir: str, data_url: str = "", dataset: str = "mnist") 
         check_split(data_dir, "train")
         return os.path.abspath(data_dir)
     spec = DATASETS[dataset]
+    dir_var, url_var = spec["env"]
+    offline = os.environ.get(dir_var, "")
+    if offline:  # named on purpose: used as it is, or a clear error, never silently passed over
+        if not _has_split(offline, "train"):
+            raise UserError(f"${dir_var} names {offline}, which holds no {spec['title']} train split; {_POINTER}")
+        check_split(offline, "train")
+        return os.path.abspath(offline)
     cached = default_data_dir(dataset)
     for folder in (cached, *spec["local"]):
         if _has_split(folder, "train"):
             check_split(folder, "train")
             return os.path.abspath(folder)
+    url = data_url or os.environ.get(url_var, "") or spec["url"]
     if dataset == "mnist":
-        download_mnist(data_url or spec["url"], os.path.dirname(cached))
+        download_mnist(url, os.path.dirname(cached))
     else:
-        download_idx(data_url or spec["url"], cached, spec["title"])
+        download_idx(url, cached, spec["title"])
     check_split(cached, "train")
     return cached
 
@@ -156,32 +168,85 @@ def _has_split(folder: str, usage: str) -> bool:
         return False
 
 
+_RETRY = "nothing was kept; run the command again to retry, or " + _POINTER
+
+
 def download_mnist(url: str, dest_root: str) -> str:
-    """Fetch and unpack the tutorial's MNIST_Data.zip into DEST_ROOT/MNIST_Data; errors are one line."""
+    """Fetch and unpack the tutorial's MNIST_Data.zip into DEST_ROOT/MNIST_Data; errors are one line.
+    Everything lands in a temporary folder first and moves into place only once both splits check out, so a
+    failed or damaged download leaves the cache as it was."""
 
     print(f"MNIST not found under {dest_root}; downloading {url}", flush=True)
-    try:
-        download(url, dest_root, kind="zip", replace=True, progressbar=False, verbose=False, timeout=60)
-    except Exception as e:  # the download package raises plain Exceptions, URLErrors, BadZipFile, ...
-        raise UserError(f"could not download MNIST from {url} ({one_line(e, 1000)}); {_POINTER}") from None
     target = os.path.join(dest_root, "MNIST_Data")
-    if not os.path.isdir(os.path.join(target, "train")):
-        raise UserError(f"{url} did not unpack to MNIST_Data/train under {dest_root}; {_POINTER}")
+    with _staging(target) as staging:
+        try:
+            download(url, staging, kind="zip", replace=True, progressbar=False, verbose=False, timeout=60)
+        except Exception as e:  # the download package raises plain Exceptions, URLErrors, BadZipFile, ...
+            raise UserError(f"could not download MNIST from {url} ({one_line(e, 300)}); {_RETRY}") from None
+        unpacked = os.path.join(staging, "MNIST_Data")
+        if not os.path.isdir(os.path.join(unpacked, "train")):
+            raise UserError(f"{os.path.basename(url)} from {url} did not unpack to MNIST_Data/train; {_RETRY}")
+        _check_download(unpacked, url)
+        os.replace(unpacked, target)
     return target
 
 
 def download_idx(base_url: str, dest: str, title: str) -> str:
-    """Fetch the four gzipped IDX files (train-*, t10k-*) from BASE_URL into DEST, side by side."""
+    """Fetch the four gzipped IDX files (train-*, t10k-*) from BASE_URL into DEST, side by side (as
+    download_mnist: all four, checked, or nothing)."""
 
     print(f"{title} not found; downloading it from {base_url} into {dest}", flush=True)
-    for name in (n for names in SPLIT_FILES.values() for n in names):
-        url = base_url.rstrip("/") + "/" + name + ".gz"
-        try:
-            download(url, os.path.join(dest, name + ".gz"), kind="file", replace=True, progressbar=False,
-                     verbose=False, timeout=60)
-        except Exception as e:
-            raise UserError(f"could not download {title} from {url} ({one_line(e, 1000)}); {_POINTER}") from None
+    with _staging(dest) as staging:
+        for name in (n for names in SPLIT_FILES.values() for n in names):
+            url = base_url.rstrip("/") + "/" + name + ".gz"
+            try:
+                download(url, os.path.join(staging, name + ".gz"), kind="file", replace=True, progressbar=False,
+                         verbose=False, timeout=60)
+            except Exception as e:
+                raise UserError(f"could not download {title} from {url} ({one_line(e, 300)}); {_RETRY}") from None
+        _check_download(staging, base_url)
+        if os.path.isdir(dest) and not os.listdir(dest):
+            os.rmdir(dest)
+        os.replace(staging, dest)
     return dest
+
+
+@contextlib.contextmanager
+def _staging(target: str):
+    """A fresh temporary folder beside TARGET, removed when the block ends, whatever happens in it."""
+    staging = temp_path(target)
+    remove_quietly(staging)
+    os.makedirs(staging)
+    try:
+        yield staging
+    finally:
+        remove_quietly(staging)
+
+
+def _check_download(folder: str, url: str) -> None:
+    """Both splits of a fresh download whole, raw (FOLDER/usage/) or gzipped (FOLDER/*.gz, read through to the end
+    without unpacking anything to disk), else a one-line UserError naming the damaged file."""
+    for usage, names in SPLIT_FILES.items():
+        counts = []
+        for name, magic, dims in zip(names, (2051, 2049), (3, 1)):
+            raw, packed = os.path.join(folder, usage, name), os.path.join(folder, name + ".gz")
+            path = raw if os.path.isfile(raw) else packed
+            try:
+                with (open(path, "rb") if path == raw else gzip.open(path, "rb")) as f:
+                    head = f.read(4 + 4 * dims)
+                    size = len(head) + sum(len(block) for block in iter(lambda: f.read(1 << 20), b""))
+            except (OSError, EOFError, zlib.error) as e:
+                raise UserError(f"the download from {url} is damaged: {os.path.basename(path)} cannot be read "
+                                f"({one_line(e, 80)}); {_RETRY}") from None
+            whole = len(head) == 4 + 4 * dims and struct.unpack(">I", head[:4])[0] == magic
+            shape = struct.unpack(f">{dims}I", head[4:]) if whole else (0,)
+            if not whole or size != 4 + 4 * dims + int(np.prod(shape, dtype=np.int64)):
+                raise UserError(f"the download from {url} is damaged: {os.path.basename(path)} is truncated or not "
+                                f"an MNIST IDX file; {_RETRY}")
+            counts.append(shape[0])
+        if counts[0] != counts[1]:
+            raise UserError(f"the download from {url} is damaged: {usage} has {counts[0]} images but {counts[1]} "
+                            f"labels; {_RETRY}")
 
 
 def fingerprint(data_dir: str, splits=("train", "test")) -> str:

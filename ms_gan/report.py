@@ -17,12 +17,17 @@ import os
 import numpy as np
 
 from ms_gan.diagnose import newest_diagnosis
-from ms_gan.fileio import temp_path, write_text
+from ms_gan.errors import UserError
+from ms_gan.fileio import atomic, write_text
 from ms_gan.progress import format_seconds
 from ms_gan.runlog import LOG_NAME, read_log
 from ms_gan.visualize import LOSS_LABELS, smooth
 
 PAGE_NAME = "index.html"
+# in the head of every page ms_gan writes: a page without it was written by someone else, and is never replaced
+GENERATOR_MARK = '<meta name="generator" content="ms_gan report">'
+# what makes a folder a run: config.json and at least one other file train.py writes into every run
+RUN_MARKS = ("log.csv", "fixed_noise.npz", "checkpoints", "summary.json")
 GIF_NAME = os.path.join("images", "progress.gif")
 REFRESH_SECONDS = 20
 SERIES = {  # log column -> (label, colour); the loss panel, then the accuracy panel
@@ -69,8 +74,36 @@ def write_run_page(run_dir: str, stopped: str = "") -> str:
 {_metrics_table(run['metrics'])}
 <details><summary>config.json</summary><pre>{html.escape(json.dumps(run['config'], indent=1))}</pre></details>"""
     path = os.path.join(run_dir, PAGE_NAME)
+    _check_ours(path)
     write_text(path, _page(f"{run['name']} - ms_gan", body, refresh))
     return path
+
+
+def is_run_dir(path: str) -> bool:
+    """Whether PATH is a folder train.py made: config.json beside another of a run's own files (a config.json
+    alone is any project's)."""
+    return os.path.isfile(os.path.join(path, "config.json")) and any(
+        os.path.exists(os.path.join(path, name)) for name in RUN_MARKS)
+
+
+def written_by_us(path: str) -> bool:
+    """Whether PATH is absent or a page ms_gan wrote (its head holds GENERATOR_MARK)."""
+    if not os.path.lexists(path):
+        return True
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return False
+    # pages from before the mark carry the loading probe their tests read
+    return GENERATOR_MARK in text[:4096] or "checked by tests/test_report.py in Chromium" in text[-2048:]
+
+
+def _check_ours(path: str) -> None:
+    if os.path.isdir(path):
+        raise UserError(f"{path} is a folder; name the page's file, e.g. {os.path.join(path, 'compare.html')}")
+    if not written_by_us(path):
+        raise UserError(f"{path} exists and was not written by ms_gan; it is left as it is (name another file)")
 
 
 def write_comparison_page(run_dirs, path: str) -> str:
@@ -89,6 +122,7 @@ def write_comparison_page(run_dirs, path: str) -> str:
     body = f'<h1>{len(cards)} runs compared</h1>\n<div class="runs">{"".join(cards)}</div>'
     # every run in one row: the page widens past the usual 1100 px for more than three
     wide = f"<style>body {{ max-width: {370 * len(cards)}px; }}</style>" if len(cards) > 3 else ""
+    _check_ours(path)
     write_text(path, _page("ms_gan: runs compared", wide + body, ""))
     return path
 
@@ -200,7 +234,7 @@ def _curves_svg(log: dict, loss: str, width: int = 720) -> str:
             every = max(1, len(steps) // 400)  # at most ~400 points a line
             points = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in zip(steps[::every], values[::every]))
             parts.append(f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="1.3" points="{points}"/>'
-                         f'<text x="{width - pad - 150}" y="{top + pad + 12 * n + 4}" fill="{colour}">'
+                         f'<text class="label" x="{width - pad - 150}" y="{top + pad + 12 * n + 4}" style="fill: {colour}">'
                          f'{html.escape(label)}</text>')
     parts.append(f'<text x="{left}" y="{2 * height + 40}">step {int(steps[0])}-{int(steps[-1])}</text>')
     return (f'<svg class="curves" width="{width}" height="{2 * height + 48}" viewBox="0 0 {width} {2 * height + 48}" '
@@ -254,15 +288,14 @@ def _write_gif(run_dir: str, grids) -> None:
 
     frames = [Image.open(g).convert("P", palette=Image.ADAPTIVE) for g in grids]
     path = os.path.join(run_dir, GIF_NAME)
-    tmp = temp_path(path, ".gif")
-    frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=[600] * (len(frames) - 1) + [2000],
-                   loop=0)
-    os.replace(tmp, path)
+    with atomic(path, ".gif") as tmp:
+        frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=[600] * (len(frames) - 1) + [2000],
+                       loop=0)
 
 
 def _page(title: str, body: str, head_extra: str) -> str:
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>{head_extra}
+<html lang="en"><head><meta charset="utf-8">{GENERATOR_MARK}<title>{html.escape(title)}</title>{head_extra}
 <style>{STYLE}</style></head>
 <body>
 {body}

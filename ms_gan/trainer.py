@@ -16,12 +16,13 @@ from ms_gan.diagnose import diagnose, prescribe, prescription, record, report
 from ms_gan.distributed import Replicas, parameter_checksum
 from ms_gan.ema import GeneratorEMA
 from ms_gan.errors import UserError
-from ms_gan.fileio import save_npz, write_json
+from ms_gan.fileio import remove_quietly, save_npz, write_json
 from ms_gan.metrics import Evaluator
 from ms_gan.models import build_discriminator, build_generator, to_mixed_precision
 from ms_gan.progress import Progress, format_seconds
 from ms_gan.report import write_run_page
 from ms_gan.runlog import LOG_NAME, STEP_METRICS, csv_writer, log_row, read_log, rewrite_log
+from ms_gan.runlock import LOCK_NAME, RunLock
 from ms_gan.runtime import setup_context
 from ms_gan.sampling import generate, grid_inputs, row_names
 from ms_gan.train_step import make_optimizers, make_steps
@@ -48,20 +49,35 @@ class Interrupted(Exception):
         self.signum = signum
 
 
-def make_run_dir(config: TrainConfig) -> str:
+def make_run_dir(config: TrainConfig) -> tuple:
+    """(the new run's folder, its RunLock): the folder is created and locked before it is checked for being
+    empty, so two processes starting the same --run_name at once cannot both pass."""
     name = config.run_name or f"{config.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     run_dir = os.path.join(config.output_dir, name)
-    if os.path.exists(run_dir) and (not os.path.isdir(run_dir) or os.listdir(run_dir)):
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise UserError(f"--run_name {name}: {run_dir} exists and is a file; pick another --run_name")
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"cannot create run directory {run_dir}: {e.strerror or e}; pick a writable --output_dir") \
+            from None
+    lock = RunLock(run_dir, hint="pick a writable --output_dir")
+    if set(os.listdir(run_dir)) - {LOCK_NAME}:
+        lock.release()
         raise UserError(f"run directory {run_dir} already exists and is not empty; pick another --run_name "
                         f"or continue it with --resume {run_dir}")
     try:
         os.makedirs(os.path.join(run_dir, "images"), exist_ok=True)
-        probe = os.path.join(run_dir, ".write-test")
-        open(probe, "w").close()
-        os.remove(probe)
     except OSError as e:
+        lock.release()
         raise UserError(f"cannot write run directory {run_dir}: {e.strerror or e}") from None
-    return run_dir
+    return run_dir, lock
+
+
+def _remove_unstarted(run_dir: str) -> None:
+    """Remove a new run's folder that set-up failed in before anything of the run was written into it."""
+    if set(os.listdir(run_dir)) <= {LOCK_NAME, "images"} and not os.listdir(os.path.join(run_dir, "images")):
+        remove_quietly(run_dir)
 
 
 class _SignalCatcher:
@@ -90,6 +106,10 @@ class _SignalCatcher:
             signal.signal(sig, handler)
 
 
+def _signal_name(signum: int) -> str:
+    return "Ctrl-C (SIGINT)" if signum == signal.SIGINT else f"signal {signum} ({signal.Signals(signum).name})"
+
+
 def _all_finite(*cells) -> bool:
     return all(np.isfinite(p.asnumpy()).all() for cell in cells for p in cell.get_parameters())
 
@@ -100,6 +120,13 @@ def train(config: TrainConfig, resume_dir: str = "", after_step=None) -> str:
     keeps its own averages of G with it).
     Raises UserError for bad input, TrainingDiverged on NaN/inf, Interrupted on SIGINT/SIGTERM."""
     run = _Run(config, resume_dir)
+    try:
+        return _train_loop(run, config, after_step)
+    finally:
+        run.release()
+
+
+def _train_loop(run, config: TrainConfig, after_step) -> str:
     step, t_start = run.start_step, time.perf_counter()
     iterator = run.dataset.create_dict_iterator(num_epochs=config.epochs)
     if after_step:
@@ -134,11 +161,10 @@ def train(config: TrainConfig, resume_dir: str = "", after_step=None) -> str:
                     run.progress.close()
                     saved = run.checkpoint(epoch, step, complete=index + 1 == run.steps_per_epoch)
                     if run.replicas.lead:
-                        write_run_page(run.run_dir, stopped=f"by signal {signals.signum} at step {step}; "
+                        write_run_page(run.run_dir, stopped=f"by {_signal_name(signals.signum)} at step {step}; "
                                                             f"continue with --resume {run.run_dir}")
-                    raise Interrupted(f"stopped by signal {signals.signum} ({signal.Signals(signals.signum).name}) "
-                                      f"at epoch {epoch}, step {step}; saved {saved}; continue with --resume "
-                                      f"{run.run_dir}", signals.signum)
+                    raise Interrupted(f"stopped by {_signal_name(signals.signum)} at epoch {epoch}, step {step}; "
+                                      f"saved {saved}; continue with --resume {run.run_dir}", signals.signum)
             if epoch * run.steps_per_epoch <= run.start_step:
                 continue  # this epoch was finished before the resume
             log_file.flush()
@@ -157,17 +183,41 @@ class _Run:
 
     def __init__(self, config: TrainConfig, resume_dir: str):
         self.config = config.validate()
+        # the device first: a user without the GPU they named hears that, not what the data download said
+        setup_context(config.device_target, config.mode, config.seed)
+        self.replicas = Replicas(config.distribute)  # one process unless started by msrun with --distribute
+        if config.batch_size % self.replicas.size or config.batch_size < 2 * self.replicas.size:
+            raise UserError(f"--batch_size {config.batch_size} is the global batch; it must divide evenly among the "
+                            f"{self.replicas.size} workers, at least 2 images each (BatchNorm)")
+        self.lock, self.new_run = None, not resume_dir
+        if not self.replicas.lead:  # the other data-parallel workers write nothing
+            self.run_dir = resume_dir
+        elif resume_dir:
+            self.run_dir = resume_dir
+            self.lock = RunLock(resume_dir, hint="copy the run somewhere writable and --resume the copy")
+        else:
+            self.run_dir, self.lock = make_run_dir(config)
+        try:
+            self._set_up(config, resume_dir)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Let go of the run: its lock, and a new run's folder if set-up failed before writing anything."""
+        if self.lock:
+            self.lock.release()
+            self.lock = None
+            if self.new_run and not os.path.isfile(os.path.join(self.run_dir, CONFIG_NAME)):
+                _remove_unstarted(self.run_dir)
+
+    def _set_up(self, config: TrainConfig, resume_dir: str) -> None:
         if resume_dir and config.data_dir and not os.path.isdir(config.data_dir):
             raise UserError(f"the run's data folder {config.data_dir} is gone; pass --data_dir with a copy of the same "
                             f"data")
         self.data_dir = resolve_data_dir(config.data_dir, config.data_url, config.dataset)
         # a resumed run may read its data from another folder, but only the same data
         config.data_fingerprint = check_same_data(self.data_dir, config.data_fingerprint, f"run {resume_dir}")
-        setup_context(config.device_target, config.mode, config.seed)
-        self.replicas = Replicas(config.distribute)  # one process unless started by msrun with --distribute
-        if config.batch_size % self.replicas.size or config.batch_size < 2 * self.replicas.size:
-            raise UserError(f"--batch_size {config.batch_size} is the global batch; it must divide evenly among the "
-                            f"{self.replicas.size} workers, at least 2 images each (BatchNorm)")
         batch_size = config.batch_size // self.replicas.size  # this worker's share
         self.clusters = self._clusters(resume_dir) if config.clusters else None
         self.dataset = create_dataset(self.data_dir, batch_size, config.latent_dim, config.conditional,
@@ -178,8 +228,10 @@ class _Run:
         self.total = self.steps_per_epoch * config.epochs
         self.cells, self.ema = self._build_cells()
         self.sampler = self.ema.net if self.ema else self.cells["generator"]  # what grids and evaluations draw from
-        self.run_dir, self.start_step = self._resume(resume_dir) if resume_dir else self._start()
-        config.data_dir = self.data_dir
+        self.start_step = self._resume(resume_dir) if resume_dir else 0
+        # the data's folder as the user named it: a default location (the cache, $MS_GAN_MNIST_DIR) stays "", so
+        # config.json names no path of this machine and the run resumes wherever its data is found the same way
+        config.data_dir = os.path.abspath(config.data_dir) if config.data_dir else ""
         self.log_path = os.path.join(self.run_dir, LOG_NAME) if self.run_dir else os.devnull
         if self.replicas.lead:
             save_config(config, os.path.join(self.run_dir, CONFIG_NAME))
@@ -242,12 +294,8 @@ class _Run:
                     " ".join(f"{share:.3f}" for share in config.cluster_shares))
         return found
 
-    def _start(self):
-        """(run directory, 0) for a new run; the other data-parallel workers write nothing."""
-        return (make_run_dir(self.config) if self.replicas.lead else ""), 0
-
-    def _resume(self, run_dir: str):
-        """(RUN_DIR, its newest checkpoint's step) with every cell loaded from that checkpoint."""
+    def _resume(self, run_dir: str) -> int:
+        """RUN_DIR's newest checkpoint's step, with every cell loaded from that checkpoint."""
         start_step = 0
         checkpoints = list_checkpoints(run_dir)
         if checkpoints:
@@ -264,7 +312,7 @@ class _Run:
                             f"the end of --epochs {self.config.epochs}; pass a larger --epochs to train on")
         self._print(f"resuming {run_dir} at step {start_step} of {self.total}"
                     + (f" from {checkpoints[-1]}" if checkpoints else " (no complete checkpoint yet: from the start)"))
-        return run_dir, start_step
+        return start_step
 
     def _grid_noise(self):
         """(z, labels, columns) of the per-epoch grid: fixed_noise.npz of the run, written when it starts, so a

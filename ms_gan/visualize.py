@@ -1,11 +1,10 @@
 """Pictures people look at: sample grids and training curves (PNG, via matplotlib's Agg backend)."""
 
-import os
 import textwrap
 
 import numpy as np
 
-from ms_gan.fileio import temp_path
+from ms_gan.fileio import atomic
 
 
 def _pyplot():
@@ -62,9 +61,8 @@ def save_grid(images, path: str, ncol: int = 8, title: str = "", row_labels=None
 
 
 def _atomic_savefig(fig, path: str) -> None:
-    tmp = temp_path(path, ".png")  # the suffix tells matplotlib the format
-    fig.savefig(tmp)
-    os.replace(tmp, path)
+    with atomic(path, ".png") as tmp:  # the suffix tells matplotlib the format
+        fig.savefig(tmp)
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:

@@ -26,4 +26,8 @@ def run(main, args) -> None:
     except UserError as e:
         sys.exit(f"error: {e}")
     except KeyboardInterrupt:
-        sys.exit("interrupted")
+        sys.exit("interrupted by Ctrl-C")
+    except OSError as e:  # a full disk, a folder made read-only under a running tool: what, where, not a traceback
+        where = f" {e.filename}" if e.filename else ""
+        sys.exit(f"error: cannot write or read{where}: {e.strerror or e} (temporary files were removed; files that "
+                 "were already complete are as they were)")

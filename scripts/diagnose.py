@@ -11,6 +11,7 @@ import argparse
 import os
 
 import _cli
+from ms_gan.ranges import HUGE, count
 from ms_gan.errors import UserError
 
 
@@ -19,7 +20,7 @@ def parse_args(argv=None):
     p.add_argument("run_dir")
     p.add_argument("--no_samples", action="store_true", help="judge from the log alone")
     p.add_argument("--classifier", default="", help="default: the run's (the shipped one in ms_gan/assets)")
-    p.add_argument("--num", type=int, default=2000, help="samples drawn for diversity and coverage")
+    p.add_argument("--num", type=count(100, HUGE).parse, default=2000, help="samples drawn for diversity and coverage")
     return p.parse_args(argv)
 
 

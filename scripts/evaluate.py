@@ -12,6 +12,7 @@ import os
 
 import _cli
 from ms_gan.errors import UserError, one_line
+from ms_gan.ranges import HUGE, SEED, Range, count, share
 
 
 def parse_args(argv=None):
@@ -23,15 +24,15 @@ def parse_args(argv=None):
     p.add_argument("--classifier", default="", help="evaluation classifier .ckpt (default: the run's, normally "
                    "the shipped one in ms_gan/assets; see scripts/train_classifier.py)")
     p.add_argument("--no_ema", action="store_true", help="score the raw generator of a run trained with --ema_decay")
-    p.add_argument("--num", type=int, default=10000, help="samples to draw (--ckpt)")
-    p.add_argument("--truncation", type=float, default=0.0, metavar="T",
+    p.add_argument("--num", type=count(100, HUGE).parse, default=10000, help="samples to draw (--ckpt)")
+    p.add_argument("--truncation", type=Range(float, 0.0, 100.0).parse, default=0.0, metavar="T",
                    help="--ckpt: redraw every latent component farther than T from 0 (the truncation trick: "
                         "higher precision, lower recall); 0, the default, draws as training did")
-    p.add_argument("--keep", type=float, default=1.0, metavar="F",
+    p.add_argument("--keep", type=share(low_open=True).parse, default=1.0, metavar="F",
                    help="--ckpt: draw --num / F samples and score --num of them, picked with the odds of being real "
                         "the run's discriminator gives each (discriminator rejection sampling; needs the checkpoint "
                         "folder's discriminator.ckpt); 1, the default, keeps every sample")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=SEED.parse, default=0)
     p.add_argument("--output", default="", help="where to write the metrics JSON (default: "
                    "RUN_DIR/samples/metrics.json, metrics_truncationT.json with --truncation T, "
                    "metrics_keepF.json with --keep F, or metrics.json beside --samples)")
@@ -41,12 +42,10 @@ def parse_args(argv=None):
 def main(args):
     from ms_gan.runtime import prepare_process
 
-    if args.num <= 0:
-        raise UserError(f"--num must be positive, got {args.num}")
-    if args.truncation < 0 or (args.truncation and args.samples):
-        raise UserError("--truncation takes a threshold > 0 (0: off) and applies to --ckpt, where samples are drawn")
-    if not 0 < args.keep <= 1 or (args.keep < 1 and args.samples):
-        raise UserError("--keep takes a share in (0, 1] (1: every sample) and applies to --ckpt, where samples are drawn")
+    if args.truncation and args.samples:
+        raise UserError("--truncation applies to --ckpt, where samples are drawn")
+    if args.keep < 1 and args.samples:
+        raise UserError("--keep applies to --ckpt, where samples are drawn")
     images = labels = config = None
     if args.samples:  # read and check the file before anything slow
         images, labels = _read_samples(args.samples)

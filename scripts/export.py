@@ -8,6 +8,7 @@ inputs z float32 [N, latent_dim] and labels int32 [N] (ignored by unconditional 
 import os
 
 import _cli
+from ms_gan.ranges import count
 from ms_gan.errors import UserError, one_line
 
 SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx"}
@@ -18,7 +19,7 @@ def parse_args(argv=None):
     p.add_argument("--ckpt", required=True, help="a run directory, checkpoint folder or generator .ckpt")
     p.add_argument("--file_format", default="MINDIR", type=str.upper, choices=sorted(SUFFIX),
                    help="MINDIR (default) or ONNX, in any case")
-    p.add_argument("--batch_size", type=int, default=64, help="the exported graph's fixed batch size")
+    p.add_argument("--batch_size", type=count(1, 65_536).parse, default=64, help="the exported graph's fixed batch size")
     p.add_argument("--output", default="", help="file to write (default: RUN_DIR/export/generator.mindir|.onnx)")
     p.add_argument("--no_ema", action="store_true", help="export the raw generator even if the run kept an EMA")
     return p.parse_args(argv)
@@ -27,14 +28,12 @@ def parse_args(argv=None):
 def main(args):
     from ms_gan.runtime import prepare_process
 
-    if args.batch_size <= 0:
-        raise UserError(f"--batch_size must be positive, got {args.batch_size}")
     prepare_process("CPU")
     import mindspore as ms
     import numpy as np
 
     from ms_gan.checkpoint import find_run_dir, load_generator, resolve_generator
-    from ms_gan.fileio import temp_path
+    from ms_gan.fileio import remove_quietly, temp_path
     from ms_gan.runtime import setup_context
 
     ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
@@ -58,14 +57,17 @@ def main(args):
     stem = temp_path(output[:-len(SUFFIX[args.file_format])])
     try:
         ms.export(net_g, z, labels, file_name=stem, file_format=args.file_format)
+        # MindSpore exports under a private umask (file 0400, folder 0700); a deployment file is for others too
+        os.chmod(stem + SUFFIX[args.file_format], 0o644)
+        if new_folder:
+            os.chmod(folder, 0o755)
+        os.replace(stem + SUFFIX[args.file_format], output)  # whole or not at all
     except Exception as e:  # MindSpore reports unsupported operators with a multi-line RuntimeError
+        remove_quietly(stem + SUFFIX[args.file_format])
+        if isinstance(e, OSError):
+            raise UserError(f"cannot write --output {output}: {e.strerror or e}") from None
         raise UserError(f"MindSpore could not export this {config.model} generator as {args.file_format}: "
                         f"{one_line(e, 300)}") from None
-    # MindSpore exports under a private umask (file 0400, folder 0700); a deployment file is for others too
-    os.chmod(stem + SUFFIX[args.file_format], 0o644)
-    if new_folder:
-        os.chmod(folder, 0o755)
-    os.replace(stem + SUFFIX[args.file_format], output)  # whole or not at all
     print(f"wrote {output} ({args.file_format}; z [{args.batch_size}, {config.latent_dim}] float32, "
           f"labels [{args.batch_size}] int32 -> images [{args.batch_size}, 1, 28, 28]) from {ckpt_path}")
 

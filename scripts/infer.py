@@ -9,27 +9,28 @@ import os
 import _cli
 from ms_gan.config import DEVICES
 from ms_gan.errors import UserError
+from ms_gan.ranges import SEED, Range, count, share
 
 
 def parse_args(argv=None):
     p = _cli.Parser(description=__doc__)
     p.add_argument("--ckpt", required=True, help="a run directory (newest generator) or a generator .ckpt in one")
-    p.add_argument("--num", type=int, default=64, help="how many images")
-    p.add_argument("--label", type=int, default=None,
+    p.add_argument("--num", type=count(1, 100_000).parse, default=64, help="how many images")
+    p.add_argument("--label", type=count(0, 254).parse, default=None,
                    help="conditional models: draw only this digit (0-9), or with --clusters this cluster")
-    p.add_argument("--seed", type=int, default=0, help="same seed, same images")
-    p.add_argument("--truncation", type=float, default=0.0, metavar="T",
+    p.add_argument("--seed", type=SEED.parse, default=0, help="same seed, same images")
+    p.add_argument("--truncation", type=Range(float, 0.0, 100.0).parse, default=0.0, metavar="T",
                    help="redraw every latent component farther than T from 0 (the truncation trick: more typical, "
                         "less varied digits; about 1.5 is mild); 0, the default, draws as training did")
-    p.add_argument("--keep", type=float, default=1.0, metavar="F",
+    p.add_argument("--keep", type=share(low_open=True).parse, default=1.0, metavar="F",
                    help="draw --num / F images and keep --num of them, picked with the odds of being real the "
                         "run's discriminator gives each (discriminator rejection sampling; needs the checkpoint "
                         "folder's discriminator.ckpt); 1, the default, keeps every image")
     p.add_argument("--output_dir", default="", help="default: RUN_DIR/samples")
-    p.add_argument("--ncol", type=int, default=0, help="grid columns (default: about square; cgan: one row per digit)")
-    p.add_argument("--interpolate", type=int, default=0, metavar="STEPS",
+    p.add_argument("--ncol", type=count(0, 1000).parse, default=0, help="grid columns (default: about square; cgan: one row per digit)")
+    p.add_argument("--interpolate", type=count(0, 1000).parse, default=0, metavar="STEPS",
                    help="also write interpolation.png: STEPS images between two latent points drawn from --seed")
-    p.add_argument("--style_grid", type=int, default=0, metavar="STYLES",
+    p.add_argument("--style_grid", type=count(0, 1000).parse, default=0, metavar="STYLES",
                    help="conditional models: also write style_grid.png, digits 0-9 x STYLES latent codes")
     p.add_argument("--no_ema", action="store_true",
                    help="runs trained with --ema_decay: use the raw generator, not its moving average")
@@ -40,14 +41,8 @@ def parse_args(argv=None):
 def main(args):
     from ms_gan.runtime import prepare_process
 
-    if args.num <= 0:
-        raise UserError(f"--num must be positive, got {args.num}")
-    if args.truncation < 0:
-        raise UserError(f"--truncation must be 0 (off) or positive, got {args.truncation}")
-    if not 0 < args.keep <= 1:
-        raise UserError(f"--keep must be in (0, 1], got {args.keep}")
-    if args.interpolate < 0 or args.interpolate == 1 or args.style_grid < 0:
-        raise UserError("--interpolate takes 2 or more steps and --style_grid a positive number of styles")
+    if args.interpolate == 1:
+        raise UserError("--interpolate takes 2 or more steps (0: off)")
     prepare_process(args.device_target)
     import numpy as np
 

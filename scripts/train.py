@@ -15,6 +15,7 @@ import sys
 
 import _cli
 from ms_gan.config import TrainConfig
+from ms_gan.ranges import count
 
 TYPES = {str: str, int: int, float: float}
 
@@ -37,11 +38,12 @@ def parse_args(argv=None):
         if f.type is bool:
             kwargs.update(action="store_true", default=None)
         else:
-            kwargs.update(type=_digits if f.type is list else TYPES[f.type], choices=meta["choices"] or None)
+            parse = meta["allowed"].parse if meta["allowed"] else _digits if f.type is list else TYPES[f.type]
+            kwargs.update(type=parse, choices=meta["choices"] or None)
         target.add_argument("--" + f.name, **kwargs)
     p.add_argument("--resume", help="continue this run directory from its newest complete checkpoint")
     p.add_argument("--cure", help="start a new run with this run's settings and a cure for what its diagnosis found")
-    p.add_argument("--cure_number", type=int, default=1,
+    p.add_argument("--cure_number", type=count(1, 100).parse, default=1,
                    help="which of the prescribed cures --cure applies (default 1, the best measured)")
     return p.parse_args(argv)
 
@@ -55,7 +57,7 @@ def _digits(text: str) -> list:
 
 def build_config(args):
     """The config to train with: defaults + flags, or for --resume the saved config + the changeable flags."""
-    from ms_gan.checkpoint import CONFIG_NAME, find_run_dir
+    from ms_gan.checkpoint import CONFIG_NAME, run_to_resume
     from ms_gan.config import load_config
     from ms_gan.errors import UserError
 
@@ -69,9 +71,8 @@ def build_config(args):
         return TrainConfig(**given).validate()
     import os
 
-    if not os.path.isdir(args.resume):
-        raise UserError(f"--resume {args.resume} is not a directory")
-    config = load_config(os.path.join(find_run_dir(args.resume), CONFIG_NAME))
+    args.resume = run_to_resume(args.resume)
+    config = load_config(os.path.join(args.resume, CONFIG_NAME))
     resumable = [f.name for f in dataclasses.fields(TrainConfig) if f.metadata["resumable"]]
     fixed = sorted(k for k in given if k not in resumable and given[k] != getattr(config, k, None))
     if fixed:

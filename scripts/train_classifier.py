@@ -11,7 +11,7 @@ import argparse
 import os
 
 import _cli
-from ms_gan.errors import UserError
+from ms_gan.ranges import SEED, count
 
 
 def parse_args(argv=None):
@@ -20,8 +20,8 @@ def parse_args(argv=None):
     p = _cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", choices=DATASET_NAMES, default="mnist")
     p.add_argument("--data_dir", default="", help="the dataset's folder (default: as scripts/train.py finds it)")
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=count(1, 1000).parse, default=8)
+    p.add_argument("--seed", type=SEED.parse, default=0)
     p.add_argument("--output", default="", help="where to write the .ckpt (default: DATASET_classifier.ckpt here)")
     p.add_argument("--install", action="store_true", help="replace the shipped classifier in ms_gan/assets/")
     return p.parse_args(argv)
@@ -30,8 +30,6 @@ def parse_args(argv=None):
 def main(args):
     from ms_gan.runtime import prepare_process
 
-    if args.epochs <= 0:
-        raise UserError(f"--epochs must be positive, got {args.epochs}")
     prepare_process("CPU")
     from ms_gan.classifier import install_classifier, shipped_path, train_classifier
     from ms_gan.data import resolve_data_dir
