@@ -97,7 +97,9 @@ class TrainConfig:
                        allowed=SEED)
     save_every: int = option(1, "epochs between checkpoints; the last epoch is always saved", resumable=True,
                        allowed=count(1, 100_000))
-    keep_last: int = option(0, "keep only the newest K checkpoints (0 = keep all)", resumable=True,
+    keep_last: int = option(3, "keep only the newest K checkpoints, each of G, D and both optimizers (a default "
+                            "run's take fc 32 MB, dcgan 45 MB, cgan 59 MB each); checkpoints/best is always kept (0 = keep all)",
+                            resumable=True,
                        allowed=count(0, 100_000))
     output_dir: str = option("result", "runs are written to OUTPUT_DIR/RUN_NAME")
     run_name: str = option("", "the run's folder name (default: MODEL-YYYYmmdd-HHMMSS)")

@@ -3,19 +3,23 @@
 Verdicts, checked in this order:
 - diverged: a loss became NaN or infinite.
 - convergence failure: D wins. Over the last third of training D's loss is near 0, it tells fakes from
-  reals almost perfectly, and G's loss is high and above where it started; or, with samples scored, D tells
-  them apart almost perfectly and next to none of them looks like a digit (precision). (Medians: one spike must not
-  hide a lost run, nor fake one.) The loss thresholds are BCE's; for lsgan and hinge only D's accuracy
-  and G's rising loss are used, and for wgan-gp this check is skipped: a critic that separates reals from
-  fakes still gives G a useful gradient, which is the point of the Wasserstein loss.
-- mode collapse: G draws a few near-identical images. Sample diversity in the classifier's feature space
-  is far below real digits' (and/or few digit classes are covered), or recall is: almost no real digit
-  has a sample near it. Often with the loss curves swinging.
+  reals almost perfectly, and G's loss is high (BCE); or, with samples scored, D tells them apart almost
+  perfectly and the samples are unlike real digits (precision well below real digits'): then low diversity
+  is the blobs' sameness, not a collapse, and the cure is D's, not G's. (Medians: one spike must not hide a
+  lost run, nor fake one.) For lsgan and hinge D's accuracy and G's rising loss are used, and for wgan-gp
+  this check is skipped: a critic that separates reals from fakes still gives G a useful gradient, which is
+  the point of the Wasserstein loss.
+- mode collapse: G draws a few near-identical images that do look like digits (precision is not poor).
+  Sample diversity in the classifier's feature space is far below real digits' (and/or few digit classes
+  are covered), or recall is: almost no real digit has a sample near it. Often with the loss curves swinging.
 - D dominant: no failure yet, but D is right about >= 95% of reals and of fakes over the last third: it is
   winning, G's gradient is weak, and a convergence failure is the likely next stage.
 - stable: none of the above, with sample metrics that show varied digits.
 - no failure in the log: none of the above, but no samples were scored, so mode collapse was not checked;
   such a run is never called stable.
+- too early to judge: a run of fewer than EARLY_STEPS steps that would otherwise read mode collapse or D
+  dominant. Every GAN's first few hundred steps draw blurry, alike images; the verdict says what it looks like
+  so far and what to expect.
 
 Each failing verdict comes with its cures (prescribe), as train.py flags, in the order they worked on the
 guide's digit-8 experiments (README, Cures); `train.py --cure RUN` starts a new run with the first.
@@ -35,7 +39,8 @@ D_ACC_WON = 0.95          # D accuracy on real and fake above this
 G_LOSS_LOST = 3.0         # G loss above this (BCE; ln 2 ~ 0.69 is balance)
 DIVERSITY_COLLAPSED = 0.6  # sample diversity below this share of real digits' diversity
 RECALL_COLLAPSED = 0.25    # recall below this share of real digits' recall: few real digits have a sample near them
-PRECISION_FAILED = 0.1     # precision below this share of real digits': next to no sample looks like a digit
+PRECISION_POOR = 0.5       # precision below this share of real digits' under a winning D: samples unlike digits
+EARLY_STEPS = 500          # fewer steps than this: the samples of any GAN are still blurry and alike
 
 
 def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classes: int = 10, loss: str = "bce"):
@@ -64,10 +69,12 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
     evidence = [f"{span(last)} (medians): D loss {stats['d_loss']:.3f}, D accuracy real {stats['acc_real']:.2f} / "
                 f"fake {stats['acc_fake']:.2f}, G loss {stats['g_loss']:.2f} (std {stats['g_loss_std']:.2f}; "
                 f"{stats['g_loss_start']:.2f} over {span(start)})"]
-    d_won = min(stats["acc_real"], stats["acc_fake"]) > D_ACC_WON and stats["g_loss"] > stats["g_loss_start"]
-    if loss == "bce" and d_won and stats["d_loss"] < D_LOSS_WON and stats["g_loss"] > G_LOSS_LOST:
-        evidence.append(f"D loss < {D_LOSS_WON}, D accuracy > {D_ACC_WON:.0%} on both, G loss > {G_LOSS_LOST} "
-                        f"and above its start: the discriminator has won and G gets no useful gradient")
+    d_sure = min(stats["acc_real"], stats["acc_fake"]) > D_ACC_WON
+    d_won = d_sure and stats["g_loss"] > stats["g_loss_start"]
+    # BCE's signature needs no comparison with G's start: G's loss often starts high (7 on the digit-8 runs)
+    if loss == "bce" and d_sure and stats["d_loss"] < D_LOSS_WON and stats["g_loss"] > G_LOSS_LOST:
+        evidence.append(f"D loss < {D_LOSS_WON}, D accuracy > {D_ACC_WON:.0%} on both, G loss > {G_LOSS_LOST}: "
+                        f"the discriminator has won and G gets no useful gradient")
         return "convergence failure", evidence + _since(log)
     if loss in ("lsgan", "hinge") and d_won:
         evidence.append(f"D accuracy > {D_ACC_WON:.0%} on both and G loss above its start: the discriminator "
@@ -77,6 +84,17 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
         evidence.append("wgan-gp: a critic that separates reals from fakes is expected; D winning is not checked")
 
     d_dominant = loss != "wgan-gp" and min(stats["acc_real"], stats["acc_fake"]) >= D_ACC_WON
+    verdict, evidence = _from_samples(stats, d_dominant, metrics, real, expected_classes, evidence, log)
+    if verdict in ("mode collapse", "D dominant") and len(steps) and steps[-1] < EARLY_STEPS:
+        return "too early to judge", evidence + [
+            f"only {int(steps[-1])} steps: it reads {verdict} so far, as almost every GAN does this early (blurry, "
+            f"alike samples while D is ahead); judge after {EARLY_STEPS} steps or more, e.g. the default 5 epochs "
+            f"(950 steps)"]
+    return verdict, evidence
+
+
+def _from_samples(stats, d_dominant, metrics, real, expected_classes, evidence, log):
+    """The verdict once D has not won by the losses alone: from the sample metrics, if there are any."""
     if metrics is None or real is None:
         evidence.append("no samples were scored (no checkpoint or classifier): mode collapse was not checked")
         return ("D dominant", evidence + [_dominance(stats)] + _since(log)) if d_dominant else \
@@ -85,12 +103,16 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
     covered = metrics.get("trained_classes_covered", metrics["digits_covered"])
     evidence.append(f"sample diversity {metrics['diversity']:.2f} vs real {real['diversity']:.2f} "
                     f"(ratio {ratio:.2f}); digits covered {covered} of {expected_classes} trained; "
+                    f"precision {metrics['precision']:.3f} vs real {real['precision']:.3f}; "
                     f"recall {metrics['recall']:.3f} vs real {real['recall']:.3f}")
-    if d_dominant and metrics["precision"] < PRECISION_FAILED * real["precision"]:
-        # the losses alone can miss this: with G averaged, its loss may fall from a high start while D still
-        # tells every sample apart (the digit-8 run with D learning 100x faster: D loss 0.25, G loss 3.3)
+    if d_dominant and metrics["precision"] < PRECISION_POOR * real["precision"]:
+        # before mode collapse: shapeless blobs are alike too, and their low diversity would read as a collapse
+        # whose cures (minibatch discrimination, a larger latent) do nothing for a G that D has beaten. The losses
+        # alone can miss this: with G averaged, its loss may fall from a high start while D still tells every
+        # sample apart (the digit-8 run with D learning 100x faster: D loss 0.25, G loss 3.3)
         evidence.append(f"D is right about >= {D_ACC_WON:.0%} of both and precision {metrics['precision']:.3f} is "
-                        f"below {PRECISION_FAILED:.0%} of real digits': G never learned to draw digits and D has won")
+                        f"below {PRECISION_POOR:.0%} of real digits': the samples are unlike real digits, G never "
+                        f"learned to draw them and D has won")
         return "convergence failure", evidence + _since(log)
     if ratio < DIVERSITY_COLLAPSED or covered < expected_classes - (1 if expected_classes > 2 else 0):
         evidence.append(f"diversity below {DIVERSITY_COLLAPSED:.0%} of real digits' or classes missing: "

@@ -50,7 +50,7 @@ table { border-collapse: collapse; font-size: 0.9em; } td, th { border: 1px soli
 .runs { display: grid; grid-template-columns: repeat(auto-fit, minmax(330px, 1fr)); gap: 1.5em; }
 img { max-width: 100%; } svg text { font-size: 11px; fill: #333; }
 """
-VERDICT_CLASS = {"stable": "ok", "D dominant": "warn", "no failure in the log": "warn"}
+VERDICT_CLASS = {"stable": "ok", "D dominant": "warn", "no failure in the log": "warn", "too early to judge": "warn"}
 
 
 def write_run_page(run_dir: str, stopped: str = "") -> str:

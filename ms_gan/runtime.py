@@ -15,6 +15,9 @@ def prepare_process(device_target: str) -> None:
     """
     if "mindspore" in sys.modules:
         return  # too late to matter; the caller already imported MindSpore
+    from ms_gan import stops
+
+    stops.watch()  # before MindSpore starts its threads, which inherit the blocked SIGTERM
     if os.environ.get("MS_COMPILER_CACHE_ENABLE", "0") not in ("", "0"):
         # MindSpore 2.10 on CPU: a run whose graphs came from its compile cache had NaN losses at its first step
         # (fc and dcgan, MindSpore's own layers too); the cache saved under 2 s of compiling anyway

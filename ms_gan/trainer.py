@@ -8,7 +8,7 @@ import time
 import mindspore as ms
 import numpy as np
 
-from ms_gan import clusters
+from ms_gan import clusters, stops
 from ms_gan.checkpoint import CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint
 from ms_gan.config import TrainConfig, save_config
 from ms_gan.data import check_same_data, create_dataset, read_split, resolve_data_dir
@@ -89,6 +89,7 @@ class _SignalCatcher:
 
     def __enter__(self):
         self.install()
+        stops.listen(self._handle_signum)
         return self
 
     def install(self):
@@ -99,9 +100,13 @@ class _SignalCatcher:
             self.previous.setdefault(sig, previous)
 
     def _handle(self, signum, frame):
-        self.signum = self.signum or signum  # the first one: MindSpore answers a SIGINT with a SIGTERM of its own
+        self._handle_signum(signum)
+
+    def _handle_signum(self, signum):
+        self.signum = self.signum or signum  # the first one counts
 
     def __exit__(self, *exc):
+        stops.listen(None)
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
 
@@ -146,7 +151,6 @@ def _train_loop(run, config: TrainConfig, after_step) -> str:
                 if step == run.start_step + 1:
                     run.first_step_seconds = now
                     run.progress.start_at(step)
-                    signals.install()
                 writer.writerow(log_row(epoch, step, values, run.seconds_before + now))
                 if not np.all(np.isfinite(values)):
                     log_file.flush()
@@ -404,8 +408,11 @@ class _Run:
         write_json(os.path.join(self.run_dir, "summary.json"), {
             "epochs": config.epochs, "steps": step, "steps_this_process": trained, "wall_seconds": round(wall, 1),
             "first_step_seconds": round(self.first_step_seconds, 2), "images_per_second": round(speed, 1)})
+        kept = list_checkpoints(self.run_dir)
+        size = sum(os.path.getsize(os.path.join(folder, name)) for folder in kept for name in os.listdir(folder))
         print(f"done in {format_seconds(wall)} ({speed:.0f} images/s after a {self.first_step_seconds:.1f}s first "
-              f"step); samples in {self.run_dir}/images, checkpoints in {self.run_dir}/checkpoints", flush=True)
+              f"step); samples in {self.run_dir}/images, {plural(len(kept), 'checkpoint')} ({size / 1e6:.0f} MB; "
+              f"--keep_last {config.keep_last}) in {self.run_dir}/checkpoints", flush=True)
         metrics, real = self.quality.latest() if self.quality else _final_samples(config, self.data_dir, self.sampler)
         verdict, evidence = diagnose(read_log(self.log_path), metrics, real,
                                      expected_classes=config.digit_classes, loss=config.loss)

@@ -5,6 +5,11 @@ import argparse
 import sys
 import warnings
 
+from ms_gan import stops
+
+# first of all, before numpy or MindSpore start threads of their own (each inherits the blocked SIGTERM)
+stops.watch()
+
 
 # ms_gan's warnings (e.g. kernels.KernelFallback) are notes to the user: one line each, not file:line + source
 warnings.formatwarning = lambda message, category, *_: f"note: {message}\n"

@@ -1,7 +1,9 @@
 """Draw digits from a trained generator: python scripts/infer.py --ckpt RUN_DIR_OR_CKPT [--num 64] [--label 7]
 
-Latent-space views: --interpolate 10 adds interpolation.png (a walk between two latent points; for cgan one
-row per digit), --style_grid 10 adds style_grid.png (cgan: the same z down each column, one row per digit).
+Writes samples-NNN.png (a grid) and samples-NNN.npz (the images) into RUN_DIR/samples, NNN numbering the calls so
+that no call replaces another's. Latent-space views: --interpolate 10 adds interpolation-NNN.png (a walk between
+two latent points; for cgan one row per digit), --style_grid 10 adds style_grid-NNN.png (cgan: the same z down
+each column, one row per digit).
 """
 
 import os
@@ -29,9 +31,9 @@ def parse_args(argv=None):
     p.add_argument("--output_dir", default="", help="default: RUN_DIR/samples")
     p.add_argument("--ncol", type=count(0, 1000).parse, default=0, help="grid columns (default: about square; cgan: one row per digit)")
     p.add_argument("--interpolate", type=count(0, 1000).parse, default=0, metavar="STEPS",
-                   help="also write interpolation.png: STEPS images between two latent points drawn from --seed")
+                   help="also write interpolation-NNN.png: STEPS images between two latent points drawn from --seed")
     p.add_argument("--style_grid", type=count(0, 1000).parse, default=0, metavar="STYLES",
-                   help="conditional models: also write style_grid.png, digits 0-9 x STYLES latent codes")
+                   help="conditional models: also write style_grid-NNN.png, digits 0-9 x STYLES latent codes")
     p.add_argument("--no_ema", action="store_true",
                    help="runs trained with --ema_decay: use the raw generator, not its moving average")
     p.add_argument("--device_target", default="CPU", choices=DEVICES)
@@ -49,7 +51,7 @@ def main(args):
     from ms_gan.checkpoint import (discriminator_path, find_run_dir, load_discriminator, load_generator,
                                    resolve_generator)
     from ms_gan.clusters import draw_counts
-    from ms_gan.fileio import save_npz
+    from ms_gan.fileio import remove_quietly, save_npz
     from ms_gan.runtime import setup_context
     from ms_gan.sampling import (candidate_labels, draw_discriminator_picked, generate, interpolation_inputs,
                                  latent_codes, row_names, style_grid_inputs)
@@ -100,7 +102,6 @@ def main(args):
     arrays = {"images": images}
     if config.conditional:  # cluster ids are not digits: evaluate.py scores "labels" as the digits asked for
         arrays["labels" if config.labelled else "clusters"] = labels
-    save_npz(os.path.join(output_dir, "samples.npz"), **arrays)
     grid, ncol, row_labels = images, args.ncol or max(1, int(round(args.num ** 0.5))), None
     if config.conditional and args.label is None and not args.ncol:
         grid, ncol = _rows_by_label(images, labels, config.num_classes)
@@ -108,21 +109,43 @@ def main(args):
     source = os.path.basename(os.path.dirname(ckpt_path))
     asked = "digit" if config.labelled else "cluster"
     title = f"{config.model}: {source}" + (f", {asked} {args.label}" if args.label is not None else "")
-    save_grid(grid, os.path.join(output_dir, "samples.png"), ncol=ncol, title=title, row_labels=row_labels)
-    written = ["samples.png", "samples.npz"]
+    pictures = {"samples": (grid, ncol, title, row_labels)}  # every image drawn before any file is written
     if args.interpolate:
         z, labels, rows = interpolation_inputs(config, args.interpolate, args.seed, args.label)
-        save_grid(generate(net_g, z, labels), os.path.join(output_dir, "interpolation.png"), ncol=args.interpolate,
-                  title=f"{config.model}: {source}, latent interpolation",
-                  row_labels=row_names(config, sorted(set(labels.tolist()))) if config.conditional else None)
-        written.append("interpolation.png")
+        pictures["interpolation"] = (generate(net_g, z, labels), args.interpolate,
+                                     f"{config.model}: {source}, latent interpolation",
+                                     row_names(config, sorted(set(labels.tolist()))) if config.conditional else None)
     if args.style_grid:
         z, labels = style_grid_inputs(config, args.style_grid, args.seed)
-        save_grid(generate(net_g, z, labels), os.path.join(output_dir, "style_grid.png"), ncol=args.style_grid,
-                  title=f"{config.model}: {source}, one z per column",
-                  row_labels=row_names(config, range(config.num_classes)))
-        written.append("style_grid.png")
+        pictures["style_grid"] = (generate(net_g, z, labels), args.style_grid,
+                                  f"{config.model}: {source}, one z per column",
+                                  row_names(config, range(config.num_classes)))
+
+    number = _claim_number(output_dir)
+    written = [f"samples-{number:03d}.npz"]
+    try:
+        save_npz(os.path.join(output_dir, written[0]), **arrays)
+        for kind, (picture, columns, heading, rows) in pictures.items():
+            written.append(f"{kind}-{number:03d}.png")
+            save_grid(picture, os.path.join(output_dir, written[-1]), ncol=columns, title=heading, row_labels=rows)
+    except BaseException:  # this call's files go, whole or not at all; other calls' files are never touched
+        for name in written:
+            remove_quietly(os.path.join(output_dir, name))
+        raise
     print(f"wrote {args.num} images from {ckpt_path} to {output_dir}: {', '.join(written)}")
+
+
+def _claim_number(output_dir: str) -> int:
+    """The first NNN that no samples-NNN.* in OUTPUT_DIR has, claimed at once (samples-NNN.npz created empty,
+    exclusively, then written whole), so two calls at the same moment cannot take the same number."""
+    number = 1 + max([int(name[8:11]) for name in os.listdir(output_dir)
+                      if name.startswith("samples-") and name[8:11].isdigit()], default=0)
+    while True:
+        try:
+            os.close(os.open(os.path.join(output_dir, f"samples-{number:03d}.npz"), os.O_CREAT | os.O_EXCL))
+            return number
+        except FileExistsError:
+            number += 1
 
 
 def _rows_by_label(images, labels, num_classes: int):

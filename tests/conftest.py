@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist")
 
 from ms_gan.runtime import prepare_process  # noqa: E402
 
@@ -16,13 +15,28 @@ import mindspore  # noqa: E402
 mindspore.set_device("CPU")  # once: the device cannot change after the first op has run
 
 
+_MNIST = []
+
+
+def mnist_dir() -> str:
+    """Real MNIST, found as train.py finds it: $MS_GAN_MNIST_DIR (an offline copy; .ci/run names the
+    development copy), else the user cache, else downloaded into it ($MS_GAN_MNIST_URL: from a mirror)."""
+    if not _MNIST:
+        from ms_gan.data import resolve_data_dir
+        from ms_gan.errors import UserError
+
+        try:
+            _MNIST.append(resolve_data_dir("", "", "mnist"))
+        except UserError as e:
+            pytest.fail(f"the tests need real MNIST: {e}")
+    return _MNIST[0]
+
+
 def real_subset(n_train: int, n_test: int):
-    """The first N real MNIST images of each split (the shared offline copy)."""
+    """The first N real MNIST images of each split."""
     from ms_gan.data import read_split
 
-    if not os.path.isdir(SHARED_MNIST):
-        pytest.fail(f"the offline MNIST copy is missing at {SHARED_MNIST}; see ../shared/data/README.md")
-    return read_split(SHARED_MNIST, "train", n_train), read_split(SHARED_MNIST, "test", n_test)
+    return read_split(mnist_dir(), "train", n_train), read_split(mnist_dir(), "test", n_test)
 
 
 def real_mnist_dir(root: str, n_train: int, n_test: int) -> tuple:

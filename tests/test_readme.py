@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SHARED_MNIST
+from conftest import ROOT, mnist_dir
 
 README = os.path.join(ROOT, "README.md")
 FASHION = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist, which .ci/run installs
@@ -30,13 +30,11 @@ def readme_commands(script: str) -> list:
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory):
-    """A git clone of this repository, and a user cache where MNIST was downloaded (the shared copy)."""
+    """A git clone of this repository, an empty user cache, and MNIST where train.py would find it."""
     root = tmp_path_factory.mktemp("readme")
     subprocess.run(["git", "clone", "-q", ROOT, str(root / "clone")], check=True)
-    cache = root / "cache"
-    (cache / "data").mkdir(parents=True)
-    os.symlink(os.path.abspath(SHARED_MNIST), cache / "data" / "MNIST_Data")
-    return root / "clone", dict(os.environ, MS_GAN_CACHE=str(cache), PYTHONUNBUFFERED="1")
+    env = dict(os.environ, MS_GAN_CACHE=str(root / "cache"), MS_GAN_MNIST_DIR=mnist_dir(), PYTHONUNBUFFERED="1")
+    return root / "clone", env
 
 
 def run(clone_dir, env, args):
