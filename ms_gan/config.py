@@ -262,9 +262,9 @@ def _checked(f: dataclasses.Field, value):
     if allowed is not None:
         return allowed.check(name, value)
     kind = f.type if isinstance(f.type, type) else FIELD_TYPES[f.type]
-    if not isinstance(value, kind) or (kind is list and not all(type(v) is int for v in value)):
-        raise UserError(f"{name} takes {'a list of integers' if kind is list else 'a ' + kind.__name__}, "
-                        f"got {value!r}")
+    numbers = kind is list and all(type(v) in (int, float) and np.isfinite(v) for v in value)
+    if not isinstance(value, kind) or (kind is list and not numbers):
+        raise UserError(f"{name} takes {'a list of numbers' if kind is list else 'a ' + kind.__name__}, got {value!r}")
     return value
 
 

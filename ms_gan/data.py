@@ -125,7 +125,8 @@ def resolve_data_dir(data_dir: str, data_url: str = "", dataset: str = "mnist") 
     dataset's own)."""
     if data_dir:
         if not os.path.isdir(data_dir):
-            raise UserError(f"--data_dir {data_dir} does not exist; {_POINTER}")
+            what = "is a file, not a folder" if os.path.exists(data_dir) else "does not exist"
+            raise UserError(f"--data_dir {data_dir} {what}; {_POINTER}")
         check_split(data_dir, "train")
         return os.path.abspath(data_dir)
     spec = DATASETS[dataset]

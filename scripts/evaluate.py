@@ -102,19 +102,36 @@ def main(args):
     print(f"wrote {out_path}")
 
 
+MIN_SAMPLES = 100  # what FD's covariances, the IS's 10 splits and the k-NN manifolds need to mean anything
+
+
 def _read_samples(path: str):
-    """(uint8 images [N, 28, 28], labels [N] or None) from a samples.npz, or a one-line UserError."""
+    """(uint8 images [N, 28, 28], labels [N] or None) from a samples.npz, checked as a whole; a one-line UserError
+    names the first thing wrong."""
+    import zipfile
+
     import numpy as np
 
     if not os.path.isfile(path):
-        raise UserError(f"--samples {path} does not exist")
+        raise UserError(f"--samples {path} does not exist" + (" (it is a folder)" if os.path.isdir(path) else ""))
     try:
-        with np.load(path) as saved:
+        with np.load(path, allow_pickle=False) as saved:
+            if "images" not in saved:
+                raise UserError(f"{path} has no 'images' array (it holds {', '.join(saved.files) or 'nothing'})")
             images, labels = saved["images"], saved["labels"] if "labels" in saved else None
-    except (OSError, ValueError, KeyError, EOFError) as e:
-        raise UserError(f"{path} is not a samples.npz with an 'images' array ({one_line(e, 120)})") from None
-    if images.dtype != np.uint8 or images.shape[1:] != (28, 28):
-        raise UserError(f"{path}: images must be uint8 [N, 28, 28], got {images.dtype} {images.shape}")
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise UserError(f"{path} is not a samples.npz written by infer.py ({one_line(e, 120)})") from None
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise UserError(f"{path}: images must be uint8 [N, 28, 28] (infer.py's), got {images.dtype} "
+                        f"{list(images.shape)}")
+    if len(images) < MIN_SAMPLES:
+        raise UserError(f"{path} holds {len(images)} images; the metrics need at least {MIN_SAMPLES}")
+    if labels is not None:
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise UserError(f"{path}: labels must be one per image ([{len(images)}]), got {list(labels.shape)}")
+        if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
+            raise UserError(f"{path}: labels must be the digits 0-9 the images were drawn as, got {labels.dtype} "
+                            f"values {labels.min()}..{labels.max()}")
     return images, labels
 
 

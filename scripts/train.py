@@ -57,20 +57,23 @@ def _digits(text: str) -> list:
 
 def build_config(args):
     """The config to train with: defaults + flags, or for --resume the saved config + the changeable flags."""
+    import os
+
     from ms_gan.checkpoint import CONFIG_NAME, run_to_resume
     from ms_gan.config import load_config
     from ms_gan.errors import UserError
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if v is not None and k in fields}
+    if given.get("classifier") and not os.path.isfile(given["classifier"]):
+        raise UserError(f"--classifier {given['classifier']} is not a file (a classifier .ckpt from "
+                        "scripts/train_classifier.py)")
     if args.cure:
         if args.resume:
             raise UserError("--cure starts a new run from a diagnosed one; it cannot be combined with --resume")
         return cured_config(args.cure, args.cure_number, given)
     if not args.resume:
         return TrainConfig(**given).validate()
-    import os
-
     args.resume = run_to_resume(args.resume)
     config = load_config(os.path.join(args.resume, CONFIG_NAME))
     resumable = [f.name for f in dataclasses.fields(TrainConfig) if f.metadata["resumable"]]

@@ -137,6 +137,7 @@ def http_server():
 
 def test_download_fetches_and_unpacks_the_zip(tmp_path, http_server, monkeypatch):
     base, hits = http_server
+    monkeypatch.delenv("MS_GAN_MNIST_DIR", raising=False)  # .ci/run names an offline copy; here it is a download
     monkeypatch.setenv("MS_GAN_CACHE", str(tmp_path / "cache"))  # downloads go to the user's cache, not ./data
     monkeypatch.chdir(tmp_path)
     data_dir = resolve_data_dir("", f"{base}/MNIST_Data.zip")

@@ -65,4 +65,5 @@ def test_onnx_export_writes_a_file_and_bad_input_is_one_line(tmp_path):
     assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o755
     assert_one_line_error(run_script("export.py", "--ckpt", run_dir, "--output", tmp_path / "g.onnx"), "must end in .mindir")
     assert_one_line_error(run_script("export.py", "--ckpt", tmp_path / "nothing"), "does not exist")
-    assert_one_line_error(run_script("export.py", "--ckpt", run_dir, "--batch_size", 0), "--batch_size must be positive")
+    assert_one_line_error(run_script("export.py", "--ckpt", run_dir, "--batch_size", 0),
+                          "argument --batch_size: expected an integer from 1 to 65536, got '0'")

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from mindspore import nn, ops
 
-from conftest import real_mnist_dir, real_subset
+from conftest import ROOT, real_mnist_dir, real_subset
 from ms_gan.config import default_classifier
-from ms_gan.diagnose import diagnose
-from ms_gan.metrics import frechet_distance, inception_score, precision_recall
+from ms_gan.diagnose import diagnose, prescribe
+from ms_gan.metrics import Evaluator, frechet_distance, inception_score, precision_recall
 from ms_gan.runlog import LOG_COLUMNS
 from test_scripts import run_script
 
@@ -95,7 +95,71 @@ def test_a_single_repeated_image_is_collapsed(evaluator):
     # D right about nearly all of both, and hardly a sample looks like a digit: D won, whatever the losses say
     no_digits = dict(ev.real_row, diversity=0.2 * ev.real_row["diversity"], recall=0.0, precision=0.015)
     verdict, evidence = diagnose(synthetic_log("dominant"), no_digits, ev.real_row)
-    assert verdict == "convergence failure" and any("G never learned to draw digits" in line for line in evidence)
+    assert verdict == "convergence failure" and any("G never learned to draw them" in line for line in evidence)
+
+
+def test_blobs_under_a_winning_d_are_a_convergence_failure_not_a_collapse(evaluator):
+    """The run of issue 39: D right about 99% of reals and 100% of fakes, D loss 0.07, G loss 6 and climbing
+    from a higher start, grids of shapeless blobs (alike, so low diversity, and unlike digits: low precision)."""
+    ev, _, _ = evaluator
+    log = synthetic_log("stable")
+    n = len(log["step"])
+    log.update(d_acc_real=np.full(n, 0.99), d_acc_fake=np.full(n, 1.0), d_loss_real=np.full(n, 0.04),
+               d_loss_fake=np.full(n, 0.03), g_loss=np.linspace(7.5, 6.0, n))
+    log["g_loss"][-n // 3:] = np.linspace(5.0, 6.5, n // 3)  # climbing again, still below its start
+    blobs = dict(ev.real_row, diversity=0.3 * ev.real_row["diversity"], recall=0.0,
+                 precision=0.3 * ev.real_row["precision"], digits_covered=4)
+    for metrics in (None, blobs):  # by the losses alone, and with the samples' evidence
+        verdict, evidence = diagnose(log, metrics, ev.real_row if metrics else None)
+        assert verdict == "convergence failure", evidence
+    from ms_gan.config import TrainConfig
+
+    cures = prescribe(verdict, TrainConfig(model="dcgan").validate())
+    assert cures and not any("minibatch_disc" in cure.changes for cure in cures)
+    # the same blobs with D not winning are not its failure: then low diversity is a collapse
+    verdict, _ = diagnose(synthetic_log("stable"), blobs, ev.real_row)
+    assert verdict == "mode collapse"
+    # realistic but alike samples under a winning D: a collapse, as on the digit-8 run with a 1-d latent
+    alike = dict(ev.real_row, diversity=0.5 * ev.real_row["diversity"], recall=0.0)
+    assert diagnose(synthetic_log("dominant"), alike, ev.real_row)[0] == "mode collapse"
+
+
+def test_a_short_run_is_too_early_to_judge(evaluator):
+    ev, x, _ = evaluator
+    log = {k: v[:380] for k, v in synthetic_log("stable").items()}  # the quick start's 2 fc epochs
+    collapsed = ev.score_images(np.repeat(x[:1], 1000, axis=0))
+    verdict, evidence = diagnose(log, collapsed, ev.real_row)
+    assert verdict == "too early to judge"
+    assert "only 380 steps: it reads mode collapse so far" in evidence[-1] and "950 steps" in evidence[-1]
+    assert diagnose({k: v[:380] for k, v in synthetic_log("dominant").items()})[0] == "too early to judge"
+    # what is wrong early is still said: a diverged or beaten run is not waved through
+    assert diagnose({k: v[:380] for k, v in synthetic_log("convergence failure").items()})[0] == \
+        "convergence failure"
+    from ms_gan.config import TrainConfig
+
+    assert prescribe("too early to judge", TrainConfig(model="fc").validate()) == []
+
+
+@pytest.mark.parametrize("run, expected", [("stable", "stable"), ("mode_collapse", "mode collapse"),
+                                           ("convergence_failure", "convergence failure"),
+                                           ("mode_collapse-cure1", "stable"),
+                                           ("convergence_failure-cure1", "stable")])
+def test_the_guides_digit_8_runs_are_diagnosed_again_from_their_own_files(run, expected):
+    """result/showcase/failure_modes: each run's log.csv and last evaluation (metrics.csv), against the real 8s."""
+    import csv
+
+    from ms_gan.config import load_config
+    from ms_gan.data import resolve_data_dir
+    from ms_gan.runlog import read_log
+
+    folder = os.path.join(ROOT, "result", "showcase", "failure_modes", run)
+    config = load_config(os.path.join(folder, "config.json"))
+    with open(os.path.join(folder, "metrics.csv"), newline="") as f:
+        last = {k: float(v) for k, v in list(csv.DictReader(f))[-1].items() if v}
+    real = Evaluator.for_run(config, resolve_data_dir("", "", "mnist"), 2000).real_row
+    verdict, evidence = diagnose(read_log(os.path.join(folder, "log.csv")), last, real,
+                                 expected_classes=config.digit_classes, loss=config.loss)
+    assert verdict == expected, evidence
 
 
 def test_a_discriminator_that_is_always_right_is_not_called_balance(evaluator):
@@ -114,7 +178,7 @@ def test_the_log_alone_never_makes_a_run_stable():
     assert any("mode collapse was not checked" in line for line in evidence)
 
 
-def synthetic_log(kind: str, n: int = 300) -> dict:
+def synthetic_log(kind: str, n: int = 600) -> dict:
     """Logs with the failure-mode guide's signatures."""
     rng = np.random.default_rng(0)
     t = np.linspace(0, 1, n)
@@ -151,8 +215,8 @@ def test_the_diagnosis_says_since_when_d_has_won():
     log = synthetic_log("convergence failure")
     verdict, evidence = diagnose(log)
     since = d_winning_since(log)
-    # D's accuracy, min(1, 0.6 + t), reaches 0.95 at t = 0.35: step 106, and stays there
-    assert verdict == "convergence failure" and since == 106
+    # D's accuracy, min(1, 0.6 + t), reaches 0.95 at t = 0.35: step 211 of 600, and stays there
+    assert verdict == "convergence failure" and since == 211
     assert f"D has won since step {since}: G gets no useful gradient from it" in evidence
     assert d_winning_since(synthetic_log("stable")) is None
 
@@ -349,12 +413,12 @@ def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
     assert kept["samples"] != metrics["samples"]
     assert open(os.path.join(run_dir, "samples", "metrics.json")).read() == untruncated
 
-    result = run_script("infer.py", "--ckpt", run_dir, "--num", 50, "--output_dir", tmp_path)
+    result = run_script("infer.py", "--ckpt", run_dir, "--num", 100, "--output_dir", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    result = run_script("evaluate.py", "--samples", tmp_path / "samples.npz", "--classifier", classifier,
+    result = run_script("evaluate.py", "--samples", tmp_path / "samples-001.npz", "--classifier", classifier,
                         "--data_dir", json.load(open(os.path.join(run_dir, "config.json")))["data_dir"])
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.load(open(tmp_path / "metrics.json"))["samples"]["num_samples"] == 50
+    assert json.load(open(tmp_path / "metrics.json"))["samples"]["num_samples"] == 100
 
     result = run_script("diagnose.py", run_dir, "--classifier", classifier, "--num", 200)
     assert result.returncode == 0, result.stderr[-3000:]

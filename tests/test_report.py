@@ -73,3 +73,26 @@ def test_report_compares_runs_on_one_page(trained_run, tmp_path):  # noqa: F811
 def test_report_refuses_what_is_not_a_run(tmp_path):
     result = run_script("report.py", tmp_path)
     assert_one_line_error(result, "is not a run directory")
+
+
+def test_each_curve_label_is_drawn_in_its_curves_colour(trained_run, tmp_path):  # noqa: F811
+    """The colour a reader sees (Chromium's computed style) of each label, not the attribute the page sets: a
+    stylesheet rule for svg text once painted all five grey."""
+    from ms_gan.report import SERIES
+
+    _, run_dir, _ = trained_run
+    page = tmp_path / "probe.html"
+    probe = ("<script>window.addEventListener('load', () => { document.body.dataset.labelColours = "
+             "[...document.querySelectorAll('svg.curves text.label')].map(t => t.textContent + '=' + "
+             "getComputedStyle(t).fill).join('|'); });</script></body>")
+    html_text = open(os.path.join(run_dir, "index.html")).read().replace("</body>", probe)
+    page.write_text(html_text.replace('src="images/', f'src="{run_dir}/images/'))
+    dom, console = render(page, tmp_path)
+    assert console == []
+    found = dict(pair.split("=") for pair in re.search(r'data-label-colours="([^"]*)"', dom).group(1).split("|"))
+    expected = {}
+    for label, colour in SERIES.values():
+        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        expected[label] = f"rgb({r}, {g}, {b})"
+    assert found == expected
+    assert len({found["D loss on real"], found["D loss on fake"], found["G loss"]}) == 3

@@ -73,11 +73,10 @@ def test_ctrl_c_saves_the_current_step_and_exits_cleanly(tiny_mnist, reference, 
     wait_for(tmp_path / "run" / "checkpoints" / "epoch001-step0000004", process)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    # MindSpore's runtime re-raises SIGINT as SIGTERM while its own handler is in place (it installs it on
-    # each graph compile; ms_gan puts its handler back after each): either way the run stops the same way.
-    allowed = {signal.SIGINT, signal.SIGTERM} if signum == signal.SIGINT else {signal.SIGTERM}
-    assert process.returncode in {128 + s for s in allowed}, stderr[-3000:]
-    assert "Traceback" not in stderr and "stopped by signal" in stderr
+    # MindSpore relays a Ctrl-C that arrives while a graph runs as a SIGTERM of its own: it is still told apart
+    assert process.returncode == 128 + signum, stderr[-3000:]
+    said = "stopped by Ctrl-C (SIGINT)" if signum == signal.SIGINT else "stopped by signal 15 (SIGTERM)"
+    assert "Traceback" not in stderr and said in stderr, stderr[-3000:]
     checkpoints = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
     newest_step = int(checkpoints[-1].split("step")[1])
     assert newest_step == len(log_values(tmp_path / "run")) - 1  # saved at the step it stopped on
@@ -100,8 +99,14 @@ def test_divergence_stops_with_the_step_and_keeps_earlier_checkpoints(tiny_mnist
     for name in os.listdir(run_dir / "checkpoints")[:]:
         if not name.startswith("epoch001"):
             shutil.rmtree(run_dir / "checkpoints" / name)
+    # weights blown up by an update too large: the first step's losses are no longer finite
+    import mindspore as ms
+
+    generator = str(run_dir / "checkpoints" / "epoch001-step0000004" / "generator.ckpt")
+    blown = [{"name": name, "data": ms.Tensor(p.asnumpy() * 1e30)} for name, p in ms.load_checkpoint(generator).items()]
+    ms.save_checkpoint(blown, generator)
     before = digest(run_dir / "checkpoints")
-    result = run_script("train.py", "--resume", run_dir, "--lr", 1e30)
+    result = run_script("train.py", "--resume", run_dir)
     assert_one_line_error(result, "training diverged: non-finite")
     assert "step " in result.stderr and "epoch001-step0000004" in result.stderr
     assert digest(run_dir / "checkpoints") == before
@@ -225,7 +230,7 @@ def test_same_seed_same_losses_and_samples(tiny_mnist, tmp_path, mode):
         result = run_script("infer.py", "--ckpt", tmp_path / name, "--num", 10, "--seed", 1)
         assert result.returncode == 0, result.stderr[-3000:]
     assert log_values(tmp_path / "a") == log_values(tmp_path / "b")
-    samples = [np.load(tmp_path / name / "samples" / "samples.npz")["images"] for name in ("a", "b")]
+    samples = [np.load(tmp_path / name / "samples" / "samples-001.npz")["images"] for name in ("a", "b")]
     np.testing.assert_array_equal(*samples)
 
 
@@ -257,16 +262,16 @@ def bad_data(tmp_path_factory):
     ("truncated IDX", ["--data_dir", "{bad}/truncated"], "truncated or corrupt"),
     ("corrupt IDX header", ["--data_dir", "{bad}/corrupt"], "not an MNIST IDX file"),
     ("wrong image size", ["--data_dir", "{bad}/wrong_size"], "32x32 images"),
-    ("epochs 0", ["--epochs", "0"], "--epochs must be a positive integer"),
-    ("batch size 0", ["--batch_size", "0"], "--batch_size must be a positive integer"),
-    ("batch size 1", ["--batch_size", "1"], "--batch_size must be at least 2, got 1"),
-    ("negative lr", ["--lr", "-0.1"], "--lr must be positive"),
-    ("batch larger than data", ["--batch_size", "100000"], "larger than the 256 images"),
+    ("epochs 0", ["--epochs", "0"], "argument --epochs: expected an integer from 1 to 100000, got '0'"),
+    ("batch size 0", ["--batch_size", "0"], "argument --batch_size: expected an integer from 2 to 65536"),
+    ("batch size 1", ["--batch_size", "1"], "argument --batch_size: expected an integer from 2 to 65536, got '1'"),
+    ("negative lr", ["--lr", "-0.1"], "argument --lr: expected a number in (0, 10], got '-0.1'"),
+    ("batch larger than data", ["--batch_size", "60000"], "larger than the 256 images"),
     ("unknown model", ["--model", "vae"], "invalid choice: 'vae'"),
     ("unknown device", ["--device_target", "TPU"], "invalid choice: 'TPU'"),
     ("GPU not installed", ["--device_target", "GPU"], "no usable GPU backend"),
-    ("epochs not a number", ["--epochs", "ten"], "invalid int value"),
-    ("unwritable output", ["--output_dir", "{reference}/log.csv/runs"], "cannot write run directory"),
+    ("epochs not a number", ["--epochs", "ten"], "expected an integer from 1 to 100000, got 'ten'"),
+    ("unwritable output", ["--output_dir", "{reference}/log.csv/runs"], "cannot create run directory"),
     ("resume without config", ["--resume", "{bad}/empty"], "no config.json"),
     ("resume changing the model", ["--resume", "{reference}", "--model", "dcgan"], "--model cannot change"),
     ("resume a finished run", ["--resume", "{reference}", "--epochs", "4"], "already at step 16 (epoch 4)"),
@@ -325,17 +330,17 @@ def test_infer_bad_checkpoint(broken_checkpoints, tmp_path, case, fragment):
     result = run_script("infer.py", "--ckpt", run_dir, "--output_dir", tmp_path)
     assert_one_line_error(result, fragment)
     assert digest(run_dir) == before
-    assert not os.path.exists(tmp_path / "samples.npz")
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--num", "0"], "--num must be positive"),
+    (["--num", "0"], "argument --num: expected an integer from 1 to 100000, got '0'"),
     (["--label", "3"], "--label needs a conditional model"),
     (["--output_dir", "{reference}/log.csv/out"], "cannot create --output_dir"),
     (["--device_target", "Ascend"], "no usable Ascend backend"),
-    (["--truncation", "-1"], "--truncation must be 0 (off) or positive"),
-    (["--keep", "0"], "--keep must be in (0, 1]"),
-    (["--keep", "1.5"], "--keep must be in (0, 1]"),
+    (["--truncation", "-1"], "argument --truncation: expected a number in [0, 100], got '-1'"),
+    (["--keep", "0"], "argument --keep: expected a number in (0, 1], got '0'"),
+    (["--keep", "1.5"], "argument --keep: expected a number in (0, 1], got '1.5'"),
 ])
 def test_infer_bad_input(reference, args, fragment):
     before = digest(reference)

@@ -76,8 +76,8 @@ def test_infer_draws_from_the_saved_generator(trained_run, tmp_path):
     model, run_dir, _ = trained_run
     result = run_script("infer.py", "--ckpt", run_dir, "--num", 20, "--output_dir", tmp_path, "--seed", 3)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert os.path.getsize(tmp_path / "samples.png") > 0
-    samples = np.load(tmp_path / "samples.npz")
+    assert os.path.getsize(tmp_path / "samples-001.png") > 0
+    samples = np.load(tmp_path / "samples-001.npz")
     assert samples["images"].shape == (20, 28, 28) and samples["images"].dtype == np.uint8
     assert samples["images"].std() > 0
     if model == "cgan":
@@ -91,7 +91,7 @@ def test_infer_draws_from_the_saved_generator(trained_run, tmp_path):
     again = run_script("infer.py", "--ckpt", os.path.join(folder, name), "--num", 20, "--output_dir", tmp_path / "again",
                        "--seed", 3)
     assert again.returncode == 0, again.stderr[-3000:]
-    np.testing.assert_array_equal(np.load(tmp_path / "again" / "samples.npz")["images"], samples["images"])
+    np.testing.assert_array_equal(np.load(tmp_path / "again" / "samples-001.npz")["images"], samples["images"])
 
 
 def test_infer_keep_draws_the_discriminators_favourites(trained_run, tmp_path):
@@ -99,7 +99,7 @@ def test_infer_keep_draws_the_discriminators_favourites(trained_run, tmp_path):
     plain = run_script("infer.py", "--ckpt", run_dir, "--num", 20, "--output_dir", tmp_path / "plain")
     kept = run_script("infer.py", "--ckpt", run_dir, "--num", 20, "--keep", 0.25, "--output_dir", tmp_path / "kept")
     assert plain.returncode == 0 and kept.returncode == 0, kept.stderr[-3000:]
-    plain, kept = np.load(tmp_path / "plain" / "samples.npz"), np.load(tmp_path / "kept" / "samples.npz")
+    plain, kept = np.load(tmp_path / "plain" / "samples-001.npz"), np.load(tmp_path / "kept" / "samples-001.npz")
     assert kept["images"].shape == (20, 28, 28) and not np.array_equal(kept["images"], plain["images"])
     if model == "cgan":  # the same two images of each digit, row by row
         assert kept["labels"].tolist() == plain["labels"].tolist()
@@ -110,7 +110,7 @@ def test_infer_label_draws_one_digit_or_refuses(trained_run, tmp_path):
     result = run_script("infer.py", "--ckpt", run_dir, "--num", 8, "--label", 7, "--output_dir", tmp_path)
     if model == "cgan":
         assert result.returncode == 0, result.stderr[-3000:]
-        assert np.load(tmp_path / "samples.npz")["labels"].tolist() == [7] * 8
+        assert np.load(tmp_path / "samples-001.npz")["labels"].tolist() == [7] * 8
         assert_one_line_error(run_script("infer.py", "--ckpt", run_dir, "--label", 10, "--output_dir", tmp_path),
                               "--label must be in 0-9")
     else:
@@ -125,9 +125,9 @@ def digest(folder):
 @pytest.mark.parametrize("args, fragment", [
     (["--device_target", "GPU"], "no usable GPU backend"),
     (["--device_target", "Ascend"], "no usable Ascend backend"),
-    (["--epochs", "0"], "--epochs must be a positive integer"),
-    (["--lr", "-1"], "--lr must be positive"),
-    (["--ema_decay", "-1"], "--ema_decay must be in [0, 1)"),
+    (["--epochs", "0"], "argument --epochs: expected an integer from 1 to 100000, got '0'"),
+    (["--lr", "-1"], "argument --lr: expected a number in (0, 10], got '-1'"),
+    (["--ema_decay", "-1"], "argument --ema_decay: expected a number in [0, 1), got '-1'"),
     (["--batch_size", "1000"], "larger than the 256 images"),
     (["--data_dir", "/nonexistent/mnist"], "does not exist"),
 ])
@@ -210,7 +210,7 @@ def test_infer_grid_has_one_row_per_digit_for_any_num(trained_run, tmp_path):
     model, run_dir, _ = trained_run
     result = run_script("infer.py", "--ckpt", run_dir, "--num", 64, "--output_dir", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    samples = np.load(tmp_path / "samples.npz")
+    samples = np.load(tmp_path / "samples-001.npz")
     assert samples["images"].shape == (64, 28, 28)
     if model != "cgan":  # an unconditional grid has no rows by label
         assert "labels" not in samples

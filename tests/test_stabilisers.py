@@ -274,7 +274,7 @@ def test_top_k_share_goes_linearly_from_all_to_the_flag_over_gs_updates():
     # with 3 D updates per G update, G updates 4 times in 12 steps
     np.testing.assert_allclose(small_config("dcgan", top_k=0.25, n_critic=3).top_k_shares(12), [1, 0.75, 0.5, 0.25])
     for bad in (0.0, -0.5, 1.5):
-        with pytest.raises(UserError, match="--top_k is the share"):
+        with pytest.raises(UserError, match=r"--top_k takes a number in \(0, 1\]"):
             small_config("dcgan", top_k=bad)
 
 

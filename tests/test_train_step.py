@@ -50,7 +50,7 @@ def test_default_rates_cgans_d_twice_gs_unless_told():
     assert TrainConfig(model="cgan", lr=1e-3).validate().lr_d == 2e-3  # the multiple follows --lr
     assert TrainConfig(model="cgan", lr_d=0.0).validate().learning_rates("d", 10) == 2e-4  # 0: G's rate
     assert TrainConfig(model="dcgan").validate().lr_d == 0.0  # as config.json had it before the default
-    with pytest.raises(UserError, match="--lr_d must not be negative"):
+    with pytest.raises(UserError, match=r"--lr_d takes a number in \[0, 10\]"):
         TrainConfig(model="cgan", lr_d=-1.0).validate()
 
 
