@@ -15,6 +15,7 @@ prints a markdown table.
 import argparse
 import json
 import os
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "mnist")
@@ -67,7 +68,7 @@ def main():
     p.add_argument("--lr_d", type=float, default=None, help="D's learning rate (default: the model's, as train.py)")
     p.add_argument("--averages", default="32,16,9,6,3", help="comma-separated powers P (see above)")
     p.add_argument("--data_dir", default=DEFAULT_DATA)
-    p.add_argument("--output_dir", default="/tmp/ms_gan_ema_sweep")
+    p.add_argument("--output_dir", default=os.path.join(tempfile.gettempdir(), "ms_gan_ema_sweep"))
     args = p.parse_args()
     try:
         powers = [int(part) for part in args.averages.split(",") if part.strip()]

@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -155,7 +156,7 @@ def main():
     p.add_argument("--lr_d", type=float, default=None, help="D's learning rate for both frameworks (default: the "
                    "model's, as train.py; 0 = G's rate, the cgan's default before it learnt at twice G's)")
     p.add_argument("--data_dir", default=DEFAULT_DATA)
-    p.add_argument("--output_dir", default="/tmp/ms_gan_parity")
+    p.add_argument("--output_dir", default=os.path.join(tempfile.gettempdir(), "ms_gan_parity"))
     p.add_argument("--frameworks", default="ms_gan,torch")
     p.add_argument("--reuse", action="store_true", help="score an ms_gan run already finished in OUTPUT_DIR "
                    "(trained with these very defaults, which is checked) instead of training it again")

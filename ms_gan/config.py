@@ -262,8 +262,9 @@ def _checked(f: dataclasses.Field, value):
     if allowed is not None:
         return allowed.check(name, value)
     kind = f.type if isinstance(f.type, type) else FIELD_TYPES[f.type]
-    numbers = kind is list and all(type(v) in (int, float) and np.isfinite(v) for v in value)
-    if not isinstance(value, kind) or (kind is list and not numbers):
+    numbers = kind is not list or (isinstance(value, list) and
+                                   all(type(v) in (int, float) and np.isfinite(v) for v in value))
+    if not isinstance(value, kind) or not numbers:
         raise UserError(f"{name} takes {'a list of numbers' if kind is list else 'a ' + kind.__name__}, got {value!r}")
     return value
 

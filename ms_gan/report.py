@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from ms_gan.diagnose import newest_diagnosis
+from ms_gan.config import load_config
 from ms_gan.errors import UserError
 from ms_gan.fileio import atomic, write_text
 from ms_gan.progress import format_seconds
@@ -132,10 +133,15 @@ def _read_run(run_dir: str) -> dict:
         file = os.path.join(run_dir, name)
         if not os.path.isfile(file):
             return None
-        with open(file) as f:
-            return json.load(f)
+        try:
+            with open(file) as f:
+                return json.load(f)
+        except ValueError:
+            raise UserError(f"{file} is damaged (empty, truncated or not JSON); the page is left as it was") from None
 
     config = load_json("config.json") or {}
+    if config:
+        load_config(os.path.join(run_dir, "config.json"))  # checked as train.py checks it: a damaged one is one line
     log = read_log(os.path.join(run_dir, LOG_NAME))
     summary = load_json("summary.json")
     grids = sorted(glob.glob(os.path.join(run_dir, "images", "epoch_*.png")))
@@ -153,10 +159,12 @@ def _read_run(run_dir: str) -> dict:
 
 def _steps_per_epoch(run_dir: str, log: dict) -> int:
     """From the newest checkpoint's state.json (read here, so that a page needs no MindSpore), else the log."""
-    states = sorted(glob.glob(os.path.join(run_dir, "checkpoints", "epoch*", "state.json")))
-    if states:
-        with open(states[-1]) as f:
-            return int(json.load(f).get("steps_per_epoch", 0))
+    for state in sorted(glob.glob(os.path.join(run_dir, "checkpoints", "epoch*", "state.json")), reverse=True):
+        try:
+            with open(state) as f:
+                return int(json.load(f).get("steps_per_epoch", 0))
+        except (ValueError, TypeError, AttributeError):
+            continue  # a damaged one: an older checkpoint, or the log, says as much
     epochs = log["epoch"]
     return int((epochs == 1).sum()) if len(epochs) and epochs.max() > 1 else 0
 

@@ -9,6 +9,7 @@ import mindspore as ms
 import numpy as np
 
 from ms_gan import clusters, stops
+from ms_gan.classifier import load_classifier
 from ms_gan.checkpoint import CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint
 from ms_gan.config import TrainConfig, save_config
 from ms_gan.data import check_same_data, create_dataset, read_split, resolve_data_dir
@@ -216,6 +217,8 @@ class _Run:
                 _remove_unstarted(self.run_dir)
 
     def _set_up(self, config: TrainConfig, resume_dir: str) -> None:
+        if config.classifier:  # a file that is no classifier would only be found out at the end of the run
+            load_classifier(config.classifier)
         if resume_dir and config.data_dir and not os.path.isdir(config.data_dir):
             raise UserError(f"the run's data folder {config.data_dir} is gone; pass --data_dir with a copy of the same "
                             f"data")
@@ -341,7 +344,12 @@ class _Run:
         state = {"epoch": epoch, "step": step, "epoch_complete": complete, "steps_per_epoch": self.steps_per_epoch}
         if not self.replicas.lead:
             return "(by rank 0)"
-        return save_checkpoint(self.run_dir, state, self.cells, keep_last=self.config.keep_last)
+        try:
+            return save_checkpoint(self.run_dir, state, self.cells, keep_last=self.config.keep_last)
+        except OSError as e:  # a full disk, a folder made read-only under the run: nothing half-written is left
+            raise UserError(f"cannot save the checkpoint of step {step} in {self.run_dir}/checkpoints "
+                            f"({e.strerror or e}); the checkpoints before it are intact: make room, then --resume "
+                            f"{self.run_dir}") from None
 
     def last_good_checkpoint(self) -> str:
         last = list_checkpoints(self.run_dir) if self.run_dir else []

@@ -139,14 +139,17 @@ def tmpfs(path, size):
 
 def test_a_full_disk_during_a_save_keeps_the_older_checkpoints_and_leaves_nothing_half_written(finished_run,
                                                                                                 tmp_path):
-    with tmpfs(tmp_path / "disk", "40m") as disk:
+    run_bytes = sum(p.stat().st_size for p in finished_run.rglob("*") if p.is_file())
+    checkpoint = max(sum(p.stat().st_size for p in c.iterdir()) for c in (finished_run / "checkpoints").iterdir())
+    with tmpfs(tmp_path / "disk", f"{(run_bytes + checkpoint) // (1 << 20) + 16}m") as disk:
         shutil.copytree(finished_run, disk / "run")
         free = shutil.disk_usage(disk).free
         with open(disk / "filler", "wb") as f:  # room for the log and the grid, not for a checkpoint (~30 MB)
             f.write(b"\0" * max(0, free - (3 << 20)))
         before = sorted(os.listdir(disk / "run" / "checkpoints"))
         result = run_script("train.py", "--resume", disk / "run", "--epochs", 3)
-        assert_one_line_error(result, "No space left on device")
+        assert_one_line_error(result, "cannot save the checkpoint of step 12")
+        assert "No space left on device" in result.stderr
         assert sorted(os.listdir(disk / "run" / "checkpoints")) == before  # no .tmp folder, nothing lost
         leftovers = [p for p in (disk / "run").rglob("*") if ".tmp" in p.name]
         assert leftovers == []

@@ -29,7 +29,8 @@ def log_values(run_dir):
 def reference(tiny_mnist, tmp_path_factory):
     """An uninterrupted 4-epoch run to compare interrupted ones against."""
     out = tmp_path_factory.mktemp("reference")
-    result = run_script("train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", out, "--run_name", "ref")
+    result = run_script("train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", out, "--run_name", "ref",
+                        "--keep_last", 0)
     assert result.returncode == 0, result.stderr[-3000:]
     return str(out / "ref")
 
