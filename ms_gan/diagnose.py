@@ -88,8 +88,8 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
     if verdict in ("mode collapse", "D dominant") and len(steps) and steps[-1] < EARLY_STEPS:
         return "too early to judge", evidence + [
             f"only {int(steps[-1])} steps: it reads {verdict} so far, as almost every GAN does this early (blurry, "
-            f"alike samples while D is ahead); judge after {EARLY_STEPS} steps or more, e.g. the default 5 epochs "
-            f"(950 steps)"]
+            f"alike samples while D is ahead); judge after {EARLY_STEPS} steps or more, e.g. after the default 5 "
+            f"epochs"]
     return verdict, evidence
 
 

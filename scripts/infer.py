@@ -48,11 +48,9 @@ def main(args):
     prepare_process(args.device_target)
     import numpy as np
 
-    from ms_gan.checkpoint import (discriminator_path, find_run_dir, load_discriminator, load_generator,
-                                   resolve_generator)
-    from ms_gan.clusters import draw_counts
+    from ms_gan.api import load_generator
+    from ms_gan.checkpoint import discriminator_path, find_run_dir, load_discriminator, resolve_generator
     from ms_gan.fileio import remove_quietly, save_npz
-    from ms_gan.runtime import setup_context
     from ms_gan.sampling import (candidate_labels, draw_discriminator_picked, generate, interpolation_inputs,
                                  latent_codes, row_names, style_grid_inputs)
     from ms_gan.visualize import save_grid, to_uint8
@@ -76,28 +74,18 @@ def main(args):
     if not os.access(output_dir, os.W_OK):
         raise UserError(f"--output_dir {output_dir} is not writable")
 
-    setup_context(args.device_target, "graph", args.seed)
-    net_g = load_generator(config, ckpt_path)
-
-    if not config.conditional:
-        labels = np.zeros(args.num, dtype=np.int32)
-    elif args.label is not None:
-        labels = np.full(args.num, args.label, dtype=np.int32)
-    elif config.clusters:  # each cluster as often as it held training images
-        labels = draw_counts(config.cluster_shares, args.num)
-    else:  # one row per digit: --num split as evenly as it goes (64 -> rows of 7, 7, 7, 7, 6, ..., 6)
-        counts = [len(part) for part in np.array_split(np.arange(args.num), config.num_classes)]
-        labels = np.repeat(np.arange(config.num_classes, dtype=np.int32), counts)
+    generator = load_generator(ckpt_path, args.device_target, ema=not args.no_ema)
+    net_g = generator.net
     if args.keep < 1:
+        labels = generator.labels_for(args.num, args.label)
         net_d = load_discriminator(config, ckpt_path)
         rng = np.random.default_rng(args.seed)
         candidates = candidate_labels(labels, args.keep)
         z = latent_codes(rng, len(candidates), config.latent_dim, args.truncation)
         images, labels = draw_discriminator_picked(net_g, net_d, z, candidates, labels, rng)
-    else:
-        z = latent_codes(np.random.default_rng(args.seed), args.num, config.latent_dim, args.truncation)
-        images = generate(net_g, z, labels)
-    images = to_uint8(images)
+        images = to_uint8(images)
+    else:  # one row per digit by default: --num split as evenly as it goes (64 -> rows of 7, 7, 7, 7, 6, ..., 6)
+        images, labels = generator.sample_with_labels(args.num, args.label, args.seed, args.truncation)
 
     arrays = {"images": images}
     if config.conditional:  # cluster ids are not digits: evaluate.py scores "labels" as the digits asked for

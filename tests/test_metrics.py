@@ -130,7 +130,7 @@ def test_a_short_run_is_too_early_to_judge(evaluator):
     collapsed = ev.score_images(np.repeat(x[:1], 1000, axis=0))
     verdict, evidence = diagnose(log, collapsed, ev.real_row)
     assert verdict == "too early to judge"
-    assert "only 380 steps: it reads mode collapse so far" in evidence[-1] and "950 steps" in evidence[-1]
+    assert "only 380 steps: it reads mode collapse so far" in evidence[-1] and "the default 5 epochs" in evidence[-1]
     assert diagnose({k: v[:380] for k, v in synthetic_log("dominant").items()})[0] == "too early to judge"
     # what is wrong early is still said: a diverged or beaten run is not waved through
     assert diagnose({k: v[:380] for k, v in synthetic_log("convergence failure").items()})[0] == \
