@@ -187,6 +187,8 @@ class Evaluator:
         if cached:
             self.reference, self.reference_radii, self.classifier_test_accuracy = cached
         else:
+            print(f"computing what real digits score ({len(test_x)} test digits through the classifier): once for "
+                  f"this data and classifier, then cached in {user_cache_dir('metrics')}", flush=True)
             self.reference, test_probs = features_and_probs(self.classifier, test_x)
             self.reference_radii = _kth_neighbour_radius(self.reference, K_NEIGHBOURS)  # kept for every precision
             self.classifier_test_accuracy = float((test_probs.argmax(1) == test_y).mean())

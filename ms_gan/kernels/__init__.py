@@ -22,6 +22,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import warnings
 
 from ms_gan.errors import UserError
@@ -70,6 +71,8 @@ def library_path() -> str:
     if compiler is None:
         raise KernelUnavailable("no C++ compiler (g++) found to build ms_gan's CPU kernels")
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    print(f"building ms_gan's CPU kernels with {compiler} (once for this machine and MindSpore, about 10 s; "
+          f"kept in {os.path.dirname(path)})", file=sys.stderr, flush=True)
     # build beside the target and rename: several processes (msrun workers) may build at once
     tmp = temp_path(path, ".so")
     try:
