@@ -17,8 +17,8 @@ Verdicts, checked in this order:
 - stable: none of the above, with sample metrics that show varied digits.
 - no failure in the log: none of the above, but no samples were scored, so mode collapse was not checked;
   such a run is never called stable.
-- too early to judge: a run of fewer than EARLY_STEPS steps that would otherwise read mode collapse or D
-  dominant. Every GAN's first few hundred steps draw blurry, alike images; the verdict says what it looks like
+- too early to judge: a run of fewer than EARLY_EPOCHS epochs or EARLY_STEPS steps that would otherwise read
+  mode collapse or D dominant. Every GAN's first few hundred steps draw blurry, alike images; the verdict says what it looks like
   so far and what to expect.
 
 Each failing verdict comes with its cures (prescribe), as train.py flags, in the order they worked on the
@@ -40,7 +40,8 @@ G_LOSS_LOST = 3.0         # G loss above this (BCE; ln 2 ~ 0.69 is balance)
 DIVERSITY_COLLAPSED = 0.6  # sample diversity below this share of real digits' diversity
 RECALL_COLLAPSED = 0.25    # recall below this share of real digits' recall: few real digits have a sample near them
 PRECISION_POOR = 0.5       # precision below this share of real digits' under a winning D: samples unlike digits
-EARLY_STEPS = 500          # fewer steps than this: the samples of any GAN are still blurry and alike
+EARLY_STEPS = 500          # fewer steps, or fewer epochs, than these: the samples of any GAN are still blurry
+EARLY_EPOCHS = 3           # and alike (the quick start's 2 fc epochs are 936 steps on the full MNIST)
 
 
 def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classes: int = 10, loss: str = "bce"):
@@ -85,11 +86,12 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
 
     d_dominant = loss != "wgan-gp" and min(stats["acc_real"], stats["acc_fake"]) >= D_ACC_WON
     verdict, evidence = _from_samples(stats, d_dominant, metrics, real, expected_classes, evidence, log)
-    if verdict in ("mode collapse", "D dominant") and len(steps) and steps[-1] < EARLY_STEPS:
+    epochs = int(log["epoch"][-1])
+    if verdict in ("mode collapse", "D dominant") and (steps[-1] < EARLY_STEPS or epochs < EARLY_EPOCHS):
         return "too early to judge", evidence + [
-            f"only {int(steps[-1])} steps: it reads {verdict} so far, as almost every GAN does this early (blurry, "
-            f"alike samples while D is ahead); judge after {EARLY_STEPS} steps or more, e.g. after the default 5 "
-            f"epochs"]
+            f"only {epochs} epoch{'s' if epochs > 1 else ''} ({int(steps[-1])} steps): it reads {verdict} so far, as "
+            f"almost every GAN does this early (blurry, alike samples while D is ahead); judge after "
+            f"{EARLY_EPOCHS} epochs and {EARLY_STEPS} steps or more, e.g. after the default 5 epochs"]
     return verdict, evidence
 
 

@@ -130,7 +130,12 @@ def test_a_short_run_is_too_early_to_judge(evaluator):
     collapsed = ev.score_images(np.repeat(x[:1], 1000, axis=0))
     verdict, evidence = diagnose(log, collapsed, ev.real_row)
     assert verdict == "too early to judge"
-    assert "only 380 steps: it reads mode collapse so far" in evidence[-1] and "the default 5 epochs" in evidence[-1]
+    assert "(380 steps): it reads mode collapse so far" in evidence[-1] and "the default 5 epochs" in evidence[-1]
+    two_epochs = {k: v[:380] for k, v in synthetic_log("stable", n=1000).items()}
+    two_epochs["epoch"] = 1 + np.arange(380) // 190
+    two_epochs["step"] = 1 + np.arange(380) * 2.5  # the quick start's 936 steps, in fewer rows
+    verdict, evidence = diagnose(two_epochs, collapsed, ev.real_row)
+    assert verdict == "too early to judge" and "only 2 epochs" in evidence[-1]
     assert diagnose({k: v[:380] for k, v in synthetic_log("dominant").items()})[0] == "too early to judge"
     # what is wrong early is still said: a diverged or beaten run is not waved through
     assert diagnose({k: v[:380] for k, v in synthetic_log("convergence failure").items()})[0] == \
