@@ -153,10 +153,10 @@ TABLES = {"results": results_table, "longer": longer_table, "failure_modes": fai
 
 def put(text: str, name: str, table: str) -> str:
     """TEXT with the block between NAME's markers replaced by TABLE."""
-    pattern = re.compile(rf"(<!-- table:{name} -->\n).*?(\n<!-- /table:{name} -->)", re.S)
+    pattern = re.compile(rf"(<!-- table:{name} -->\n)(?:.*?\n)?(<!-- /table:{name} -->)", re.S)
     if not pattern.search(text):
         raise SystemExit(f"error: no <!-- table:{name} --> block")
-    return pattern.sub(lambda m: m.group(1) + table + m.group(2), text)
+    return pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
 
 
 def main():
