@@ -241,7 +241,7 @@ def _numeric_flags(parser):
             yield action.option_strings[0], parse
 
 
-SCRIPTS = ("train.py", "infer.py", "evaluate.py", "diagnose.py", "export.py", "train_classifier.py")
+SCRIPTS = ("train.py", "infer.py", "evaluate.py", "diagnose.py", "train_classifier.py")  # export.py reads no number
 BAD = ("nan", "inf", "-inf", "-1", "0", "1e30", "99999999999", "1.5", "x")
 
 
