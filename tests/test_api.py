@@ -87,11 +87,17 @@ def test_pip_install_dot_ships_what_the_package_needs(tmp_path):
 
     import importlib.util
 
+    import shutil
+
+    source = tmp_path / "source"  # a copy, so that the build's own folders land outside the checkout
+    shutil.copytree(os.path.join(ROOT, "ms_gan"), source / "ms_gan", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(os.path.join(ROOT, name), source / name)
     target = tmp_path / "site"
     # with setuptools at hand, build with it; else pip fetches it from PyPI, as for any user
     isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
     result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *isolation,
-                             "--target", str(target), ROOT], capture_output=True, text=True, timeout=600)
+                             "--target", str(target), str(source)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     code = ("import os, sys, ms_gan; from ms_gan.classifier import shipped_path; "
             "assert ms_gan.__file__.startswith(sys.argv[1]), ms_gan.__file__; "

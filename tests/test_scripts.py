@@ -329,25 +329,6 @@ def test_the_fc_floor_runs_the_steps_products_in_its_dataflow():
     np.testing.assert_allclose(run().asnumpy(), np.array(expected), rtol=1e-4, atol=1e-4)
 
 
-def test_thread_speeds_tables_each_round_with_its_threads():
-    """benchmarks/thread_speeds.py: one row a round, its median time and the busy threads' shares of a core (one
-    thread's share is at most one core, give or take a clock tick); bad flags get one line."""
-    script = os.path.join(ROOT, "benchmarks", "thread_speeds.py")
-    result = subprocess.run([sys.executable, script, "--rounds", "2", "--repeats", "10"], capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| ") and "round" not in line]
-    assert [row[1].strip() for row in rows] == ["0", "1"]
-    for row in rows:
-        assert float(row[2]) > 0
-        shares = [float(part.strip().rsplit(" ", 1)[1].rstrip("%")) for part in row[3].split(",") if part.strip()]
-        assert shares and all(5 <= share <= 115 for share in shares)  # CPU time comes in 10 ms ticks
-    assert "rounds' medians: " in result.stdout
-    bad = subprocess.run([sys.executable, script, "--graph", "floor", "--model", "dcgan"], capture_output=True,
-                         text=True, timeout=60)
-    assert_one_line_error(bad, "--graph floor is the fc step's products")
-
-
 def test_profile_step_refuses_bad_flags_in_one_line():
     result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "profile_step.py"), "--steps", "0"],
                             capture_output=True, text=True, timeout=60)

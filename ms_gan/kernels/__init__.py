@@ -6,7 +6,7 @@ instead computes each convolution as one large matrix product between an unfolde
 (models/layers.py): gemm_conv.cc rearranges memory around it (Im2Col, Col2Im, SwapNC), applies LeakyReLU in
 one pass, and runs BatchNorm in training with the scale, shift and (leaky) ReLU after it in two passes each way;
 gemm.cc multiplies through the sgemm of the oneDNN that MindSpore ships, one call per core, 1.2-1.7x the speed
-of MindSpore's MatMul on these shapes (benchmarks/bench_products.py), and for drawing from the fc generator,
+of MindSpore's MatMul on these shapes (benchmarks/kernels/bench_products.py), and for drawing from the fc generator,
 runs each hidden layer's product, bias and ReLU in one pass (models/folded.py).
 Each training operator's gradient is built from these operators, so they differentiate twice (WGAN-GP), except
 BatchNorm's, which nothing differentiates twice (WGAN-GP's critic has LayerNorm).

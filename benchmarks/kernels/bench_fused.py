@@ -6,7 +6,7 @@
 - the fc generator's drawing: its folded layers as one-pass product + bias + ReLU kernels (DenseReLU) against
   MindSpore's Dense and ReLU, 10,000 samples.
 
-    python benchmarks/bench_fused.py [--rounds 8]
+    python benchmarks/kernels/bench_fused.py [--rounds 8]
 
 This is the measured reason for these two kernels (README, Performance).
 """

@@ -1,7 +1,7 @@
 """Matrix products: MindSpore's CPU MatMul against ms_gan's oneDNN products (ms_gan/kernels/gemm.cc), on the
 shapes of a dcgan step at batch 128 and of the fc models, each timed alone in a compiled graph.
 
-    python benchmarks/bench_products.py [--repeats 20]
+    python benchmarks/kernels/bench_products.py [--repeats 20]
 
 This is the measured reason ms_gan's conv layers multiply through the kernels on CPU (README, Performance).
 """
