@@ -35,10 +35,27 @@ OPTIONS = {  # name -> train.py flags on top of the shared base
 def run_option(name, flags, args) -> dict:
     run_name = name.replace(" ", "_")
     run_dir = os.path.join(args.output_dir, run_name)
-    cmd = [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--model", args.model, "--epochs",
-           str(args.epochs), "--seed", str(args.seed), "--data_dir", args.data_dir, "--eval_every",
-           str(args.epochs), "--eval_samples", str(args.eval_samples), "--output_dir", args.output_dir,
-           "--run_name", run_name, *flags]
+    cmd = [
+        sys.executable,
+        os.path.join(ROOT, "scripts", "train.py"),
+        "--model",
+        args.model,
+        "--epochs",
+        str(args.epochs),
+        "--seed",
+        str(args.seed),
+        "--data_dir",
+        args.data_dir,
+        "--eval_every",
+        str(args.epochs),
+        "--eval_samples",
+        str(args.eval_samples),
+        "--output_dir",
+        args.output_dir,
+        "--run_name",
+        run_name,
+        *flags,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         return {"option": name, "flags": " ".join(flags), "error": done.stderr.strip().splitlines()[-1:]}
@@ -48,23 +65,35 @@ def run_option(name, flags, args) -> dict:
         summary = json.load(f)
     with open(os.path.join(run_dir, "diagnosis.json")) as f:
         verdict = json.load(f)["verdict"]
-    return {"option": name, "flags": " ".join(flags), "fd": float(metrics["fd"]),
-            "inception_score": float(metrics["inception_score"]), "precision": float(metrics["precision"]),
-            "recall": float(metrics["recall"]), "digits_covered": int(float(metrics["digits_covered"])),
-            "images_per_second": summary["images_per_second"], "wall_seconds": summary["wall_seconds"],
-            "diagnosis": verdict, "run_dir": run_dir}
+    return {
+        "option": name,
+        "flags": " ".join(flags),
+        "fd": float(metrics["fd"]),
+        "inception_score": float(metrics["inception_score"]),
+        "precision": float(metrics["precision"]),
+        "recall": float(metrics["recall"]),
+        "digits_covered": int(float(metrics["digits_covered"])),
+        "images_per_second": summary["images_per_second"],
+        "wall_seconds": summary["wall_seconds"],
+        "diagnosis": verdict,
+        "run_dir": run_dir,
+    }
 
 
 def table(rows) -> str:
-    lines = ["| option | flags | FD | IS | precision | recall | digits | images/s | diagnosis |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| option | flags | FD | IS | precision | recall | digits | images/s | diagnosis |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if "error" in r:
             lines.append(f"| {r['option']} | `{r['flags']}` | failed: {' '.join(r['error'])} | | | | | | |")
             continue
-        lines.append(f"| {r['option']} | `{r['flags'] or '(defaults)'}` | {r['fd']:.1f} | {r['inception_score']:.2f} "
-                     f"| {r['precision']:.3f} | {r['recall']:.3f} | {r['digits_covered']} "
-                     f"| {r['images_per_second']:.0f} | {r['diagnosis']} |")
+        lines.append(
+            f"| {r['option']} | `{r['flags'] or '(defaults)'}` | {r['fd']:.1f} | {r['inception_score']:.2f} "
+            f"| {r['precision']:.3f} | {r['recall']:.3f} | {r['digits_covered']} "
+            f"| {r['images_per_second']:.0f} | {r['diagnosis']} |"
+        )
     return "\n".join(lines)
 
 

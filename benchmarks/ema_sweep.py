@@ -52,8 +52,7 @@ class Averages:
         paths = {}
         for power, averages in self.values.items():
             paths[power] = os.path.join(folder, f"average_{power}.ckpt")
-            ms.save_checkpoint([{"name": n, "data": ms.Tensor(a)} for n, a in zip(self.names, averages)],
-                               paths[power])
+            ms.save_checkpoint([{"name": n, "data": ms.Tensor(a)} for n, a in zip(self.names, averages)], paths[power])
         return paths
 
 
@@ -80,32 +79,50 @@ def main():
     from ms_gan.runtime import prepare_process
 
     prepare_process("CPU")  # as scripts/train.py does, before MindSpore is imported
+    from parity import SCORES, _evaluate  # evaluate.py in a subprocess, and its columns, as the parity table
+
     from ms_gan.checkpoint import list_checkpoints, read_state
     from ms_gan.errors import UserError
     from ms_gan.trainer import train
-    from parity import SCORES, _evaluate  # evaluate.py in a subprocess, and its columns, as the parity table
 
     averages = Averages(powers)
     try:
         name = f"{args.model}-{args.epochs}ep-{args.lr_schedule}-seed{args.seed}"
-        config = TrainConfig(model=args.model, seed=args.seed, epochs=args.epochs, lr_schedule=args.lr_schedule, lr_d=args.lr_d,
-                             data_dir=args.data_dir, output_dir=args.output_dir, run_name=name).validate()
+        config = TrainConfig(
+            model=args.model,
+            seed=args.seed,
+            epochs=args.epochs,
+            lr_schedule=args.lr_schedule,
+            lr_d=args.lr_d,
+            data_dir=args.data_dir,
+            output_dir=args.output_dir,
+            run_name=name,
+        ).validate()
         run_dir = train(config, after_step=averages.update)
     except UserError as e:
         raise SystemExit(f"error: {e}") from None
     last = list_checkpoints(run_dir)[-1]
     steps = read_state(last)["step"]
-    candidates = {"none (the raw G)": os.path.join(last, "generator.ckpt"),
-                  "the run's own (--ema_decay 0.999)": os.path.join(last, "generator_ema.ckpt")}
-    candidates.update({f"P = {power}, centred {round(steps / (power + 1))} steps back": path
-                       for power, path in averages.save(last).items()})
+    candidates = {
+        "none (the raw G)": os.path.join(last, "generator.ckpt"),
+        "the run's own (--ema_decay 0.999)": os.path.join(last, "generator_ema.ckpt"),
+    }
+    candidates.update(
+        {
+            f"P = {power}, centred {round(steps / (power + 1))} steps back": path
+            for power, path in averages.save(last).items()
+        }
+    )
     columns = [column for column in SCORES if column[0] != "IS"]
     rows = ["| average of G | " + " | ".join(c[0] for c in columns) + " |", "|---|" + "---|" * len(columns)]
     for name, ckpt in candidates.items():
-        scores = _evaluate(["--ckpt", ckpt], ckpt[:-len(".ckpt")] + "_metrics.json", argparse.Namespace(num=10000))
+        scores = _evaluate(["--ckpt", ckpt], ckpt[: -len(".ckpt")] + "_metrics.json", argparse.Namespace(num=10000))
         print(json.dumps({"average": name, "seed": args.seed, **scores}), flush=True)
-        rows.append(f"| {name} | " + " | ".join(fmt.format(scores[key]) if key in scores else ""
-                                             for _, key, fmt in columns) + " |")
+        rows.append(
+            f"| {name} | "
+            + " | ".join(fmt.format(scores[key]) if key in scores else "" for _, key, fmt in columns)
+            + " |"
+        )
     print("\n".join(rows))
 
 

@@ -21,16 +21,34 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DATA = os.path.join(ROOT, "..", "shared", "data", "mnist")
-SCORES = (("FD", "fd", "{:.2f}"), ("IS", "inception_score", "{:.2f}"), ("precision", "precision", "{:.3f}"),
-          ("recall", "recall", "{:.3f}"), ("label acc.", "label_accuracy", "{:.3f}"))
+SCORES = (
+    ("FD", "fd", "{:.2f}"),
+    ("IS", "inception_score", "{:.2f}"),
+    ("precision", "precision", "{:.3f}"),
+    ("recall", "recall", "{:.3f}"),
+    ("label acc.", "label_accuracy", "{:.3f}"),
+)
 
 
 def train_ms(model, seed, args) -> dict:
     """Train through scripts/train.py (default flags but --lr_d), score with evaluate.py --ckpt."""
     run_dir = os.path.join(args.output_dir, "ms_gan", f"{model}-seed{seed}")
-    train = [sys.executable, os.path.join(ROOT, "scripts", "train.py"), "--model", model, "--seed", str(seed),
-             "--epochs", str(args.epochs), "--data_dir", args.data_dir, "--output_dir", os.path.dirname(run_dir),
-             "--run_name", os.path.basename(run_dir)] + _lr_d_flag(args)
+    train = [
+        sys.executable,
+        os.path.join(ROOT, "scripts", "train.py"),
+        "--model",
+        model,
+        "--seed",
+        str(seed),
+        "--epochs",
+        str(args.epochs),
+        "--data_dir",
+        args.data_dir,
+        "--output_dir",
+        os.path.dirname(run_dir),
+        "--run_name",
+        os.path.basename(run_dir),
+    ] + _lr_d_flag(args)
     finished = os.path.isfile(os.path.join(run_dir, "summary.json"))
     if finished and args.reuse:
         _check_defaults(run_dir, model, seed, args)
@@ -62,16 +80,32 @@ def train_torch(model, seed, args) -> dict:
     """Train the twin in a fresh process (this file with --torch_worker), score its samples.npz."""
     out_dir = os.path.join(args.output_dir, "torch", f"{model}-seed{seed}")
     os.makedirs(out_dir, exist_ok=True)
-    worker = [sys.executable, os.path.abspath(__file__), "--torch_worker", out_dir, "--models", model,
-              "--seeds", str(seed), "--epochs", str(args.epochs), "--data_dir", args.data_dir,
-              "--num", str(args.num)] + _lr_d_flag(args)
+    worker = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--torch_worker",
+        out_dir,
+        "--models",
+        model,
+        "--seeds",
+        str(seed),
+        "--epochs",
+        str(args.epochs),
+        "--data_dir",
+        args.data_dir,
+        "--num",
+        str(args.num),
+    ] + _lr_d_flag(args)
     timing_path = os.path.join(out_dir, "timing.json")
     if not (args.reuse and os.path.isfile(timing_path)):
         _run(worker, f"torch {model} seed {seed}")
     with open(timing_path) as f:
         timing = json.load(f)
-    metrics = _evaluate(["--samples", os.path.join(out_dir, "samples.npz"), "--data_dir", args.data_dir],
-                        os.path.join(out_dir, "metrics.json"), args)
+    metrics = _evaluate(
+        ["--samples", os.path.join(out_dir, "samples.npz"), "--data_dir", args.data_dir],
+        os.path.join(out_dir, "metrics.json"),
+        args,
+    )
     return {**timing, **metrics}
 
 
@@ -79,7 +113,6 @@ def torch_worker(out_dir, model, seed, args) -> None:
     """Train the twin with ms_gan's default settings for MODEL; write OUT_DIR/samples.npz and print timing."""
     import numpy as np
     import torch
-
     from torch_reference import Batches, GeneratorEMA, build, make_train_step
 
     from ms_gan.config import TrainConfig
@@ -95,8 +128,15 @@ def torch_worker(out_dir, model, seed, args) -> None:
     ema = None
     if config.ema_decay:
         ema = GeneratorEMA(net_g, build(model, config.latent_dim, config.ngf, config.ndf)[0], config.ema_decay)
-    step = make_train_step(net_g, net_d, config.learning_rates("g", total), (config.beta1, config.beta2),
-                           lr_d=config.learning_rates("d", total), loss=config.loss, ema=ema)
+    step = make_train_step(
+        net_g,
+        net_d,
+        config.learning_rates("g", total),
+        (config.beta1, config.beta2),
+        lr_d=config.learning_rates("d", total),
+        loss=config.loss,
+        ema=ema,
+    )
     net_g.train()
     net_d.train()
     start = time.perf_counter()
@@ -110,20 +150,35 @@ def torch_worker(out_dir, model, seed, args) -> None:
     z = np.random.default_rng(0).standard_normal((args.num, config.latent_dim), dtype=np.float32)
     wanted = (np.arange(args.num) % config.num_classes).astype(np.int64)
     with torch.no_grad():
-        fakes = [sampler(torch.from_numpy(z[i:i + 500]), torch.from_numpy(wanted[i:i + 500])).numpy()
-                 for i in range(0, args.num, 500)]
+        fakes = [
+            sampler(torch.from_numpy(z[i : i + 500]), torch.from_numpy(wanted[i : i + 500])).numpy()
+            for i in range(0, args.num, 500)
+        ]
     arrays = {"images": to_uint8(np.concatenate(fakes))}
     if config.conditional:
         arrays["labels"] = wanted.astype(np.int32)
     np.savez(os.path.join(out_dir, "samples.npz"), **arrays)
     with open(os.path.join(out_dir, "timing.json"), "w") as f:  # written last: its presence means finished
-        json.dump({"wall_seconds": round(wall, 1), "images_per_second": round(total * config.batch_size / wall, 1),
-                   "steps": total}, f)
+        json.dump(
+            {
+                "wall_seconds": round(wall, 1),
+                "images_per_second": round(total * config.batch_size / wall, 1),
+                "steps": total,
+            },
+            f,
+        )
 
 
 def _evaluate(source, output, args) -> dict:
-    cmd = [sys.executable, os.path.join(ROOT, "scripts", "evaluate.py"), *source, "--num", str(args.num),
-           "--output", output]
+    cmd = [
+        sys.executable,
+        os.path.join(ROOT, "scripts", "evaluate.py"),
+        *source,
+        "--num",
+        str(args.num),
+        "--output",
+        output,
+    ]
     _run(cmd, f"evaluate.py {' '.join(source)}")
     with open(output) as f:
         return json.load(f)["samples"]
@@ -138,12 +193,17 @@ def _run(cmd, what) -> str:
 
 
 def table(records) -> str:
-    lines = ["| model | framework | seed | " + " | ".join(c[0] for c in SCORES) + " | wall s | images/s |",
-             "|---|---|---|" + "---|" * (len(SCORES) + 2)]
+    lines = [
+        "| model | framework | seed | " + " | ".join(c[0] for c in SCORES) + " | wall s | images/s |",
+        "|---|---|---|" + "---|" * (len(SCORES) + 2),
+    ]
     for r in records:
         cells = [fmt.format(r[key]) if key in r else "" for _, key, fmt in SCORES]
-        lines.append(f"| {r['model']} | {r['framework']} | {r['seed']} | " + " | ".join(cells)
-                     + f" | {r['wall_seconds']:.0f} | {r['images_per_second']:.0f} |")
+        lines.append(
+            f"| {r['model']} | {r['framework']} | {r['seed']} | "
+            + " | ".join(cells)
+            + f" | {r['wall_seconds']:.0f} | {r['images_per_second']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -153,13 +213,22 @@ def main():
     p.add_argument("--seeds", default="0,1")
     p.add_argument("--epochs", type=int, default=5, help="5 epochs of the 24,345 shared digits = 950 steps")
     p.add_argument("--num", type=int, default=10000, help="samples each generator is scored on")
-    p.add_argument("--lr_d", type=float, default=None, help="D's learning rate for both frameworks (default: the "
-                   "model's, as train.py; 0 = G's rate, the cgan's default before it learnt at twice G's)")
+    p.add_argument(
+        "--lr_d",
+        type=float,
+        default=None,
+        help="D's learning rate for both frameworks (default: the "
+        "model's, as train.py; 0 = G's rate, the cgan's default before it learnt at twice G's)",
+    )
     p.add_argument("--data_dir", default=DEFAULT_DATA)
     p.add_argument("--output_dir", default=os.path.join(tempfile.gettempdir(), "ms_gan_parity"))
     p.add_argument("--frameworks", default="ms_gan,torch")
-    p.add_argument("--reuse", action="store_true", help="score an ms_gan run already finished in OUTPUT_DIR "
-                   "(trained with these very defaults, which is checked) instead of training it again")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="score an ms_gan run already finished in OUTPUT_DIR "
+        "(trained with these very defaults, which is checked) instead of training it again",
+    )
     p.add_argument("--torch_worker", help=argparse.SUPPRESS)
     args = p.parse_args()
     models, seeds = args.models.split(","), [int(s) for s in args.seeds.split(",")]

@@ -120,11 +120,15 @@ def main():
         per_type[row["op_type"]][1] += int(row["op_occurrences"]) // args.steps
     total = sum(ms for ms, _ in per_type.values())
     call_count = sum(n for _, n in per_type.values())
-    print(f"\n{args.model}, batch {args.batch_size}: {total:.1f} ms of operators per step "
-          f"(the {args.steps} profiled steps' total, divided by {args.steps})\n")
-    print(f"wall time per step: {profiled_wall:.1f} ms profiled, {wall:.1f} ms in the {args.steps} steps before "
-          f"(unprofiled); {call_count} operator calls per step, and {profiled_wall - total:.1f} ms of the profiled steps "
-          f"outside them (MindSpore's dispatch between them, and the profiler's own work)\n")
+    print(
+        f"\n{args.model}, batch {args.batch_size}: {total:.1f} ms of operators per step "
+        f"(the {args.steps} profiled steps' total, divided by {args.steps})\n"
+    )
+    print(
+        f"wall time per step: {profiled_wall:.1f} ms profiled, {wall:.1f} ms in the {args.steps} steps before "
+        f"(unprofiled); {call_count} operator calls per step, and {profiled_wall - total:.1f} ms of the profiled steps "
+        f"outside them (MindSpore's dispatch between them, and the profiler's own work)\n"
+    )
     print("| operator type | calls per step | ms per step | share |\n|---|---|---|---|")
     for op_type, (ms, calls) in sorted(per_type.items(), key=lambda item: -item[1][0]):
         if ms >= 0.05:
@@ -141,7 +145,7 @@ def main():
         for name, (ms, calls) in sorted(per_kernel.items(), key=lambda item: -item[1][0]):
             print(f"| {name} | {calls} | {ms:.1f} |")
     print(f"\nthe {args.top} largest operators:\n\n| operator | ms per call |\n|---|---|")
-    for row in sorted(rows, key=lambda row: -float(row["op_avg_time(ms)"]))[:args.top]:
+    for row in sorted(rows, key=lambda row: -float(row["op_avg_time(ms)"]))[: args.top]:
         name = row["full_op_name"] + (f" ({kernels[row['full_op_name']]})" if row["full_op_name"] in kernels else "")
         print(f"| {name} | {float(row['op_avg_time(ms)']):.2f} |")
 

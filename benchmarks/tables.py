@@ -26,11 +26,29 @@ LONGER_RUNS = ("cgan_14ep_linear", "clusters_10ep_b32", "dcgan_14ep_b32", "fashi
 FAILURE_RUNS = ("stable", "mode_collapse", "convergence_failure")
 SPEED_JSON = os.path.join("benchmarks", "results_current_cpu_2core.json")
 # where each table goes
-PLACES = {"results": ("README.md", "docs/results.md"), "longer": ("docs/results.md",),
-          "failure_modes": ("docs/diagnosis.md",), "options": ("docs/losses.md",), "speed": ("README.md", "docs/performance.md")}
+PLACES = {
+    "results": ("README.md", "docs/results.md"),
+    "longer": ("docs/results.md",),
+    "failure_modes": ("docs/diagnosis.md",),
+    "options": ("docs/losses.md",),
+    "speed": ("README.md", "docs/performance.md"),
+}
 # settings that say where a run was written or what it was trained on, not how: never part of its command
-NOT_FLAGS = ("output_dir", "run_name", "data_dir", "data_url", "data_fingerprint", "cluster_shares", "num_workers",
-             "keep_last", "save_every", "device_target", "num_classes", "num_grid", "cured_from")
+NOT_FLAGS = (
+    "output_dir",
+    "run_name",
+    "data_dir",
+    "data_url",
+    "data_fingerprint",
+    "cluster_shares",
+    "num_workers",
+    "keep_last",
+    "save_every",
+    "device_target",
+    "num_classes",
+    "num_grid",
+    "cured_from",
+)
 
 
 def _load(path: str) -> dict:
@@ -43,8 +61,7 @@ def train_command(config: dict) -> str:
     sys.path.insert(0, ROOT)
     from ms_gan.config import TrainConfig
 
-    defaults = dataclasses.asdict(TrainConfig(model=config["model"], dataset=config.get("dataset", "mnist"))
-                                  .validate())
+    defaults = dataclasses.asdict(TrainConfig(model=config["model"], dataset=config.get("dataset", "mnist")).validate())
     flags = []
     for name, value in config.items():
         if name in NOT_FLAGS or name not in defaults or defaults[name] == value or name == "model":
@@ -62,8 +79,10 @@ def _flag(name: str, value) -> str:
 
 
 def results_table(runs=RESULT_RUNS) -> str:
-    rows = ["| run | model | seed | epochs (steps) | FD ↓ | IS ↑ | precision | recall | digits covered | label acc. |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| run | model | seed | epochs (steps) | FD ↓ | IS ↑ | precision | recall | digits covered | label acc. |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     commands, real = [], None
     for name in runs:
         folder = os.path.join(SHOWCASE, name)
@@ -71,15 +90,20 @@ def results_table(runs=RESULT_RUNS) -> str:
         steps = _load(os.path.join(folder, "summary.json"))["steps"]
         m = metrics["samples"]
         accuracy = f"{m['label_accuracy']:.3f}" if "label_accuracy" in m else ""
-        rows.append(f"| {name} | {config['model']} | {config['seed']} | {config['epochs']} ({steps:,}) | "
-                    f"{m['fd']:.2f} | {m['inception_score']:.2f} | {m['precision']:.3f} | {m['recall']:.3f} | "
-                    f"{m['digits_covered']} | {accuracy} |")
-        commands.append(f"{train_command(config)} --run_name {name}   # then: python scripts/evaluate.py "
-                        f"--ckpt result/{name}")
+        rows.append(
+            f"| {name} | {config['model']} | {config['seed']} | {config['epochs']} ({steps:,}) | "
+            f"{m['fd']:.2f} | {m['inception_score']:.2f} | {m['precision']:.3f} | {m['recall']:.3f} | "
+            f"{m['digits_covered']} | {accuracy} |"
+        )
+        commands.append(
+            f"{train_command(config)} --run_name {name}   # then: python scripts/evaluate.py --ckpt result/{name}"
+        )
         real = real or metrics["real"]
-    rows.append(f"| real digits (held out) | | | | {real['fd']:.2f} | {real['inception_score']:.2f} | "
-                f"{real['precision']:.3f} | {real['recall']:.3f} | {real['digits_covered']} | "
-                f"{real.get('label_accuracy', 0):.3f} |")
+    rows.append(
+        f"| real digits (held out) | | | | {real['fd']:.2f} | {real['inception_score']:.2f} | "
+        f"{real['precision']:.3f} | {real['recall']:.3f} | {real['digits_covered']} | "
+        f"{real.get('label_accuracy', 0):.3f} |"
+    )
     return "\n".join(rows + ["", "```bash", *commands, "```"])
 
 
@@ -91,22 +115,35 @@ def failure_modes_table() -> str:
     """The digit-8 runs: verdict, D's medians over the last third, the last evaluation (metrics.csv)."""
     import csv
 
-    rows = ["| run | flags beyond the baseline's | verdict | FD ↓ | precision | recall | diversity |",
-            "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| run | flags beyond the baseline's | verdict | FD ↓ | precision | recall | diversity |",
+        "|---|---|---|---|---|---|---|",
+    ]
     base = _load(os.path.join(SHOWCASE, "failure_modes", "stable", "config.json"))
     for name in FAILURE_RUNS:
         folder = os.path.join(SHOWCASE, "failure_modes", name)
         config = _load(os.path.join(folder, "config.json"))
-        changed = " ".join(_flag(k, v) for k, v in sorted(config.items())
-                           if k not in NOT_FLAGS + ("run_name",) and base.get(k) != v)
+        changed = " ".join(
+            _flag(k, v) for k, v in sorted(config.items()) if k not in NOT_FLAGS + ("run_name",) and base.get(k) != v
+        )
         with open(os.path.join(ROOT, folder, "metrics.csv"), newline="") as f:
             last = list(csv.DictReader(f))[-1]
         verdict = _load(os.path.join(folder, "diagnosis.json"))["verdict"]
-        rows.append(f"| {name} | {changed or '(none)'} | **{verdict}** | {float(last['fd']):.2f} | "
-                    f"{float(last['precision']):.3f} | {float(last['recall']):.3f} | {float(last['diversity']):.2f} |")
+        rows.append(
+            f"| {name} | {changed or '(none)'} | **{verdict}** | {float(last['fd']):.2f} | "
+            f"{float(last['precision']):.3f} | {float(last['recall']):.3f} | {float(last['diversity']):.2f} |"
+        )
     command = train_command(base).replace("python scripts/train.py", "python scripts/train.py", 1)
-    return "\n".join(rows + ["", "```bash", f"{command} --run_name stable   # and the flags above, one run each",
-                              "python scripts/diagnose.py result/stable", "```"])
+    return "\n".join(
+        rows
+        + [
+            "",
+            "```bash",
+            f"{command} --run_name stable   # and the flags above, one run each",
+            "python scripts/diagnose.py result/stable",
+            "```",
+        ]
+    )
 
 
 OPTIONS_JSON = os.path.join(SHOWCASE, "compare", "compare_fc.json")
@@ -116,16 +153,25 @@ def options_table() -> str:
     import subprocess
 
     data = _load(OPTIONS_JSON)
-    commit = subprocess.run(["git", "log", "-1", "--format=%h", "--", OPTIONS_JSON], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip() or "(uncommitted)"
-    rows = [f"Measured at commit {commit} by `python benchmarks/compare_options.py --json "
-            f"result/compare_fc.json`: {data['model']}, {data['epochs']} epochs, seed {data['seed']}.", "",
-            "| option | flags | FD ↓ | IS ↑ | precision | recall | digits | images/s | diagnosis |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    commit = (
+        subprocess.run(
+            ["git", "log", "-1", "--format=%h", "--", OPTIONS_JSON], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        or "(uncommitted)"
+    )
+    rows = [
+        f"Measured at commit {commit} by `python benchmarks/compare_options.py --json "
+        f"result/compare_fc.json`: {data['model']}, {data['epochs']} epochs, seed {data['seed']}.",
+        "",
+        "| option | flags | FD ↓ | IS ↑ | precision | recall | digits | images/s | diagnosis |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in data["rows"]:
         flags = f"`{r['flags']}`" if r["flags"] else "(defaults)"
-        rows.append(f"| {r['option']} | {flags} | {r['fd']:.1f} | {r['inception_score']:.2f} | {r['precision']:.3f} | "
-                    f"{r['recall']:.3f} | {r['digits_covered']} | {r['images_per_second']:.0f} | {r['diagnosis']} |")
+        rows.append(
+            f"| {r['option']} | {flags} | {r['fd']:.1f} | {r['inception_score']:.2f} | {r['precision']:.3f} | "
+            f"{r['recall']:.3f} | {r['digits_covered']} | {r['images_per_second']:.0f} | {r['diagnosis']} |"
+        )
     return "\n".join(rows)
 
 
@@ -137,18 +183,28 @@ def speed_table() -> str:
     def median(model, framework, measure):  # over the benchmark's repeats
         return statistics.median(measure(r) for r in records if (r["model"], r["framework"]) == (model, framework))
 
-    rows = ["| model | ms_gan ms/step | PyTorch ms/step | ms_gan vs PyTorch | ms_gan generates (img/s) | "
-            "PyTorch generates (img/s) |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| model | ms_gan ms/step | PyTorch ms/step | ms_gan vs PyTorch | ms_gan generates (img/s) | "
+        "PyTorch generates (img/s) |",
+        "|---|---|---|---|---|---|",
+    ]
     for model in ("fc", "dcgan", "cgan"):
         ms_step, torch_step = (median(model, f, lambda r: r["compute_ms"] + r["data_wait_ms"]) for f in ("ms", "torch"))
         ms_gen, torch_gen = (median(model, f, lambda r: r["infer_images_per_s"]) for f in ("ms", "torch"))
-        rows.append(f"| {model} | {ms_step:.1f} | {torch_step:.1f} | {torch_step / ms_step:.2f}x | {ms_gen:.0f} | "
-                    f"{torch_gen:.0f} |")
+        rows.append(
+            f"| {model} | {ms_step:.1f} | {torch_step:.1f} | {torch_step / ms_step:.2f}x | {ms_gen:.0f} | "
+            f"{torch_gen:.0f} |"
+        )
     return "\n".join(rows)
 
 
-TABLES = {"results": results_table, "longer": longer_table, "failure_modes": failure_modes_table,
-          "options": options_table, "speed": speed_table}
+TABLES = {
+    "results": results_table,
+    "longer": longer_table,
+    "failure_modes": failure_modes_table,
+    "options": options_table,
+    "speed": speed_table,
+}
 
 
 def put(text: str, name: str, table: str) -> str:

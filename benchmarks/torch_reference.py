@@ -29,8 +29,9 @@ class FCGenerator(nn.Module):
 class FCDiscriminator(nn.Module):
     def __init__(self):
         super().__init__()
-        self.model = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
-                                   nn.Linear(256, 1))
+        self.model = nn.Sequential(
+            nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1)
+        )
 
     def forward(self, x, labels=None):
         return self.model(x.view(-1, 784)).squeeze(-1)
@@ -42,10 +43,17 @@ class DCGANGenerator(nn.Module):
         self.ngf = ngf
         self.project = nn.Linear(latent_dim, ngf * 4 * 49, bias=False)
         self.model = nn.Sequential(
-            nn.BatchNorm2d(ngf * 4), nn.ReLU(),
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(),
-            nn.Conv2d(ngf, 1, 3, 1, 1, bias=False), nn.Tanh())
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(),
+            nn.Conv2d(ngf, 1, 3, 1, 1, bias=False),
+            nn.Tanh(),
+        )
         self.apply(_init_dcgan)
 
     def forward(self, z, labels=None):
@@ -56,9 +64,15 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, ndf=64, in_channels=1):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf * 2, ndf * 4, 3, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2))
+            nn.Conv2d(in_channels, ndf, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 2, ndf * 4, 3, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 4),
+            nn.LeakyReLU(0.2),
+        )
         self.head = nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False)
         self.apply(_init_dcgan)
 
@@ -175,8 +189,11 @@ class GeneratorEMA:
     def __init__(self, net_g, shadow, decay: float):
         self.net, self.decay, self.n = shadow, decay, 0
         shadow.load_state_dict(net_g.state_dict())
-        self.pairs = [(a, w) for (name, a), w in zip(shadow.state_dict().items(), net_g.state_dict().values())
-                      if a.dtype.is_floating_point]  # not BatchNorm's num_batches_tracked counter
+        self.pairs = [
+            (a, w)
+            for (name, a), w in zip(shadow.state_dict().items(), net_g.state_dict().values())
+            if a.dtype.is_floating_point
+        ]  # not BatchNorm's num_batches_tracked counter
 
     @torch.no_grad()
     def update(self):
@@ -201,7 +218,7 @@ class Batches:
     def __iter__(self):
         order = torch.randperm(len(self.images), generator=self.generator)
         for i in range(len(self)):
-            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            idx = order[i * self.batch_size : (i + 1) * self.batch_size]
             real = self.images[idx].float().div_(127.5).sub_(1.0)
             z = torch.randn(self.batch_size, self.latent_dim, generator=self.generator)
             yield real, z, self.labels[idx]

@@ -117,8 +117,11 @@ def train(config=None, resume: str = "", **settings) -> str:
 
         resume = run_to_resume(resume)
         saved = load_config(f"{resume}/{CONFIG_NAME}")
-        fixed = sorted(k for k, v in fields.items() if not TrainConfig.__dataclass_fields__[k].metadata["resumable"]
-                       and v != getattr(saved, k))
+        fixed = sorted(
+            k
+            for k, v in fields.items()
+            if not TrainConfig.__dataclass_fields__[k].metadata["resumable"] and v != getattr(saved, k)
+        )
         if fixed:
             raise UserError(f"a resume keeps the run's settings; {', '.join(fixed)} cannot change")
         config = dataclasses.replace(saved, **fields)

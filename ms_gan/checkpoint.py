@@ -86,8 +86,10 @@ def read_state(checkpoint_dir: str) -> dict:
     except ValueError:
         state = None
     if not (isinstance(state, dict) and all(type(state.get(k)) is int and state[k] >= 0 for k in ("epoch", "step"))):
-        raise UserError(f"{path} is damaged (empty, truncated or edited): move {checkpoint_dir} out of "
-                        f"{os.path.dirname(checkpoint_dir)} to go on from the checkpoint before it")
+        raise UserError(
+            f"{path} is damaged (empty, truncated or edited): move {checkpoint_dir} out of "
+            f"{os.path.dirname(checkpoint_dir)} to go on from the checkpoint before it"
+        )
     return state
 
 
@@ -98,8 +100,9 @@ def run_to_resume(path: str) -> str:
         raise UserError(f"--resume {path} does not exist")
     run_dir = find_run_dir(path)
     if os.path.abspath(path) != run_dir:
-        print(f"note: --resume {path} is inside run {run_dir}; resuming that run from its newest checkpoint",
-              flush=True)
+        print(
+            f"note: --resume {path} is inside run {run_dir}; resuming that run from its newest checkpoint", flush=True
+        )
     if not (os.path.isfile(os.path.join(run_dir, "log.csv")) or os.path.isdir(os.path.join(run_dir, CKPT_DIR))):
         raise UserError(f"{run_dir} holds a config.json but no log.csv or checkpoints: it is not a run train.py made")
     return run_dir
@@ -147,8 +150,10 @@ def discriminator_path(generator_path: str) -> str:
     """The discriminator.ckpt of the checkpoint folder GENERATOR_PATH (from resolve_generator) is in."""
     path = os.path.join(os.path.dirname(generator_path), "discriminator.ckpt")
     if not os.path.isfile(path):
-        raise UserError(f"no discriminator.ckpt beside {generator_path}: --keep needs a checkpoint folder of a "
-                        "run (the showcase folders keep only the generator)")
+        raise UserError(
+            f"no discriminator.ckpt beside {generator_path}: --keep needs a checkpoint folder of a "
+            "run (the showcase folders keep only the generator)"
+        )
     return path
 
 
@@ -172,13 +177,21 @@ def load_into(cell, path: str, what: str = "checkpoint", keep=()) -> None:
     prefix = getattr(cell, "ckpt_prefix", "")
     expected = {n: p for n, p in _saved_parameters(cell).items() if n not in keep}
     missing = sorted(set(expected) - set(params))
-    mismatched = [f"{n} {tuple(params[n].shape)} vs {tuple(p.shape)}" for n, p in expected.items()
-                  if n in params and tuple(params[n].shape) != tuple(p.shape)]
+    mismatched = [
+        f"{n} {tuple(params[n].shape)} vs {tuple(p.shape)}"
+        for n, p in expected.items()
+        if n in params and tuple(params[n].shape) != tuple(p.shape)
+    ]
     if missing or mismatched:
-        detail = "; ".join(filter(None, [
-            f"missing {len(missing)} parameters (e.g. {', '.join(missing[:3])})" if missing else "",
-            f"shape mismatch in {', '.join(mismatched[:3])} (checkpoint vs model)" if mismatched else "",
-        ]))
+        detail = "; ".join(
+            filter(
+                None,
+                [
+                    f"missing {len(missing)} parameters (e.g. {', '.join(missing[:3])})" if missing else "",
+                    f"shape mismatch in {', '.join(mismatched[:3])} (checkpoint vs model)" if mismatched else "",
+                ],
+            )
+        )
         raise UserError(f"{path} does not fit this {what} (other architecture or latent size?): {detail}")
     ms.load_param_into_net(cell, {prefix + name: params[name] for name in expected}, strict_load=True)
 
@@ -187,4 +200,4 @@ def _saved_parameters(cell) -> dict:
     """{name in the checkpoint file: parameter}. A cell with a `ckpt_prefix` owns only the parameters
     under that prefix (the EMA also refers to the generator's), and the file names drop it."""
     prefix = getattr(cell, "ckpt_prefix", "")
-    return {p.name[len(prefix):]: p for p in cell.get_parameters() if p.name.startswith(prefix)}
+    return {p.name[len(prefix) :]: p for p in cell.get_parameters() if p.name.startswith(prefix)}

@@ -31,9 +31,17 @@ def build_classifier():
     layers = Layers(resolve("auto", ms.get_context("device_target"), "graph"))
     # [N,1,28,28] -conv5+pool-> [N,32,14,14] -conv3+pool-> [N,64,7,7] -> [N,128] -> [N,10]
     return nn.SequentialCell(
-        layers.conv(1, 32, 5, 1, 2), nn.ReLU(), nn.MaxPool2d(2, 2),
-        layers.conv(32, 64, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(2, 2),
-        nn.Flatten(), nn.Dense(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(p=0.3), nn.Dense(128, 10),
+        layers.conv(1, 32, 5, 1, 2),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        layers.conv(32, 64, 3, 1, 1),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Dense(64 * 7 * 7, 128),
+        nn.ReLU(),
+        nn.Dropout(p=0.3),
+        nn.Dense(128, 10),
     )
 
 
@@ -53,7 +61,7 @@ def features_and_probs(net, images_u8: np.ndarray, batch_size: int = 500):
     body, head = net[:-2], net[-1]  # features: everything up to the last ReLU; Dropout is identity at inference
     features, probs = [], []
     for i in range(0, len(images_u8), batch_size):
-        f = body(ms.Tensor(_as_input(images_u8[i:i + batch_size])))
+        f = body(ms.Tensor(_as_input(images_u8[i : i + batch_size])))
         features.append(f.asnumpy())
         probs.append(ops.softmax(head(f), axis=1).asnumpy())
     return np.concatenate(features).astype(np.float64), np.concatenate(probs).astype(np.float64)
@@ -62,7 +70,6 @@ def features_and_probs(net, images_u8: np.ndarray, batch_size: int = 500):
 def train_classifier(data_dir: str, path: str, epochs: int = 8, seed: int = 0, log=print):
     """Train on DATA_DIR/train, report accuracy on DATA_DIR/test, save to PATH;
     returns (net, test accuracy, training images)."""
-
 
     ms.set_seed(seed)
     train_x, train_y = read_split(data_dir, "train")
@@ -90,7 +97,7 @@ def train_classifier(data_dir: str, path: str, epochs: int = 8, seed: int = 0, l
         net.set_train(True)
         order = rng.permutation(len(train_x))
         for i in range(0, len(order) - batch + 1, batch):
-            idx = order[i:i + batch]
+            idx = order[i : i + batch]
             step(ms.Tensor(_as_input(train_x[idx])), ms.Tensor(train_y[idx].astype(np.int32)))
         accuracy = float((predict(net, test_x) == test_y).mean())
         log(f"classifier epoch {epoch}/{epochs}: test accuracy {accuracy:.4f}")
@@ -128,8 +135,10 @@ def load_classifier(path: str):
     """The evaluation classifier at PATH (ms_gan's shipped one unless the user trained another)."""
 
     if not os.path.isfile(path):
-        raise UserError(f"no evaluation classifier at {path}; make one with scripts/train_classifier.py "
-                        f"--output {path}, or leave --classifier unset to use the shipped one")
+        raise UserError(
+            f"no evaluation classifier at {path}; make one with scripts/train_classifier.py "
+            f"--output {path}, or leave --classifier unset to use the shipped one"
+        )
     net = build_classifier()
     load_into(net, path, what="evaluation classifier")
     return net

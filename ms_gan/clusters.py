@@ -39,7 +39,7 @@ def kmeans(x: np.ndarray, k: int, seed: int, max_iters: int = 100) -> np.ndarray
 def assign(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """int32 [N]: the nearest of CENTROIDS [K, D] to each row of X [N, D]."""
     # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, and |x|^2 is the same for every c
-    return np.argmin((centroids ** 2).sum(1) - 2.0 * x @ centroids.T, axis=1).astype(np.int32)
+    return np.argmin((centroids**2).sum(1) - 2.0 * x @ centroids.T, axis=1).astype(np.int32)
 
 
 def pixels(images_u8: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ import numpy as np
 
 from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import write_json
-from ms_gan.ranges import HUGE, SEED, Range, count, cores, share
 from ms_gan.kernels import CONV_IMPLS
+from ms_gan.ranges import HUGE, SEED, Range, cores, count, share
 
 MODELS = ("fc", "fc_improved", "dcgan", "cgan")
 LOSS_NAMES = ("bce", "lsgan", "hinge", "wgan-gp")  # losses.LOSSES' keys, known here without importing MindSpore
@@ -32,13 +32,20 @@ D_LR_FACTOR = {"cgan": 2.0}
 STABILISERS = "losses and stabilisers"  # the --help group of the options below that change how D and G learn
 
 
-def option(default, help: str, choices=(), resumable: bool = False, group: str = "", flag: bool = True,
-           allowed: Range = None):
+def option(
+    default, help: str, choices=(), resumable: bool = False, group: str = "", flag: bool = True, allowed: Range = None
+):
     """A TrainConfig field that also describes its scripts/train.py flag: HELP, CHOICES (checked by validate),
     whether --resume may change it (RESUMABLE), its --help GROUP, whether it is a flag at all (FLAG), and for a
     number the Range of values it ALLOWED (checked by validate, and by the flag's parser)."""
-    metadata = {"help": help, "choices": choices, "resumable": resumable, "group": group, "flag": flag,
-                "allowed": allowed}
+    metadata = {
+        "help": help,
+        "choices": choices,
+        "resumable": resumable,
+        "group": group,
+        "flag": flag,
+        "allowed": allowed,
+    }
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -48,119 +55,210 @@ def option(default, help: str, choices=(), resumable: bool = False, group: str =
 class TrainConfig:
     """Everything a run is: each field is a train.py flag (see option), and config.json holds them all."""
 
-    model: str = option("dcgan", "fc: the tutorial's MLP GAN; fc_improved: its LayerNorm + LeakyReLU generator; "
-                        "dcgan: conv GAN; cgan: conditional conv GAN that draws the digit you ask for", MODELS)
-    dataset: str = option("mnist", "picks the default data folder, download source and evaluation classifier",
-                          DATASET_NAMES)
-    data_dir: str = option("", "folder with train/ and test/ (MindSpore's MNIST_Data layout) or the four IDX files "
-                           "side by side, raw or .gz (default: ~/.cache/ms_gan/data/MNIST_Data or "
-                           "FashionMNIST_Data, downloaded when absent); on --resume, another copy of the same data",
-                           resumable=True)
-    data_url: str = option("", "where to download from when --data_dir is not given (MNIST: a zip; Fashion-MNIST: "
-                           "the folder URL of the four .gz files)")
-    data_fingerprint: str = option("", "image counts and checksums of data_dir's splits, recorded when a run starts; "
-                                   "--resume and evaluate.py accept another --data_dir only if it matches", flag=False)
-    epochs: int = option(5, "passes over the training split", resumable=True,
-                       allowed=count(1, 100_000))
-    batch_size: int = option(128, "images per step (with --distribute: the global batch, split evenly)",
-                       allowed=count(2, 65_536))
-    latent_dim: int = option(100, "length of the noise vector z",
-                       allowed=count(1, 4096))
-    num_classes: int = option(10, "labels the conditional model knows (digits 0-9, or --clusters)", flag=False,
-                       allowed=count(1, 255))
-    clusters: int = option(0, "cgan without labels: K k-means clusters of the training images take the "
-                           "digits' place in training, and samples are drawn from each cluster as often as it holds "
-                           "images (self-conditioning; 0 = the dataset's labels)",
-                       allowed=count(0, 255))
-    cluster_space: str = option("deskewed", "what --clusters are taken in: deskewed (each image sheared upright "
-                                "first, so clusters follow shapes, not slants) or pixels (as they are)", CLUSTER_SPACES)
-    cluster_shares: list = option([], "each cluster's share of the training images, found when a --clusters run "
-                                  "starts (its centroids are the run's clusters.npz)", flag=False)
-    lr: float = option(None, "Adam learning rate of G, and of D unless --lr_d (default: 1e-3 for dcgan, the "
-                       "tutorials' 2e-4 for the other models)", resumable=True,
-                       allowed=Range(float, 0.0, 10.0, low_open=True, none=True))
-    lr_d: float = option(None, "Adam learning rate of D (default: twice --lr for cgan, --lr for the other "
-                         "models; 0 = --lr)", resumable=True,
-                       allowed=Range(float, 0.0, 10.0, none=True))
-    lr_schedule: str = option("constant", "constant; linear: flat for the first half of the run, then down to 0 "
-                              "at the last step; cosine: half a cosine down to 0 (both nets; the run's length is "
-                              "--epochs, so a resume with more epochs moves the curve)", LR_SCHEDULES)
-    beta1: float = option(0.5, "Adam first-moment decay",
-                       allowed=share(high_open=True))
-    beta2: float = option(0.999, "Adam second-moment decay",
-                       allowed=share(high_open=True))
-    ngf: int = option(64, "generator width (conv models: hidden layers of 4ngf, 2ngf and ngf channels)",
-                       allowed=count(1, 1024))
-    ndf: int = option(64, "discriminator width (conv models: ndf, 2ndf and 4ndf channels)",
-                       allowed=count(1, 1024))
-    seed: int = option(0, "seeds MindSpore, numpy and the dataset shuffle",
-                       allowed=SEED)
-    save_every: int = option(1, "epochs between checkpoints; the last epoch is always saved", resumable=True,
-                       allowed=count(1, 100_000))
-    keep_last: int = option(3, "keep only the newest K checkpoints, each of G, D and both optimizers (a default "
-                            "run's take fc 32 MB, dcgan 45 MB, cgan 59 MB each); checkpoints/best is always kept (0 = keep all)",
-                            resumable=True,
-                       allowed=count(0, 100_000))
+    model: str = option(
+        "dcgan",
+        "fc: the tutorial's MLP GAN; fc_improved: its LayerNorm + LeakyReLU generator; "
+        "dcgan: conv GAN; cgan: conditional conv GAN that draws the digit you ask for",
+        MODELS,
+    )
+    dataset: str = option(
+        "mnist", "picks the default data folder, download source and evaluation classifier", DATASET_NAMES
+    )
+    data_dir: str = option(
+        "",
+        "folder with train/ and test/ (MindSpore's MNIST_Data layout) or the four IDX files "
+        "side by side, raw or .gz (default: ~/.cache/ms_gan/data/MNIST_Data or "
+        "FashionMNIST_Data, downloaded when absent); on --resume, another copy of the same data",
+        resumable=True,
+    )
+    data_url: str = option(
+        "",
+        "where to download from when --data_dir is not given (MNIST: a zip; Fashion-MNIST: "
+        "the folder URL of the four .gz files)",
+    )
+    data_fingerprint: str = option(
+        "",
+        "image counts and checksums of data_dir's splits, recorded when a run starts; "
+        "--resume and evaluate.py accept another --data_dir only if it matches",
+        flag=False,
+    )
+    epochs: int = option(5, "passes over the training split", resumable=True, allowed=count(1, 100_000))
+    batch_size: int = option(
+        128, "images per step (with --distribute: the global batch, split evenly)", allowed=count(2, 65_536)
+    )
+    latent_dim: int = option(100, "length of the noise vector z", allowed=count(1, 4096))
+    num_classes: int = option(
+        10, "labels the conditional model knows (digits 0-9, or --clusters)", flag=False, allowed=count(1, 255)
+    )
+    clusters: int = option(
+        0,
+        "cgan without labels: K k-means clusters of the training images take the "
+        "digits' place in training, and samples are drawn from each cluster as often as it holds "
+        "images (self-conditioning; 0 = the dataset's labels)",
+        allowed=count(0, 255),
+    )
+    cluster_space: str = option(
+        "deskewed",
+        "what --clusters are taken in: deskewed (each image sheared upright "
+        "first, so clusters follow shapes, not slants) or pixels (as they are)",
+        CLUSTER_SPACES,
+    )
+    cluster_shares: list = option(
+        [],
+        "each cluster's share of the training images, found when a --clusters run "
+        "starts (its centroids are the run's clusters.npz)",
+        flag=False,
+    )
+    lr: float = option(
+        None,
+        "Adam learning rate of G, and of D unless --lr_d (default: 1e-3 for dcgan, the "
+        "tutorials' 2e-4 for the other models)",
+        resumable=True,
+        allowed=Range(float, 0.0, 10.0, low_open=True, none=True),
+    )
+    lr_d: float = option(
+        None,
+        "Adam learning rate of D (default: twice --lr for cgan, --lr for the other models; 0 = --lr)",
+        resumable=True,
+        allowed=Range(float, 0.0, 10.0, none=True),
+    )
+    lr_schedule: str = option(
+        "constant",
+        "constant; linear: flat for the first half of the run, then down to 0 "
+        "at the last step; cosine: half a cosine down to 0 (both nets; the run's length is "
+        "--epochs, so a resume with more epochs moves the curve)",
+        LR_SCHEDULES,
+    )
+    beta1: float = option(0.5, "Adam first-moment decay", allowed=share(high_open=True))
+    beta2: float = option(0.999, "Adam second-moment decay", allowed=share(high_open=True))
+    ngf: int = option(
+        64, "generator width (conv models: hidden layers of 4ngf, 2ngf and ngf channels)", allowed=count(1, 1024)
+    )
+    ndf: int = option(64, "discriminator width (conv models: ndf, 2ndf and 4ndf channels)", allowed=count(1, 1024))
+    seed: int = option(0, "seeds MindSpore, numpy and the dataset shuffle", allowed=SEED)
+    save_every: int = option(
+        1, "epochs between checkpoints; the last epoch is always saved", resumable=True, allowed=count(1, 100_000)
+    )
+    keep_last: int = option(
+        3,
+        "keep only the newest K checkpoints, each of G, D and both optimizers (a default "
+        "run's take fc 32 MB, dcgan 45 MB, cgan 59 MB each); checkpoints/best is always kept (0 = keep all)",
+        resumable=True,
+        allowed=count(0, 100_000),
+    )
     output_dir: str = option("result", "runs are written to OUTPUT_DIR/RUN_NAME")
     run_name: str = option("", "the run's folder name (default: MODEL-YYYYmmdd-HHMMSS)")
     device_target: str = option("CPU", "where to train", DEVICES, resumable=True)
-    mode: str = option("graph", "graph: the step compiled with ms.jit; pynative: eager, for debugging", MODES,
-                       resumable=True)
-    conv_impl: str = option("auto", "convolutions: gemm = ms_gan's CPU kernels (compiled on first use with g++), "
-                            "native = MindSpore's; auto = gemm on CPU when they build, else native", CONV_IMPLS,
-                            resumable=True)
-    num_workers: int = option(min(2, cores()), "dataset worker threads", resumable=True,
-                       allowed=count(1, cores))
-    distribute: bool = option(False, "data-parallel training over the workers msrun starts: msrun --worker_num=N "
-                              "--local_worker_num=N scripts/train.py --distribute ...", resumable=True)
-    amp_level: str = option("O0", "mixed precision on GPU/Ascend (O1: listed ops, O2: all but BatchNorm, O3: all "
-                            "float16) with dynamic loss scaling; on CPU a notice, and float32", AMP_LEVELS,
-                            resumable=True)
+    mode: str = option(
+        "graph", "graph: the step compiled with ms.jit; pynative: eager, for debugging", MODES, resumable=True
+    )
+    conv_impl: str = option(
+        "auto",
+        "convolutions: gemm = ms_gan's CPU kernels (compiled on first use with g++), "
+        "native = MindSpore's; auto = gemm on CPU when they build, else native",
+        CONV_IMPLS,
+        resumable=True,
+    )
+    num_workers: int = option(min(2, cores()), "dataset worker threads", resumable=True, allowed=count(1, cores))
+    distribute: bool = option(
+        False,
+        "data-parallel training over the workers msrun starts: msrun --worker_num=N "
+        "--local_worker_num=N scripts/train.py --distribute ...",
+        resumable=True,
+    )
+    amp_level: str = option(
+        "O0",
+        "mixed precision on GPU/Ascend (O1: listed ops, O2: all but BatchNorm, O3: all "
+        "float16) with dynamic loss scaling; on CPU a notice, and float32",
+        AMP_LEVELS,
+        resumable=True,
+    )
     classes: list = option([], "digits to train on, e.g. 8 or 3,5,8 (default: all ten)")
-    eval_every: int = option(0, "evaluate sample quality every K epochs (FD, IS, precision, recall, coverage) and "
-                             "keep checkpoints/best by FD (0 = never)", resumable=True,
-                       allowed=count(0, 100_000))
-    eval_samples: int = option(10000, "samples per evaluation", resumable=True,
-                       allowed=count(100, HUGE))
-    classifier: str = option("", "evaluation classifier for the metrics (default: the dataset's shipped one in "
-                             "ms_gan/assets; scripts/train_classifier.py makes another)", resumable=True)
-    num_grid: int = option(64, "images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)",
-                           flag=False,
-                       allowed=count(1, 1024))
-    loss: str = option("bce", "bce: non-saturating BCE; lsgan: least squares; hinge; wgan-gp: Wasserstein critic "
-                       "with gradient penalty (D gets LayerNorm)", LOSS_NAMES, group=STABILISERS)
-    gp_weight: float = option(10.0, "wgan-gp: weight (lambda) of the gradient penalty", group=STABILISERS,
-                       allowed=Range(float, 0.0, 1e6))
-    n_critic: int = option(1, "D updates per G update (wgan-gp: try 5)", group=STABILISERS,
-                       allowed=count(1, 100))
-    label_smoothing: float = option(1.0, "D's target for real images, e.g. 0.9 = one-sided label smoothing (bce "
-                                    "and lsgan; 1 = off)", group=STABILISERS,
-                       allowed=share(low_open=True))
-    fake_label: float = option(0.0, "D's target for generated images, e.g. 0.1 with --label_smoothing 0.9 = "
-                               "two-sided label smoothing (bce and lsgan; 0 = off)", group=STABILISERS,
-                       allowed=share(high_open=True))
-    minibatch_disc: bool = option(False, "minibatch discrimination in D (conv models): D also sees how alike the "
-                                  "images of a batch are, so a G that draws one image for all noise is caught",
-                                  group=STABILISERS)
-    ema_decay: float = option(None, "decay of an exponential moving average of G, which grids, evaluation and "
-                              "infer.py then use, e.g. 0.999, reached after a warm-up of min(d, (1+n)/(10+n)) over "
-                              "the first n updates; 0 = off (default: 0.999 for dcgan and cgan, off for the fc models)",
-                              group=STABILISERS,
-                       allowed=Range(float, 0.0, 1.0, high_open=True, none=True))
-    spectral_norm: bool = option(False, "spectral normalisation on every D layer (replaces D's BatchNorm)",
-                                 group=STABILISERS)
-    clip_grad_norm: float = option(0.0, "clip each net's gradients to this global L2 norm (0 = off)",
-                                   group=STABILISERS,
-                       allowed=Range(float, 0.0, 1e6))
-    top_k: float = option(1.0, "top-k training: G learns only from the share of each batch's fakes that D scores "
-                          "most real, going linearly from all of them at the first step to this share at the last "
-                          "(e.g. 0.5; 1 = off)", group=STABILISERS,
-                       allowed=share(low_open=True))
-    stop_on_failure: bool = option(False, "stop the run (its checkpoints kept) when the diagnosis after an epoch "
-                                   "finds a convergence failure, or with --eval_every a mode collapse; without it, "
-                                   "such an epoch prints a warning and training goes on", resumable=True)
-    cured_from: str = option("", "the run this one cures (train.py --cure): its folder, verdict and the cure's flags",
-                             flag=False)
+    eval_every: int = option(
+        0,
+        "evaluate sample quality every K epochs (FD, IS, precision, recall, coverage) and "
+        "keep checkpoints/best by FD (0 = never)",
+        resumable=True,
+        allowed=count(0, 100_000),
+    )
+    eval_samples: int = option(10000, "samples per evaluation", resumable=True, allowed=count(100, HUGE))
+    classifier: str = option(
+        "",
+        "evaluation classifier for the metrics (default: the dataset's shipped one in "
+        "ms_gan/assets; scripts/train_classifier.py makes another)",
+        resumable=True,
+    )
+    num_grid: int = option(
+        64,
+        "images in the per-epoch 8-column sample grid (cgan: always 10x10, rows 0-9)",
+        flag=False,
+        allowed=count(1, 1024),
+    )
+    loss: str = option(
+        "bce",
+        "bce: non-saturating BCE; lsgan: least squares; hinge; wgan-gp: Wasserstein critic "
+        "with gradient penalty (D gets LayerNorm)",
+        LOSS_NAMES,
+        group=STABILISERS,
+    )
+    gp_weight: float = option(
+        10.0, "wgan-gp: weight (lambda) of the gradient penalty", group=STABILISERS, allowed=Range(float, 0.0, 1e6)
+    )
+    n_critic: int = option(1, "D updates per G update (wgan-gp: try 5)", group=STABILISERS, allowed=count(1, 100))
+    label_smoothing: float = option(
+        1.0,
+        "D's target for real images, e.g. 0.9 = one-sided label smoothing (bce and lsgan; 1 = off)",
+        group=STABILISERS,
+        allowed=share(low_open=True),
+    )
+    fake_label: float = option(
+        0.0,
+        "D's target for generated images, e.g. 0.1 with --label_smoothing 0.9 = "
+        "two-sided label smoothing (bce and lsgan; 0 = off)",
+        group=STABILISERS,
+        allowed=share(high_open=True),
+    )
+    minibatch_disc: bool = option(
+        False,
+        "minibatch discrimination in D (conv models): D also sees how alike the "
+        "images of a batch are, so a G that draws one image for all noise is caught",
+        group=STABILISERS,
+    )
+    ema_decay: float = option(
+        None,
+        "decay of an exponential moving average of G, which grids, evaluation and "
+        "infer.py then use, e.g. 0.999, reached after a warm-up of min(d, (1+n)/(10+n)) over "
+        "the first n updates; 0 = off (default: 0.999 for dcgan and cgan, off for the fc models)",
+        group=STABILISERS,
+        allowed=Range(float, 0.0, 1.0, high_open=True, none=True),
+    )
+    spectral_norm: bool = option(
+        False, "spectral normalisation on every D layer (replaces D's BatchNorm)", group=STABILISERS
+    )
+    clip_grad_norm: float = option(
+        0.0,
+        "clip each net's gradients to this global L2 norm (0 = off)",
+        group=STABILISERS,
+        allowed=Range(float, 0.0, 1e6),
+    )
+    top_k: float = option(
+        1.0,
+        "top-k training: G learns only from the share of each batch's fakes that D scores "
+        "most real, going linearly from all of them at the first step to this share at the last "
+        "(e.g. 0.5; 1 = off)",
+        group=STABILISERS,
+        allowed=share(low_open=True),
+    )
+    stop_on_failure: bool = option(
+        False,
+        "stop the run (its checkpoints kept) when the diagnosis after an epoch "
+        "finds a convergence failure, or with --eval_every a mode collapse; without it, "
+        "such an epoch prints a warning and training goes on",
+        resumable=True,
+    )
+    cured_from: str = option(
+        "", "the run this one cures (train.py --cure): its folder, verdict and the cure's flags", flag=False
+    )
 
     @property
     def conditional(self) -> bool:
@@ -221,8 +319,9 @@ class TrainConfig:
             raise UserError(f"--classes takes distinct digits 0-{DATASET_CLASSES - 1}, got {self.classes}")
         if self.clusters:
             if self.model != "cgan":
-                raise UserError(f"--clusters trains the cgan's conditional networks on clusters; use --model cgan, "
-                                f"not {self.model}")
+                raise UserError(
+                    f"--clusters trains the cgan's conditional networks on clusters; use --model cgan, not {self.model}"
+                )
             if self.classes:
                 raise UserError("--clusters learns without labels; --classes picks digits by their labels")
             if not 2 <= self.clusters <= 255:
@@ -233,16 +332,19 @@ class TrainConfig:
         if self.lr_d is None:  # not given: as G's, or the model's multiple of it (config.json holds the number)
             self.lr_d = D_LR_FACTOR[self.model] * self.lr if self.model in D_LR_FACTOR else 0.0
         if not 0 <= self.fake_label < self.label_smoothing:
-            raise UserError(f"--fake_label is D's target for generated images, in [0, --label_smoothing), got "
-                            f"{self.fake_label}")
+            raise UserError(
+                f"--fake_label is D's target for generated images, in [0, --label_smoothing), got {self.fake_label}"
+            )
         for name, off in (("label_smoothing", 1.0), ("fake_label", 0.0)):
             if getattr(self, name) != off and self.loss not in ("bce", "lsgan"):
                 raise UserError(f"--{name} works with --loss bce or lsgan; {self.loss} has no targets to smooth")
         if self.minibatch_disc and self.model not in ("dcgan", "cgan"):
             raise UserError(f"--minibatch_disc is for the conv models (dcgan, cgan), not {self.model}")
         if self.minibatch_disc and self.loss == "wgan-gp":
-            raise UserError("--minibatch_disc compares the images of a batch; wgan-gp's penalty needs each image's "
-                            "gradient on its own")
+            raise UserError(
+                "--minibatch_disc compares the images of a batch; wgan-gp's penalty needs each image's "
+                "gradient on its own"
+            )
         if self.ema_decay is None:  # measured: at 950 steps the averaged DCGAN G scores FD 95 against 155
             self.ema_decay = 0.999 if self.model in ("dcgan", "cgan") else 0.0
         return self
@@ -262,8 +364,9 @@ def _checked(f: dataclasses.Field, value):
     if allowed is not None:
         return allowed.check(name, value)
     kind = f.type if isinstance(f.type, type) else FIELD_TYPES[f.type]
-    numbers = kind is not list or (isinstance(value, list) and
-                                   all(type(v) in (int, float) and np.isfinite(v) for v in value))
+    numbers = kind is not list or (
+        isinstance(value, list) and all(type(v) in (int, float) and np.isfinite(v) for v in value)
+    )
     if not isinstance(value, kind) or not numbers:
         raise UserError(f"{name} takes {'a list of numbers' if kind is list else 'a ' + kind.__name__}, got {value!r}")
     return value
@@ -290,8 +393,10 @@ def load_config(path: str) -> TrainConfig:
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror or e}") from None
     except ValueError as e:
-        raise UserError(f"{path} is empty, truncated or not JSON ({one_line(e, 80)}); train.py writes it whole, so it "
-                        "was damaged or hand-edited") from None
+        raise UserError(
+            f"{path} is empty, truncated or not JSON ({one_line(e, 80)}); train.py writes it whole, so it "
+            "was damaged or hand-edited"
+        ) from None
     if not isinstance(raw, dict):
         raise UserError(f"{path} does not hold a JSON object")
     known = {f.name for f in dataclasses.fields(TrainConfig)}

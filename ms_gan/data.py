@@ -25,14 +25,21 @@ FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 DATASETS = {
     # name -> its folder in the user's data cache, where else to look before downloading, what to download
     # "env": the environment variables that name an offline copy and another download source (a mirror)
-    "mnist": {"title": "MNIST", "dir": "MNIST_Data", "local": (), "env": ("MS_GAN_MNIST_DIR", "MS_GAN_MNIST_URL"),
-              "url": "https://mindspore-website.obs.cn-north-4.myhuaweicloud.com/notebook/datasets/MNIST_Data.zip"},
-    "fashion_mnist": {"title": "Fashion-MNIST", "dir": "FashionMNIST_Data",
-                      "env": ("MS_GAN_FASHION_MNIST_DIR", "MS_GAN_FASHION_MNIST_URL"),
-                      "local": ("/usr/share/datasets/fashion-mnist",),  # Debian: apt install dataset-fashion-mnist
-                      "url": FASHION_URL,
-                      "classes": ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-                                  "Bag", "Boot")},
+    "mnist": {
+        "title": "MNIST",
+        "dir": "MNIST_Data",
+        "local": (),
+        "env": ("MS_GAN_MNIST_DIR", "MS_GAN_MNIST_URL"),
+        "url": "https://mindspore-website.obs.cn-north-4.myhuaweicloud.com/notebook/datasets/MNIST_Data.zip",
+    },
+    "fashion_mnist": {
+        "title": "Fashion-MNIST",
+        "dir": "FashionMNIST_Data",
+        "env": ("MS_GAN_FASHION_MNIST_DIR", "MS_GAN_FASHION_MNIST_URL"),
+        "local": ("/usr/share/datasets/fashion-mnist",),  # Debian: apt install dataset-fashion-mnist
+        "url": FASHION_URL,
+        "classes": ("T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot"),
+    },
 }
 
 
@@ -47,8 +54,10 @@ def default_data_dir(dataset: str) -> str:
     return user_cache_dir("data", DATASETS[dataset]["dir"])
 
 
-_POINTER = ("point --data_dir at a local copy (a folder holding train/ and test/, or the four files side by "
-            "side, as raw or gzipped IDX)")
+_POINTER = (
+    "point --data_dir at a local copy (a folder holding train/ and test/, or the four files side by "
+    "side, as raw or gzipped IDX)"
+)
 
 
 def split_dir(data_dir: str, usage: str = "train") -> str:
@@ -63,8 +72,10 @@ def split_dir(data_dir: str, usage: str = "train") -> str:
     for folder in candidates:
         if all(os.path.isfile(os.path.join(folder, n + ".gz")) for n in names):
             return _gunzip_split(folder, usage)
-    folder = next((c for c in candidates if any(os.path.isfile(os.path.join(c, n + z)) for n in names
-                                                 for z in ("", ".gz"))), candidates[0])
+    folder = next(
+        (c for c in candidates if any(os.path.isfile(os.path.join(c, n + z)) for n in names for z in ("", ".gz"))),
+        candidates[0],
+    )
     missing = next(n for n in names if not os.path.isfile(os.path.join(folder, n)))
     raise UserError(f"{usage} split incomplete: {os.path.join(folder, missing)} is missing; {_POINTER}")
 
@@ -91,7 +102,7 @@ def _gunzip_split(folder: str, usage: str) -> str:
 
 
 def check_split(data_dir: str, usage: str = "train") -> int:
-    """Check DATA_DIR holds a complete, 28x28 split USAGE (see split_dir); return its image count, or raise UserError."""
+    """Check DATA_DIR holds a complete, 28x28 split USAGE (see split_dir); its image count, or a UserError."""
     folder = split_dir(data_dir, usage)
     images_name, labels_name = SPLIT_FILES[usage]
     images_path, labels_path = os.path.join(folder, images_name), os.path.join(folder, labels_name)
@@ -201,8 +212,15 @@ def download_idx(base_url: str, dest: str, title: str) -> str:
         for name in (n for names in SPLIT_FILES.values() for n in names):
             url = base_url.rstrip("/") + "/" + name + ".gz"
             try:
-                download(url, os.path.join(staging, name + ".gz"), kind="file", replace=True, progressbar=False,
-                         verbose=False, timeout=60)
+                download(
+                    url,
+                    os.path.join(staging, name + ".gz"),
+                    kind="file",
+                    replace=True,
+                    progressbar=False,
+                    verbose=False,
+                    timeout=60,
+                )
             except Exception as e:
                 raise UserError(f"could not download {title} from {url} ({one_line(e, 300)}); {_RETRY}") from None
         _check_download(staging, base_url)
@@ -233,21 +251,26 @@ def _check_download(folder: str, url: str) -> None:
             raw, packed = os.path.join(folder, usage, name), os.path.join(folder, name + ".gz")
             path = raw if os.path.isfile(raw) else packed
             try:
-                with (open(path, "rb") if path == raw else gzip.open(path, "rb")) as f:
+                with open(path, "rb") if path == raw else gzip.open(path, "rb") as f:
                     head = f.read(4 + 4 * dims)
                     size = len(head) + sum(len(block) for block in iter(lambda: f.read(1 << 20), b""))
             except (OSError, EOFError, zlib.error) as e:
-                raise UserError(f"the download from {url} is damaged: {os.path.basename(path)} cannot be read "
-                                f"({one_line(e, 80)}); {_RETRY}") from None
+                raise UserError(
+                    f"the download from {url} is damaged: {os.path.basename(path)} cannot be read "
+                    f"({one_line(e, 80)}); {_RETRY}"
+                ) from None
             whole = len(head) == 4 + 4 * dims and struct.unpack(">I", head[:4])[0] == magic
             shape = struct.unpack(f">{dims}I", head[4:]) if whole else (0,)
             if not whole or size != 4 + 4 * dims + int(np.prod(shape, dtype=np.int64)):
-                raise UserError(f"the download from {url} is damaged: {os.path.basename(path)} is truncated or not "
-                                f"an MNIST IDX file; {_RETRY}")
+                raise UserError(
+                    f"the download from {url} is damaged: {os.path.basename(path)} is truncated or not "
+                    f"an MNIST IDX file; {_RETRY}"
+                )
             counts.append(shape[0])
         if counts[0] != counts[1]:
-            raise UserError(f"the download from {url} is damaged: {usage} has {counts[0]} images but {counts[1]} "
-                            f"labels; {_RETRY}")
+            raise UserError(
+                f"the download from {url} is damaged: {usage} has {counts[0]} images but {counts[1]} labels; {_RETRY}"
+            )
 
 
 def fingerprint(data_dir: str, splits=("train", "test")) -> str:
@@ -304,10 +327,22 @@ class _LatentSampler:
         return images, latent, self.mix_rng.random((images.shape[0], 1, 1, 1), dtype=np.float32)
 
 
-def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional: bool = False,
-                   usage: str = "train", seed: int = 0, num_workers: int = 2, shuffle: bool = True,
-                   num_samples: int = None, classes=None, mix: bool = False, num_shards: int = 1,
-                   shard_id: int = 0, clusters=None):
+def create_dataset(
+    data_dir: str,
+    batch_size: int,
+    latent_dim: int,
+    conditional: bool = False,
+    usage: str = "train",
+    seed: int = 0,
+    num_workers: int = 2,
+    shuffle: bool = True,
+    num_samples: int = None,
+    classes=None,
+    mix: bool = False,
+    num_shards: int = 1,
+    shard_id: int = 0,
+    clusters=None,
+):
     """MNIST -> batches of `image` [N,1,28,28] float32 in [-1,1], `latent_code` [N,latent_dim] float32
     (fresh every epoch), for conditional models `label` [N] int32, and with MIX `mix` [N,1,1,1] float32
     uniform in [0, 1) (WGAN-GP's interpolation weights, drawn here so a resumed run replays them).
@@ -332,23 +367,35 @@ def create_dataset(data_dir: str, batch_size: int, latent_dim: int, conditional:
         raise UserError(f"--batch_size {batch_size} is larger than the {n_images} images{which} in {data_dir}/{usage}")
     ds.config.set_seed(seed)
     if sampler is not None:
-        dataset = ds.MnistDataset(split_dir(data_dir, usage), usage=usage, sampler=sampler,
-                                  num_parallel_workers=num_workers)
+        dataset = ds.MnistDataset(
+            split_dir(data_dir, usage), usage=usage, sampler=sampler, num_parallel_workers=num_workers
+        )
     else:
         shards = {"num_shards": num_shards, "shard_id": shard_id} if num_shards > 1 else {}
-        dataset = ds.MnistDataset(split_dir(data_dir, usage), usage=usage, shuffle=shuffle,
-                                  num_parallel_workers=num_workers, num_samples=num_samples, **shards)
+        dataset = ds.MnistDataset(
+            split_dir(data_dir, usage),
+            usage=usage,
+            shuffle=shuffle,
+            num_parallel_workers=num_workers,
+            num_samples=num_samples,
+            **shards,
+        )
     columns = ["image", "label"] if conditional else ["image"]
     dataset = dataset.project(columns)
     if conditional:
         dataset = dataset.map(ds.transforms.TypeCast(ms.int32), input_columns="label")
     dataset = dataset.batch(batch_size, drop_remainder=True)
     if conditional and clusters is not None:  # a clusters.Clusters: each image's cluster replaces its label
-        dataset = dataset.map(clusters, input_columns=["image", "label"],
-                              output_columns=["image", "label"], num_parallel_workers=1)
+        dataset = dataset.map(
+            clusters, input_columns=["image", "label"], output_columns=["image", "label"], num_parallel_workers=1
+        )
     noise = ["image", "latent_code"] + (["mix"] if mix else [])
-    dataset = dataset.map(_LatentSampler(latent_dim, seed, mix, shard_id), input_columns="image", output_columns=noise,
-                          num_parallel_workers=1)
+    dataset = dataset.map(
+        _LatentSampler(latent_dim, seed, mix, shard_id),
+        input_columns="image",
+        output_columns=noise,
+        num_parallel_workers=1,
+    )
     return dataset.project(noise[:2] + (["label"] if conditional else []) + noise[2:])
 
 

@@ -23,8 +23,10 @@ class Replicas:
         try:
             init()
         except Exception as e:  # not started by msrun: no cluster environment to join
-            raise UserError(f"--distribute needs the workers started by msrun, e.g. msrun --worker_num=2 "
-                            f"--local_worker_num=2 scripts/train.py --distribute ... ({one_line(e, 160)})") from None
+            raise UserError(
+                f"--distribute needs the workers started by msrun, e.g. msrun --worker_num=2 "
+                f"--local_worker_num=2 scripts/train.py --distribute ... ({one_line(e, 160)})"
+            ) from None
         self.rank, self.size = get_rank(), get_group_size()
         ms.set_auto_parallel_context(parallel_mode=ms.ParallelMode.DATA_PARALLEL, gradients_mean=True)
 

@@ -17,7 +17,7 @@ class GeneratorEMA(nn.Cell):
     def __init__(self, net_g, shadow, decay: float):
         super().__init__(auto_prefix=False)  # keep the shadow's names as given
         for param in shadow.get_parameters():  # generator.x -> ema.generator.x (update_parameters_name
-            param.name = PREFIX + param.name      # would replace 'generator.', not prepend to it)
+            param.name = PREFIX + param.name  # would replace 'generator.', not prepend to it)
         self.net = shadow  # a generator of the same architecture, for sampling
         self.ckpt_prefix = PREFIX  # checkpoint.save_cell drops it: the file loads into a plain generator
         self.weights = ParameterTuple(net_g.get_parameters())

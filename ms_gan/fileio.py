@@ -14,7 +14,8 @@ def user_cache_dir(*parts: str) -> str:
     """A folder in this user's cache ($MS_GAN_CACHE, else $XDG_CACHE_HOME/ms_gan, else ~/.cache/ms_gan):
     downloads, unpacked data and compiled kernels live there, whatever folder a command starts from."""
     root = os.environ.get("MS_GAN_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "ms_gan")
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "ms_gan"
+    )
     return os.path.join(os.path.abspath(root), *parts)
 
 

@@ -99,5 +99,5 @@ def gradient_penalty(critic, real, fake, labels, mix):
 
     grads = ops.grad(critic_sum, grad_position=0)(x_hat, labels)  # [N, C, H, W]
     # [N, C, H, W] -> [N]; the epsilon keeps the norm's own gradient finite at 0
-    norms = ops.sqrt(ops.sum(ops.reshape(grads ** 2, (grads.shape[0], -1)), dim=1) + 1e-12)
+    norms = ops.sqrt(ops.sum(ops.reshape(grads**2, (grads.shape[0], -1)), dim=1) + 1e-12)
     return ops.mean((norms - 1.0) ** 2)

@@ -34,6 +34,7 @@ def inception_score(probs: np.ndarray, splits: int = 10):
     are and never on their order. (The usual mean over 10 consecutive chunks does: a file sorted by label,
     as infer.py writes for cgan, puts one digit in each chunk and scores near 1.) The spread comes from
     SPLITS chunks of a fixed shuffle of the rows in a canonical order (sorted by their own values)."""
+
     def score(p):
         marginal = p.mean(0, keepdims=True)
         return np.exp((p * (np.log(p + 1e-12) - np.log(marginal + 1e-12))).sum(1).mean())
@@ -47,21 +48,21 @@ K_NEIGHBOURS = 3  # precision and recall's manifolds: each point's ball reaches 
 
 
 def _kth_neighbour_radius(x: np.ndarray, k: int, chunk: int = 2000) -> np.ndarray:
-    sq = (x ** 2).sum(1)
+    sq = (x**2).sum(1)
     radii = np.empty(len(x))
     for i in range(0, len(x), chunk):
-        d = sq[i:i + chunk, None] + sq[None, :] - 2 * x[i:i + chunk] @ x.T
-        radii[i:i + chunk] = np.sqrt(np.clip(np.partition(d, k, axis=1)[:, k], 0, None))  # index 0 is itself
+        d = sq[i : i + chunk, None] + sq[None, :] - 2 * x[i : i + chunk] @ x.T
+        radii[i : i + chunk] = np.sqrt(np.clip(np.partition(d, k, axis=1)[:, k], 0, None))  # index 0 is itself
     return radii
 
 
 def _inside_manifold(points: np.ndarray, support: np.ndarray, radii: np.ndarray, chunk: int = 2000) -> np.ndarray:
-    sq_s = (support ** 2).sum(1)
+    sq_s = (support**2).sum(1)
     inside = np.empty(len(points), dtype=bool)
     for i in range(0, len(points), chunk):
-        p = points[i:i + chunk]
-        d = np.sqrt(np.clip((p ** 2).sum(1)[:, None] + sq_s[None, :] - 2 * p @ support.T, 0, None))
-        inside[i:i + chunk] = (d <= radii[None, :]).any(1)
+        p = points[i : i + chunk]
+        d = np.sqrt(np.clip((p**2).sum(1)[:, None] + sq_s[None, :] - 2 * p @ support.T, 0, None))
+        inside[i : i + chunk] = (d <= radii[None, :]).any(1)
     return inside
 
 
@@ -78,13 +79,14 @@ def diversity(features: np.ndarray, n: int = 1000, seed: int = 0) -> float:
     """Mean pairwise distance between (up to N) samples' features: near 0 when every sample looks the same."""
     rng = np.random.default_rng(seed)
     x = features[rng.permutation(len(features))[:n]]
-    sq = (x ** 2).sum(1)
+    sq = (x**2).sum(1)
     d = np.sqrt(np.clip(sq[:, None] + sq[None, :] - 2 * x @ x.T, 0, None))
     return float(d.sum() / (len(x) * (len(x) - 1)))
 
 
-def score(features: np.ndarray, probs: np.ndarray, reference: np.ndarray, requested=None, classes=None,
-          reference_radii=None) -> dict:
+def score(
+    features: np.ndarray, probs: np.ndarray, reference: np.ndarray, requested=None, classes=None, reference_radii=None
+) -> dict:
     """Every metric for one sample set against REFERENCE features (the real test split; REFERENCE_RADII, its
     k-th neighbour distances, when the caller keeps them)."""
     predicted = probs.argmax(1)
@@ -94,8 +96,10 @@ def score(features: np.ndarray, probs: np.ndarray, reference: np.ndarray, reques
     out = {
         "num_samples": int(len(features)),
         "fd": frechet_distance(features, reference),
-        "inception_score": is_mean, "inception_score_std": is_std,
-        "precision": precision, "recall": recall,
+        "inception_score": is_mean,
+        "inception_score_std": is_std,
+        "precision": precision,
+        "recall": recall,
         "class_histogram": histogram.tolist(),
         "digits_covered": int((histogram >= 0.01 * len(predicted)).sum()),
         "diversity": diversity(features),
@@ -131,8 +135,16 @@ def _reference_key(classifier_path: str, test_x, test_y, classes) -> str:
     import mindspore as ms
 
     sources = [os.path.join(os.path.dirname(__file__), name) for name in _REFERENCE_SOURCES]
-    return _cache_key(sha256(classifier_path), *map(sha256, sources), np.__version__, ms.__version__,
-                      ms.get_context("device_target"), repr(classes), test_x, test_y)
+    return _cache_key(
+        sha256(classifier_path),
+        *map(sha256, sources),
+        np.__version__,
+        ms.__version__,
+        ms.get_context("device_target"),
+        repr(classes),
+        test_x,
+        test_y,
+    )
 
 
 def _cache_path(name: str) -> str:
@@ -187,14 +199,23 @@ class Evaluator:
         if cached:
             self.reference, self.reference_radii, self.classifier_test_accuracy = cached
         else:
-            print(f"computing what real digits score ({len(test_x)} test digits through the classifier): once for "
-                  f"this data and classifier, then cached in {user_cache_dir('metrics')}", flush=True)
+            print(
+                f"computing what real digits score ({len(test_x)} test digits through the classifier): once for "
+                f"this data and classifier, then cached in {user_cache_dir('metrics')}",
+                flush=True,
+            )
             self.reference, test_probs = features_and_probs(self.classifier, test_x)
             self.reference_radii = _kth_neighbour_radius(self.reference, K_NEIGHBOURS)  # kept for every precision
             self.classifier_test_accuracy = float((test_probs.argmax(1) == test_y).mean())
-            _save_cached(f"reference-{key}.npz", lambda path: save_npz(
-                path, reference=self.reference, radii=self.reference_radii,
-                accuracy=np.float64(self.classifier_test_accuracy)))
+            _save_cached(
+                f"reference-{key}.npz",
+                lambda path: save_npz(
+                    path,
+                    reference=self.reference,
+                    radii=self.reference_radii,
+                    accuracy=np.float64(self.classifier_test_accuracy),
+                ),
+            )
         row_name = f"real-row-{_cache_key(key, *held_out)}.json"
         self.real_row = _load_cached(row_name, _read_row)
         if self.real_row is None:
@@ -210,8 +231,9 @@ class Evaluator:
         features, probs = features_and_probs(self.classifier, images_u8)
         return score(features, probs, self.reference, requested, self.classes, self.reference_radii)
 
-    def score_generator(self, net_g, config, seed: int = 0, truncation: float = 0.0, net_d=None,
-                        keep: float = 1.0) -> dict:
+    def score_generator(
+        self, net_g, config, seed: int = 0, truncation: float = 0.0, net_d=None, keep: float = 1.0
+    ) -> dict:
         """Scores of NUM_SAMPLES images drawn from NET_G, labels cycling through the classes for a conditional
         model (with --clusters: each cluster as often as its share of the training images); TRUNCATION as in
         sampling.latent_codes (0: off, the plain N(0, I) of training). With NET_D and KEEP < 1, NUM_SAMPLES / KEEP
@@ -235,9 +257,15 @@ class Evaluator:
 
 def format_table(rows: dict) -> str:
     """{row name: metrics} -> a markdown table."""
-    cols = [("FD", "fd", "{:.2f}"), ("IS", "inception_score", "{:.2f}"), ("precision", "precision", "{:.3f}"),
-            ("recall", "recall", "{:.3f}"), ("digits covered", "digits_covered", "{}"),
-            ("diversity", "diversity", "{:.2f}"), ("label acc.", "label_accuracy", "{:.3f}")]
+    cols = [
+        ("FD", "fd", "{:.2f}"),
+        ("IS", "inception_score", "{:.2f}"),
+        ("precision", "precision", "{:.3f}"),
+        ("recall", "recall", "{:.3f}"),
+        ("digits covered", "digits_covered", "{}"),
+        ("diversity", "diversity", "{:.2f}"),
+        ("label acc.", "label_accuracy", "{:.3f}"),
+    ]
     lines = ["| samples | n | " + " | ".join(c[0] for c in cols) + " |", "|---|---|" + "---|" * len(cols)]
     for name, m in rows.items():
         cells = [fmt.format(m[key]) if key in m else "" for _, key, fmt in cols]

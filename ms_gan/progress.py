@@ -32,8 +32,10 @@ class Progress:
         in_epoch = done - (epoch - 1) * self.per_epoch
         filled = int(20 * in_epoch / self.per_epoch)
         numbers = " ".join(f"{k} {v:.3f}" for k, v in stats.items())
-        text = (f"epoch {epoch}/{epochs} [{'#' * filled}{'.' * (20 - filled)}] {in_epoch}/{self.per_epoch} "
-                f"{numbers} | {rate:.1f} step/s ETA {format_seconds(eta)}")
+        text = (
+            f"epoch {epoch}/{epochs} [{'#' * filled}{'.' * (20 - filled)}] {in_epoch}/{self.per_epoch} "
+            f"{numbers} | {rate:.1f} step/s ETA {format_seconds(eta)}"
+        )
         if self.live:
             self.stream.write("\r" + text + "\033[K")
         else:

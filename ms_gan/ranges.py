@@ -43,12 +43,20 @@ class Range:
         """VALUE if it is allowed, as KIND; else UserError naming NAME (e.g. "--lr") and what it takes."""
         if value is None and self.none:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (self.kind is int and not (
-                isinstance(value, int) or (isinstance(value, float) and value.is_integer()))):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (self.kind is int and not (isinstance(value, int) or (isinstance(value, float) and value.is_integer())))
+        ):
             raise UserError(f"{name} takes {self.describe()}, got {value!r}")
         high = self.high() if callable(self.high) else self.high
-        if not math.isfinite(value) or value < self.low or value > high or (self.low_open and value == self.low) or (
-                self.high_open and value == high):
+        if (
+            not math.isfinite(value)
+            or value < self.low
+            or value > high
+            or (self.low_open and value == self.low)
+            or (self.high_open and value == high)
+        ):
             raise UserError(f"{name} takes {self.describe()}, got {value!r}")
         return self.kind(value)
 
@@ -75,4 +83,4 @@ def share(low_open: bool = False, high_open: bool = False) -> Range:
     return Range(float, 0.0, 1.0, low_open, high_open)
 
 
-SEED = Range(int, 0, 2 ** 31 - 1)
+SEED = Range(int, 0, 2**31 - 1)

@@ -16,8 +16,8 @@ import os
 
 import numpy as np
 
-from ms_gan.diagnose import newest_diagnosis
 from ms_gan.config import load_config
+from ms_gan.diagnose import newest_diagnosis
 from ms_gan.errors import UserError
 from ms_gan.fileio import atomic, write_text
 from ms_gan.progress import format_seconds
@@ -32,15 +32,41 @@ RUN_MARKS = ("log.csv", "fixed_noise.npz", "checkpoints", "summary.json")
 GIF_NAME = os.path.join("images", "progress.gif")
 REFRESH_SECONDS = 20
 SERIES = {  # log column -> (label, colour); the loss panel, then the accuracy panel
-    "d_loss_real": ("D loss on real", "#1f77b4"), "d_loss_fake": ("D loss on fake", "#ff7f0e"),
+    "d_loss_real": ("D loss on real", "#1f77b4"),
+    "d_loss_fake": ("D loss on fake", "#ff7f0e"),
     "g_loss": ("G loss", "#2ca02c"),
-    "d_acc_real": ("D accuracy on real", "#1f77b4"), "d_acc_fake": ("D accuracy on fake", "#ff7f0e"),
+    "d_acc_real": ("D accuracy on real", "#1f77b4"),
+    "d_acc_fake": ("D accuracy on fake", "#ff7f0e"),
 }
-SUMMARY_KEYS = ("model", "dataset", "epochs", "batch_size", "lr", "lr_d", "lr_schedule", "loss", "ema_decay",
-                "ngf", "ndf", "latent_dim", "classes", "seed", "device_target")
+SUMMARY_KEYS = (
+    "model",
+    "dataset",
+    "epochs",
+    "batch_size",
+    "lr",
+    "lr_d",
+    "lr_schedule",
+    "loss",
+    "ema_decay",
+    "ngf",
+    "ndf",
+    "latent_dim",
+    "classes",
+    "seed",
+    "device_target",
+)
 # shown only when set: the stabilisers, --clusters and where a cured run came from (key: its "off" value)
-SET_KEYS = {"n_critic": 1, "label_smoothing": 1.0, "fake_label": 0.0, "minibatch_disc": False, "spectral_norm": False,
-            "clip_grad_norm": 0.0, "top_k": 1.0, "clusters": 0, "cured_from": ""}
+SET_KEYS = {
+    "n_critic": 1,
+    "label_smoothing": 1.0,
+    "fake_label": 0.0,
+    "minibatch_disc": False,
+    "spectral_norm": False,
+    "clip_grad_norm": 0.0,
+    "top_k": 1.0,
+    "clusters": 0,
+    "cured_from": "",
+}
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; color: #222; }
@@ -62,18 +88,18 @@ def write_run_page(run_dir: str, stopped: str = "") -> str:
         run["progress"] = f"stopped: {stopped}"
     _write_gif(run_dir, run["grids"])
     refresh = "" if run["finished"] or stopped else f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
-    body = f"""<h1>{html.escape(run['name'])}: {html.escape(str(run['config'].get('model', '?')))}</h1>
-<p id="progress">{html.escape(run['progress'])}</p>
-{_summary_table(run['config'])}
+    body = f"""<h1>{html.escape(run["name"])}: {html.escape(str(run["config"].get("model", "?")))}</h1>
+<p id="progress">{html.escape(run["progress"])}</p>
+{_summary_table(run["config"])}
 <h2>Diagnosis</h2>
-{_diagnosis(run['diagnosis'], run['finished'])}
+{_diagnosis(run["diagnosis"], run["finished"])}
 <h2>Curves</h2>
-{_curves_svg(run['log'], run['config'].get('loss', 'bce'))}
+{_curves_svg(run["log"], run["config"].get("loss", "bce"))}
 <h2>Samples from the fixed noise</h2>
-{_grid_viewer(run['grids'], run_dir)}
+{_grid_viewer(run["grids"], run_dir)}
 <h2>Evaluation</h2>
-{_metrics_table(run['metrics'])}
-<details><summary>config.json</summary><pre>{html.escape(json.dumps(run['config'], indent=1))}</pre></details>"""
+{_metrics_table(run["metrics"])}
+<details><summary>config.json</summary><pre>{html.escape(json.dumps(run["config"], indent=1))}</pre></details>"""
     path = os.path.join(run_dir, PAGE_NAME)
     _check_ours(path)
     write_text(path, _page(f"{run['name']} - ms_gan", body, refresh))
@@ -84,7 +110,8 @@ def is_run_dir(path: str) -> bool:
     """Whether PATH is a folder train.py made: config.json beside another of a run's own files (a config.json
     alone is any project's)."""
     return os.path.isfile(os.path.join(path, "config.json")) and any(
-        os.path.exists(os.path.join(path, name)) for name in RUN_MARKS)
+        os.path.exists(os.path.join(path, name)) for name in RUN_MARKS
+    )
 
 
 def written_by_us(path: str) -> bool:
@@ -114,12 +141,16 @@ def write_comparison_page(run_dirs, path: str) -> str:
     for run_dir in run_dirs:
         run = _read_run(run_dir)
         last = run["grids"][-1] if run["grids"] else ""
-        image = (f'<img class="grid" src="{html.escape(os.path.relpath(last, base))}" alt="last grid">' if last
-                 else "<p>no grid yet</p>")
-        cards.append(f"""<div class="run"><h2><a href="{html.escape(os.path.relpath(os.path.join(run_dir, PAGE_NAME), base))}">
-{html.escape(run['name'])}</a></h2><p>{html.escape(run['progress'])}</p>
-{_diagnosis(run['diagnosis'], run['finished'])}{image}{_curves_svg(run['log'], run['config'].get('loss', 'bce'), 330)}
-{_last_metrics(run['metrics'])}{_summary_table(run['config'])}</div>""")
+        image = (
+            f'<img class="grid" src="{html.escape(os.path.relpath(last, base))}" alt="last grid">'
+            if last
+            else "<p>no grid yet</p>"
+        )
+        page = html.escape(os.path.relpath(os.path.join(run_dir, PAGE_NAME), base))
+        cards.append(f"""<div class="run"><h2><a href="{page}">
+{html.escape(run["name"])}</a></h2><p>{html.escape(run["progress"])}</p>
+{_diagnosis(run["diagnosis"], run["finished"])}{image}{_curves_svg(run["log"], run["config"].get("loss", "bce"), 330)}
+{_last_metrics(run["metrics"])}{_summary_table(run["config"])}</div>""")
     body = f'<h1>{len(cards)} runs compared</h1>\n<div class="runs">{"".join(cards)}</div>'
     # every run in one row: the page widens past the usual 1100 px for more than three
     wide = f"<style>body {{ max-width: {370 * len(cards)}px; }}</style>" if len(cards) > 3 else ""
@@ -149,8 +180,14 @@ def _read_run(run_dir: str) -> dict:
     if os.path.isfile(os.path.join(run_dir, "metrics.csv")):
         with open(os.path.join(run_dir, "metrics.csv"), newline="") as f:
             metrics = list(csv.DictReader(f))
-    run = {"name": os.path.basename(os.path.abspath(run_dir)), "config": config, "log": log, "grids": grids,
-           "metrics": metrics, "finished": summary is not None}
+    run = {
+        "name": os.path.basename(os.path.abspath(run_dir)),
+        "config": config,
+        "log": log,
+        "grids": grids,
+        "metrics": metrics,
+        "finished": summary is not None,
+    }
     newest = newest_diagnosis(run_dir)
     run["diagnosis"] = load_json(os.path.relpath(newest, run_dir)) if newest else None
     run["progress"] = _progress(run, summary, _steps_per_epoch(run_dir, log))
@@ -172,14 +209,16 @@ def _steps_per_epoch(run_dir: str, log: dict) -> int:
 def _progress(run: dict, summary, per_epoch: int) -> str:
     epochs, log = int(run["config"].get("epochs", 0)), run["log"]
     if summary is not None:
-        return (f"finished: {epochs} epochs, {summary['steps']} steps in {format_seconds(summary['wall_seconds'])} "
-                f"({summary['images_per_second']:.0f} images/s)")
+        return (
+            f"finished: {epochs} epochs, {summary['steps']} steps in {format_seconds(summary['wall_seconds'])} "
+            f"({summary['images_per_second']:.0f} images/s)"
+        )
     if not len(log["step"]):
         return "starting: no step trained yet"
     step, epoch = int(log["step"][-1]), int(log["epoch"][-1])
     text = f"training: epoch {epoch} of {epochs}, step {step}"
     if per_epoch and len(log["step"]) > 2:
-        recent = log["seconds"][-min(50, len(log["step"])):]
+        recent = log["seconds"][-min(50, len(log["step"])) :]
         per_step = (recent[-1] - recent[0]) / max(len(recent) - 1, 1)
         text += f" of {per_epoch * epochs}, ETA {format_seconds(per_step * (per_epoch * epochs - step))}"
     return text + f" (this page reloads every {REFRESH_SECONDS} s)"
@@ -201,15 +240,24 @@ def _diagnosis(diagnosis, finished: bool) -> str:
     verdict = diagnosis["verdict"]
     evidence = "".join(f"<li>{html.escape(line)}</li>" for line in diagnosis.get("evidence", []))
     css = VERDICT_CLASS.get(verdict, "bad")
-    so_far = (f'<p class="so_far">so far, {html.escape(diagnosis["so_far"])} (the run\'s own diagnosis comes at '
-              f'its end):</p>' if "so_far" in diagnosis else "")
-    cures = "".join(f"<li><code>{html.escape(cure['flags'])}</code>: {html.escape(cure['why'])}</li>"
-                    for cure in diagnosis.get("cures", []))
+    so_far = (
+        f'<p class="so_far">so far, {html.escape(diagnosis["so_far"])} (the run\'s own diagnosis comes at its end):</p>'
+        if "so_far" in diagnosis
+        else ""
+    )
+    cures = "".join(
+        f"<li><code>{html.escape(cure['flags'])}</code>: {html.escape(cure['why'])}</li>"
+        for cure in diagnosis.get("cures", [])
+    )
     if cures:
-        cures = (f'<p class="cures">cures, best first (<code>python scripts/train.py --cure RUN</code> applies the '
-                 f'first in a new run):</p><ol class="cures">{cures}</ol>')
-    return (f'<div class="diagnosis">{so_far}<p class="verdict {css}">{html.escape(verdict)}</p><ul>{evidence}</ul>'
-            f'{cures}</div>')
+        cures = (
+            f'<p class="cures">cures, best first (<code>python scripts/train.py --cure RUN</code> applies the '
+            f'first in a new run):</p><ol class="cures">{cures}</ol>'
+        )
+    return (
+        f'<div class="diagnosis">{so_far}<p class="verdict {css}">{html.escape(verdict)}</p><ul>{evidence}</ul>'
+        f"{cures}</div>"
+    )
 
 
 def _curves_svg(log: dict, loss: str, width: int = 720) -> str:
@@ -218,45 +266,61 @@ def _curves_svg(log: dict, loss: str, width: int = 720) -> str:
     if len(steps) < 2:
         return '<p class="curves">no curves yet</p>'
     window = max(1, len(steps) // 100)
-    panels = [(LOSS_LABELS.get(loss, "loss"), ("d_loss_real", "d_loss_fake", "g_loss"), None),
-              ("accuracy", ("d_acc_real", "d_acc_fake"), (0.0, 1.0))]
+    panels = [
+        (LOSS_LABELS.get(loss, "loss"), ("d_loss_real", "d_loss_fake", "g_loss"), None),
+        ("accuracy", ("d_acc_real", "d_acc_fake"), (0.0, 1.0)),
+    ]
     height, left, pad = 170, 48, 14
     parts = []
     for index, (title, keys, fixed) in enumerate(panels):
         top = index * (height + 24)
         series = {k: smooth(np.nan_to_num(log[k], nan=0.0, posinf=0.0, neginf=0.0), window) for k in keys}
         # the first 5% of steps (G's loss starts far off) would squash the rest: the range skips them, and clips
-        settled = np.concatenate([v[len(v) // 20:] for v in series.values()])
+        settled = np.concatenate([v[len(v) // 20 :] for v in series.values()])
         low, high = fixed or (float(settled.min()), float(settled.max()))
         high = high if high > low else low + 1.0
         series = {k: np.clip(v, low, high) for k, v in series.items()}
         x = lambda s: left + (s - steps[0]) / max(steps[-1] - steps[0], 1) * (width - left - pad)  # noqa: E731
         y = lambda v: top + pad + (high - v) / (high - low) * (height - 2 * pad)  # noqa: E731
-        parts.append(f'<text x="{left}" y="{top + 10}">{html.escape(title)}'
-                     + (f" (moving average over {window} steps)" if window > 1 else "") + "</text>")
+        parts.append(
+            f'<text x="{left}" y="{top + 10}">{html.escape(title)}'
+            + (f" (moving average over {window} steps)" if window > 1 else "")
+            + "</text>"
+        )
         for value in np.linspace(low, high, 3):
-            parts.append(f'<line x1="{left}" x2="{width - pad}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
-                         f'stroke="#ddd"/><text x="2" y="{y(value) + 4:.1f}">{value:.2f}</text>')
+            parts.append(
+                f'<line x1="{left}" x2="{width - pad}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                f'stroke="#ddd"/><text x="2" y="{y(value) + 4:.1f}">{value:.2f}</text>'
+            )
         for n, (key, values) in enumerate(series.items()):
             label, colour = SERIES[key]
             every = max(1, len(steps) // 400)  # at most ~400 points a line
             points = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in zip(steps[::every], values[::every]))
-            parts.append(f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="1.3" points="{points}"/>'
-                         f'<text class="label" x="{width - pad - 150}" y="{top + pad + 12 * n + 4}" style="fill: {colour}">'
-                         f'{html.escape(label)}</text>')
+            parts.append(
+                f'<polyline class="series" fill="none" stroke="{colour}" stroke-width="1.3" points="{points}"/>'
+                f'<text class="label" x="{width - pad - 150}" y="{top + pad + 12 * n + 4}" style="fill: {colour}">'
+                f"{html.escape(label)}</text>"
+            )
     parts.append(f'<text x="{left}" y="{2 * height + 40}">step {int(steps[0])}-{int(steps[-1])}</text>')
-    return (f'<svg class="curves" width="{width}" height="{2 * height + 48}" viewBox="0 0 {width} {2 * height + 48}" '
-            f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>')
+    return (
+        f'<svg class="curves" width="{width}" height="{2 * height + 48}" viewBox="0 0 {width} {2 * height + 48}" '
+        f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+    )
 
 
 def _grid_viewer(grids, run_dir: str) -> str:
     if not grids:
-        return '<p>no grid yet: the first is drawn after epoch 1</p>'
+        return "<p>no grid yet: the first is drawn after epoch 1</p>"
     sources = [os.path.relpath(g, run_dir) for g in grids]
     gif = os.path.join(run_dir, GIF_NAME)
-    animated = (f'<figure><img src="{html.escape(GIF_NAME)}" alt="all epochs, animated" width="420">'
-                f'<figcaption>every epoch, animated</figcaption></figure>' if os.path.isfile(gif) else "")
-    return f"""<div class="grids"><figure><img id="grid" class="grid" src="{html.escape(sources[-1])}" alt="epoch grid" width="420">
+    animated = (
+        f'<figure><img src="{html.escape(GIF_NAME)}" alt="all epochs, animated" width="420">'
+        f"<figcaption>every epoch, animated</figcaption></figure>"
+        if os.path.isfile(gif)
+        else ""
+    )
+    newest = html.escape(sources[-1])
+    return f"""<div class="grids"><figure><img id="grid" class="grid" src="{newest}" alt="epoch grid" width="420">
 <figcaption><input id="epoch" type="range" min="0" max="{len(sources) - 1}" value="{len(sources) - 1}">
 <span id="epoch_label"></span></figcaption></figure>{animated}</div>
 <script>
@@ -273,7 +337,9 @@ show();
 
 def _metrics_table(rows) -> str:
     if not rows:
-        return '<p>no evaluation during training (train with --eval_every K; scripts/evaluate.py scores a run after)</p>'
+        return (
+            "<p>no evaluation during training (train with --eval_every K; scripts/evaluate.py scores a run after)</p>"
+        )
     keys = [k for k in rows[0] if any(r.get(k) for r in rows)]
     head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(r.get(k, ''))}</td>" for k in keys) + "</tr>" for r in rows)
@@ -297,8 +363,9 @@ def _write_gif(run_dir: str, grids) -> None:
     frames = [Image.open(g).convert("P", palette=Image.ADAPTIVE) for g in grids]
     path = os.path.join(run_dir, GIF_NAME)
     with atomic(path, ".gif") as tmp:
-        frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=[600] * (len(frames) - 1) + [2000],
-                       loop=0)
+        frames[0].save(
+            tmp, save_all=True, append_images=frames[1:], duration=[600] * (len(frames) - 1) + [2000], loop=0
+        )
 
 
 def _page(title: str, body: str, head_extra: str) -> str:
@@ -311,7 +378,8 @@ def _page(title: str, body: str, head_extra: str) -> str:
 // what a reader of the page sees: every image decoded (checked by tests/test_report.py in Chromium)
 window.addEventListener("load", () => {{
   const images = [...document.images];
-  document.body.dataset.imagesLoaded = images.filter(i => i.complete && i.naturalWidth > 0).length + "/" + images.length;
+  const decoded = images.filter(i => i.complete && i.naturalWidth > 0);
+  document.body.dataset.imagesLoaded = decoded.length + "/" + images.length;
 }});
 </script>
 </body></html>

@@ -31,11 +31,16 @@ class RunLock:
         except OSError:
             owner = os.pread(self.fd, 4096, 0).decode(errors="replace").strip() or "another process"
             os.close(self.fd)
-            raise UserError(f"run {run_dir} is in use by {owner}; wait for it to end or stop it first "
-                            "(one process trains a run at a time)") from None
+            raise UserError(
+                f"run {run_dir} is in use by {owner}; wait for it to end or stop it first "
+                "(one process trains a run at a time)"
+            ) from None
         os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"process {os.getpid()} ({' '.join(sys.argv)[:200]}, since "
-                           f"{time.strftime('%H:%M:%S')})\n".encode(), 0)
+        os.pwrite(
+            self.fd,
+            f"process {os.getpid()} ({' '.join(sys.argv)[:200]}, since {time.strftime('%H:%M:%S')})\n".encode(),
+            0,
+        )
 
     def release(self) -> None:
         if self.fd is not None:

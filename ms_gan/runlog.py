@@ -44,6 +44,8 @@ def rewrite_log(path: str, log: dict) -> None:
     buffer = io.StringIO()
     writer = csv_writer(buffer)
     writer.writerow(LOG_COLUMNS)
-    writer.writerows(log_row(log["epoch"][i], log["step"][i], [log[k][i] for k in STEP_METRICS], log["seconds"][i])
-                     for i in range(len(log["step"])))
+    writer.writerows(
+        log_row(log["epoch"][i], log["step"][i], [log[k][i] for k in STEP_METRICS], log["seconds"][i])
+        for i in range(len(log["step"]))
+    )
     write_text(path, buffer.getvalue())

@@ -22,8 +22,11 @@ def prepare_process(device_target: str) -> None:
         # MindSpore 2.10 on CPU: a run whose graphs came from its compile cache had NaN losses at its first step
         # (fc and dcgan, MindSpore's own layers too); the cache saved under 2 s of compiling anyway
         del os.environ["MS_COMPILER_CACHE_ENABLE"]
-        print("note: MS_COMPILER_CACHE_ENABLE ignored: MindSpore 2.10's compile cache gave these graphs NaN losses "
-              "from the first step of a cached run; compiling afresh", flush=True)
+        print(
+            "note: MS_COMPILER_CACHE_ENABLE ignored: MindSpore 2.10's compile cache gave these graphs NaN losses "
+            "from the first step of a cached run; compiling afresh",
+            flush=True,
+        )
     if device_target == "CPU":
         os.environ.setdefault("MS_DEV_HOST_BLOCKING_RUN", "1")
         # ms_gan's CPU kernels (ms_gan/kernels) use OpenMP; by default its threads spin after each kernel and

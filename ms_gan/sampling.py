@@ -117,7 +117,7 @@ def candidate_labels(wanted: np.ndarray, keep: float) -> np.ndarray:
 def _draw(net, z, labels, batch_size: int) -> np.ndarray:
     chunks = []
     for i in range(0, len(z), batch_size):
-        chunks.append(net(ms.Tensor(z[i:i + batch_size]), ms.Tensor(labels[i:i + batch_size])).asnumpy())
+        chunks.append(net(ms.Tensor(z[i : i + batch_size]), ms.Tensor(labels[i : i + batch_size])).asnumpy())
     return np.concatenate(chunks)
 
 

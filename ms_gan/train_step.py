@@ -10,10 +10,18 @@ from ms_gan.runlog import STEP_METRICS  # noqa: F401  (the order train_step's nu
 def make_optimizers(net_g, net_d, config, total_steps: int = 1):
     """Adam for each net, with prefixed names so the two optimizers' moments never collide; with an
     --lr_schedule, each rate follows it over the TOTAL_STEPS steps of the run."""
-    opt_g = nn.Adam(net_g.trainable_params(), learning_rate=learning_rates(config, "g", total_steps),
-                    beta1=config.beta1, beta2=config.beta2)
-    opt_d = nn.Adam(net_d.trainable_params(), learning_rate=learning_rates(config, "d", total_steps),
-                    beta1=config.beta1, beta2=config.beta2)
+    opt_g = nn.Adam(
+        net_g.trainable_params(),
+        learning_rate=learning_rates(config, "g", total_steps),
+        beta1=config.beta1,
+        beta2=config.beta2,
+    )
+    opt_d = nn.Adam(
+        net_d.trainable_params(),
+        learning_rate=learning_rates(config, "d", total_steps),
+        beta1=config.beta1,
+        beta2=config.beta2,
+    )
     _prefix_own_parameters(opt_g, "optim_g.")
     _prefix_own_parameters(opt_d, "optim_d.")
     return opt_g, opt_d
@@ -37,22 +45,33 @@ def _prefix_own_parameters(optimizer, prefix: str) -> None:
             param.name = prefix + param.name
 
 
-def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing: float = 1.0,
-                 fake_label: float = 0.0, gp_weight: float = 10.0, clip_grad_norm: float = 0.0,
-                 reducers=(None, None), loss_scale: bool = False, top_k_shares=None):
+def make_updates(
+    net_g,
+    net_d,
+    opt_g,
+    opt_d,
+    loss: str = "bce",
+    label_smoothing: float = 1.0,
+    fake_label: float = 0.0,
+    gp_weight: float = 10.0,
+    clip_grad_norm: float = 0.0,
+    reducers=(None, None),
+    loss_scale: bool = False,
+    top_k_shares=None,
+):
     """Three uncompiled functions: update_d(real, z, labels, mix) -> the five STEP_METRICS of D's update (its
     loss on real and on fake, the G loss its fakes scored before the update, its accuracy on each),
     update_g(z, labels) -> g_loss, and update_both(real, z, labels, mix) -> (update_d's numbers, g_loss), the
     two in a row on one forward pass of G (the same numbers as update_d then update_g, one G forward cheaper).
 
-    LOSS names a LOSSES pair; LABEL_SMOOTHING and FAKE_LABEL are D's targets for reals and fakes; for wgan-gp, GP_WEIGHT * penalty on
-    the interpolates mix * real + (1 - mix) * fake joins D's loss on fakes. CLIP_GRAD_NORM > 0 clips each
-    net's gradients to that global norm before its optimizer sees them. REDUCERS (for D, for G) average the
-    gradients over data-parallel workers first (None: one process). LOSS_SCALE (mixed precision) scales each
-    loss up before differentiating and the gradients back down, skipping an update whose gradients
-    overflowed and shrinking the scale, as float16 gradients would otherwise underflow to zero. TOP_K_SHARES
-    (float32 [G updates], or None = all) is the share of each batch's fakes G learns from at each of its updates
-    (losses.top_k_fakes), read at opt_g's own step count, as a learning-rate schedule is."""
+    LOSS names a LOSSES pair; LABEL_SMOOTHING and FAKE_LABEL are D's targets for reals and fakes; for wgan-gp,
+    GP_WEIGHT * penalty on the interpolates mix * real + (1 - mix) * fake joins D's loss on fakes. CLIP_GRAD_NORM >
+    0 clips each net's gradients to that global norm before its optimizer sees them. REDUCERS (for D, for G) average
+    the gradients over data-parallel workers first (None: one process). LOSS_SCALE (mixed precision) scales each
+    loss up before differentiating and the gradients back down, skipping an update whose gradients overflowed and
+    shrinking the scale, as float16 gradients would otherwise underflow to zero. TOP_K_SHARES (float32 [G updates],
+    or None = all) is the share of each batch's fakes G learns from at each of its updates (losses.top_k_fakes),
+    read at opt_g's own step count, as a learning-rate schedule is."""
     d_loss_fn, g_loss_fn, threshold_fn = LOSSES[loss]
     penalised = loss == "wgan-gp"
     one_call = getattr(net_d, "per_sample", False)
@@ -129,8 +148,9 @@ def make_updates(net_g, net_d, opt_g, opt_d, loss: str = "bce", label_smoothing:
     return update_d, update_g, update_both
 
 
-def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = True, replicas=None,
-               total_steps: int = 1):
+def make_steps(
+    net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = True, replicas=None, total_steps: int = 1
+):
     """(train_step, critic_step), each called as step(real, z, labels, mix=None) -> [5] tensor in
     STEP_METRICS order, built on one set of updates (one loss scaler per net, one gradient reducer, one
     state sync). CONFIG (a TrainConfig; None = defaults) gives the loss and the stabilisers, over a run of
@@ -148,9 +168,14 @@ def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = Tr
     net_d.set_train(True)
     options = {}
     if config is not None:
-        options = {"loss": config.loss, "label_smoothing": config.label_smoothing, "fake_label": config.fake_label,
-                   "gp_weight": config.gp_weight,
-                   "clip_grad_norm": config.clip_grad_norm, "loss_scale": config.mixed_precision}
+        options = {
+            "loss": config.loss,
+            "label_smoothing": config.label_smoothing,
+            "fake_label": config.fake_label,
+            "gp_weight": config.gp_weight,
+            "clip_grad_norm": config.clip_grad_norm,
+            "loss_scale": config.mixed_precision,
+        }
         if config.top_k < 1:
             options["top_k_shares"] = ms.Tensor(config.top_k_shares(total_steps))
     sync = None
@@ -162,7 +187,7 @@ def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = Tr
     def agree(stats):
         if sync is None:
             return stats
-        sync()                                     # (3) the workers agree
+        sync()  # (3) the workers agree
         return sync.mean(stats)
 
     def train_step(real, z, labels, mix=None):
@@ -170,7 +195,7 @@ def make_steps(net_g, net_d, opt_g, opt_d, config=None, ema=None, jit: bool = Tr
         (loss_real, loss_fake, _, acc_real, acc_fake), g_loss = update_both(real, z, labels, mix)
         stats = agree(ops.stack((loss_real, loss_fake, g_loss, acc_real, acc_fake)))
         if ema is not None:
-            ema()                                                                       # (4) average G
+            ema()  # (4) average G
         return stats
 
     def critic_step(real, z, labels, mix=None):
@@ -185,6 +210,6 @@ def _loss_scaler(net: str, enabled: bool):
     """A dynamic loss scaler with its own parameter names (two scalers' defaults would collide in graph mode)."""
     if not enabled:
         return None
-    scaler = amp.DynamicLossScaler(scale_value=2.0 ** 12, scale_factor=2, scale_window=1000)
+    scaler = amp.DynamicLossScaler(scale_value=2.0**12, scale_factor=2, scale_window=1000)
     scaler.scale_value.name, scaler.counter.name = f"loss_scale_{net}.value", f"loss_scale_{net}.counter"
     return scaler

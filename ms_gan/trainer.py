@@ -9,8 +9,8 @@ import mindspore as ms
 import numpy as np
 
 from ms_gan import clusters, stops
-from ms_gan.classifier import load_classifier
 from ms_gan.checkpoint import CONFIG_NAME, list_checkpoints, load_into, read_state, save_checkpoint
+from ms_gan.classifier import load_classifier
 from ms_gan.config import TrainConfig, save_config
 from ms_gan.data import check_same_data, create_dataset, read_split, resolve_data_dir
 from ms_gan.diagnose import diagnose, prescribe, prescription, record, report
@@ -22,8 +22,8 @@ from ms_gan.metrics import Evaluator
 from ms_gan.models import build_discriminator, build_generator, to_mixed_precision
 from ms_gan.progress import Progress, format_seconds
 from ms_gan.report import write_run_page
-from ms_gan.runlog import LOG_NAME, STEP_METRICS, csv_writer, log_row, read_log, rewrite_log
 from ms_gan.runlock import LOCK_NAME, RunLock
+from ms_gan.runlog import LOG_NAME, STEP_METRICS, csv_writer, log_row, read_log, rewrite_log
 from ms_gan.runtime import setup_context
 from ms_gan.sampling import generate, grid_inputs, row_names
 from ms_gan.train_step import make_optimizers, make_steps
@@ -31,7 +31,7 @@ from ms_gan.visualize import plot_curves, save_grid
 
 _SHORT = dict(zip(STEP_METRICS, ("d_real", "d_fake", "g", "acc_r", "acc_f")))
 ALARMS = ("convergence failure", "mode collapse", "D dominant")  # live verdicts that print a warning
-FAILURES = ("convergence failure", "mode collapse")               # and those --stop_on_failure stops on
+FAILURES = ("convergence failure", "mode collapse")  # and those --stop_on_failure stops on
 
 
 class TrainingDiverged(Exception):
@@ -60,13 +60,16 @@ def make_run_dir(config: TrainConfig) -> tuple:
     try:
         os.makedirs(run_dir, exist_ok=True)
     except OSError as e:
-        raise UserError(f"cannot create run directory {run_dir}: {e.strerror or e}; pick a writable --output_dir") \
-            from None
+        raise UserError(
+            f"cannot create run directory {run_dir}: {e.strerror or e}; pick a writable --output_dir"
+        ) from None
     lock = RunLock(run_dir, hint="pick a writable --output_dir")
     if set(os.listdir(run_dir)) - {LOCK_NAME}:
         lock.release()
-        raise UserError(f"run directory {run_dir} already exists and is not empty; pick another --run_name "
-                        f"or continue it with --resume {run_dir}")
+        raise UserError(
+            f"run directory {run_dir} already exists and is not empty; pick another --run_name "
+            f"or continue it with --resume {run_dir}"
+        )
     try:
         os.makedirs(os.path.join(run_dir, "images"), exist_ok=True)
     except OSError as e:
@@ -155,9 +158,11 @@ def _train_loop(run, config: TrainConfig, after_step) -> str:
                 writer.writerow(log_row(epoch, step, values, run.seconds_before + now))
                 if not np.all(np.isfinite(values)):
                     log_file.flush()
-                    raise TrainingDiverged(f"non-finite loss at epoch {epoch}, step {step} "
-                                           f"({', '.join(f'{k}={v:.4g}' for k, v in zip(STEP_METRICS, values))}); "
-                                           + run.last_good_checkpoint())
+                    raise TrainingDiverged(
+                        f"non-finite loss at epoch {epoch}, step {step} "
+                        f"({', '.join(f'{k}={v:.4g}' for k, v in zip(STEP_METRICS, values))}); "
+                        + run.last_good_checkpoint()
+                    )
                 run.progress.update(step, epoch, config.epochs, {_SHORT[k]: v for k, v in zip(STEP_METRICS, values)})
                 if after_step:
                     after_step(step, run.cells["generator"])
@@ -166,10 +171,16 @@ def _train_loop(run, config: TrainConfig, after_step) -> str:
                     run.progress.close()
                     saved = run.checkpoint(epoch, step, complete=index + 1 == run.steps_per_epoch)
                     if run.replicas.lead:
-                        write_run_page(run.run_dir, stopped=f"by {_signal_name(signals.signum)} at step {step}; "
-                                                            f"continue with --resume {run.run_dir}")
-                    raise Interrupted(f"stopped by {_signal_name(signals.signum)} at epoch {epoch}, step {step}; "
-                                      f"saved {saved}; continue with --resume {run.run_dir}", signals.signum)
+                        write_run_page(
+                            run.run_dir,
+                            stopped=f"by {_signal_name(signals.signum)} at step {step}; "
+                            f"continue with --resume {run.run_dir}",
+                        )
+                    raise Interrupted(
+                        f"stopped by {_signal_name(signals.signum)} at epoch {epoch}, step {step}; "
+                        f"saved {saved}; continue with --resume {run.run_dir}",
+                        signals.signum,
+                    )
             if epoch * run.steps_per_epoch <= run.start_step:
                 continue  # this epoch was finished before the resume
             log_file.flush()
@@ -192,8 +203,10 @@ class _Run:
         setup_context(config.device_target, config.mode, config.seed)
         self.replicas = Replicas(config.distribute)  # one process unless started by msrun with --distribute
         if config.batch_size % self.replicas.size or config.batch_size < 2 * self.replicas.size:
-            raise UserError(f"--batch_size {config.batch_size} is the global batch; it must divide evenly among the "
-                            f"{self.replicas.size} workers, at least 2 images each (BatchNorm)")
+            raise UserError(
+                f"--batch_size {config.batch_size} is the global batch; it must divide evenly among the "
+                f"{self.replicas.size} workers, at least 2 images each (BatchNorm)"
+            )
         self.lock, self.new_run = None, not resume_dir
         if not self.replicas.lead:  # the other data-parallel workers write nothing
             self.run_dir = resume_dir
@@ -220,17 +233,27 @@ class _Run:
         if config.classifier:  # a file that is no classifier would only be found out at the end of the run
             load_classifier(config.classifier)
         if resume_dir and config.data_dir and not os.path.isdir(config.data_dir):
-            raise UserError(f"the run's data folder {config.data_dir} is gone; pass --data_dir with a copy of the same "
-                            f"data")
+            raise UserError(
+                f"the run's data folder {config.data_dir} is gone; pass --data_dir with a copy of the same data"
+            )
         self.data_dir = resolve_data_dir(config.data_dir, config.data_url, config.dataset)
         # a resumed run may read its data from another folder, but only the same data
         config.data_fingerprint = check_same_data(self.data_dir, config.data_fingerprint, f"run {resume_dir}")
         batch_size = config.batch_size // self.replicas.size  # this worker's share
         self.clusters = self._clusters(resume_dir) if config.clusters else None
-        self.dataset = create_dataset(self.data_dir, batch_size, config.latent_dim, config.conditional,
-                                      seed=config.seed, num_workers=config.num_workers, classes=config.classes,
-                                      mix=config.loss == "wgan-gp", num_shards=self.replicas.size,
-                                      shard_id=self.replicas.rank, clusters=self.clusters)
+        self.dataset = create_dataset(
+            self.data_dir,
+            batch_size,
+            config.latent_dim,
+            config.conditional,
+            seed=config.seed,
+            num_workers=config.num_workers,
+            classes=config.classes,
+            mix=config.loss == "wgan-gp",
+            num_shards=self.replicas.size,
+            shard_id=self.replicas.rank,
+            clusters=self.clusters,
+        )
         self.steps_per_epoch = self.dataset.get_dataset_size()
         self.total = self.steps_per_epoch * config.epochs
         self.cells, self.ema = self._build_cells()
@@ -249,16 +272,27 @@ class _Run:
         self.first_step_seconds = 0.0
 
         c = self.cells
-        self.train_step, self.critic_step = make_steps(c["generator"], c["discriminator"], c["optim_g"], c["optim_d"],
-                                                       config, self.ema, jit=config.mode == "graph",
-                                                       replicas=self.replicas, total_steps=self.total)
+        self.train_step, self.critic_step = make_steps(
+            c["generator"],
+            c["discriminator"],
+            c["optim_g"],
+            c["optim_d"],
+            config,
+            self.ema,
+            jit=config.mode == "graph",
+            replicas=self.replicas,
+            total_steps=self.total,
+        )
         self.grid = self._grid_noise()
         self.no_labels = ms.Tensor(np.zeros(batch_size, dtype=np.int32))
-        self._print(f"run {self.run_dir}: {config.model} on {self.data_dir} ({self.steps_per_epoch * config.batch_size} "
-                    f"images/epoch" + (f", digits {config.classes}" if config.classes else "")
-                    + f"), {plural(config.epochs, 'epoch')} x {self.steps_per_epoch} steps, {config.device_target} "
-                    f"{config.mode} mode" + (f", {self.replicas.size} data-parallel workers x batch {batch_size}"
-                                             if self.replicas.size > 1 else ""))
+        self._print(
+            f"run {self.run_dir}: {config.model} on {self.data_dir} ({self.steps_per_epoch * config.batch_size} "
+            f"images/epoch"
+            + (f", digits {config.classes}" if config.classes else "")
+            + f"), {plural(config.epochs, 'epoch')} x {self.steps_per_epoch} steps, {config.device_target} "
+            f"{config.mode} mode"
+            + (f", {self.replicas.size} data-parallel workers x batch {batch_size}" if self.replicas.size > 1 else "")
+        )
         lead = self.replicas.lead
         self.quality = _Quality(config, self.run_dir, self.data_dir, self.cells) if config.eval_every and lead else None
         self.progress = Progress(self.total, self.steps_per_epoch, stream=None if lead else open(os.devnull, "w"))
@@ -278,7 +312,6 @@ class _Run:
         cells = {"generator": net_g, "discriminator": net_d, "optim_g": opt_g, "optim_d": opt_d}
         ema = None
         if config.ema_decay:
-
             ema = cells["generator_ema"] = GeneratorEMA(net_g, build_generator(config), config.ema_decay)
         return cells, ema
 
@@ -294,11 +327,14 @@ class _Run:
             config.cluster_space = found.space  # a run from before --cluster_space clustered pixels
             return found
         started = time.perf_counter()
-        found, config.cluster_shares = clusters.fit(read_split(self.data_dir, "train")[0], config.clusters,
-                                                    config.seed, config.cluster_space)
-        self._print(f"{config.clusters} k-means clusters of the training images ({config.cluster_space}) in "
-                    f"{time.perf_counter() - started:.1f}s; shares " +
-                    " ".join(f"{share:.3f}" for share in config.cluster_shares))
+        found, config.cluster_shares = clusters.fit(
+            read_split(self.data_dir, "train")[0], config.clusters, config.seed, config.cluster_space
+        )
+        self._print(
+            f"{config.clusters} k-means clusters of the training images ({config.cluster_space}) in "
+            f"{time.perf_counter() - started:.1f}s; shares "
+            + " ".join(f"{share:.3f}" for share in config.cluster_shares)
+        )
         return found
 
     def _resume(self, run_dir: str) -> int:
@@ -308,17 +344,27 @@ class _Run:
         if checkpoints:
             state = read_state(checkpoints[-1])
             if state.get("steps_per_epoch") != self.steps_per_epoch:
-                raise UserError(f"{checkpoints[-1]} was saved with {state.get('steps_per_epoch')} steps per epoch, "
-                                f"the data now gives {self.steps_per_epoch}: resume with the same data and batch size")
+                raise UserError(
+                    f"{checkpoints[-1]} was saved with {state.get('steps_per_epoch')} steps per epoch, "
+                    f"the data now gives {self.steps_per_epoch}: resume with the same data and batch size"
+                )
             for name, cell in self.cells.items():  # the learning rates stay as built: --lr and --epochs on resume win
-                load_into(cell, os.path.join(checkpoints[-1], f"{name}.ckpt"), what=f"{self.config.model} {name}",
-                          keep=(f"{name}.learning_rate",))
+                load_into(
+                    cell,
+                    os.path.join(checkpoints[-1], f"{name}.ckpt"),
+                    what=f"{self.config.model} {name}",
+                    keep=(f"{name}.learning_rate",),
+                )
             start_step = state["step"]
         if start_step >= self.total:
-            raise UserError(f"{run_dir} is already at step {start_step} (epoch {start_step // self.steps_per_epoch}), "
-                            f"the end of --epochs {self.config.epochs}; pass a larger --epochs to train on")
-        self._print(f"resuming {run_dir} at step {start_step} of {self.total}"
-                    + (f" from {checkpoints[-1]}" if checkpoints else " (no complete checkpoint yet: from the start)"))
+            raise UserError(
+                f"{run_dir} is already at step {start_step} (epoch {start_step // self.steps_per_epoch}), "
+                f"the end of --epochs {self.config.epochs}; pass a larger --epochs to train on"
+            )
+        self._print(
+            f"resuming {run_dir} at step {start_step} of {self.total}"
+            + (f" from {checkpoints[-1]}" if checkpoints else " (no complete checkpoint yet: from the start)")
+        )
         return start_step
 
     def _grid_noise(self):
@@ -347,14 +393,19 @@ class _Run:
         try:
             return save_checkpoint(self.run_dir, state, self.cells, keep_last=self.config.keep_last)
         except OSError as e:  # a full disk, a folder made read-only under the run: nothing half-written is left
-            raise UserError(f"cannot save the checkpoint of step {step} in {self.run_dir}/checkpoints "
-                            f"({e.strerror or e}); the checkpoints before it are intact: make room, then --resume "
-                            f"{self.run_dir}") from None
+            raise UserError(
+                f"cannot save the checkpoint of step {step} in {self.run_dir}/checkpoints "
+                f"({e.strerror or e}); the checkpoints before it are intact: make room, then --resume "
+                f"{self.run_dir}"
+            ) from None
 
     def last_good_checkpoint(self) -> str:
         last = list_checkpoints(self.run_dir) if self.run_dir else []
-        return f"last good checkpoint {last[-1]} is intact: resume it with a lower --lr" if last else \
-            "no checkpoint had been saved yet"
+        return (
+            f"last good checkpoint {last[-1]} is intact: resume it with a lower --lr"
+            if last
+            else "no checkpoint had been saved yet"
+        )
 
     def end_epoch(self, epoch: int, step: int) -> None:
         """The epoch's grid and curves, its checkpoint (every --save_every and the last) and evaluation."""
@@ -379,18 +430,23 @@ class _Run:
         """The diagnosis of the steps so far (and of this epoch's samples, if evaluated), into diagnosis.json
         for the run page; a failure is a warning, or with --stop_on_failure the reason to end the run."""
         config = self.config
-        verdict, evidence = diagnose(read_log(self.log_path), *scored, loss=config.loss,
-                                     expected_classes=config.digit_classes)
+        verdict, evidence = diagnose(
+            read_log(self.log_path), *scored, loss=config.loss, expected_classes=config.digit_classes
+        )
         so_far = f"after epoch {epoch}, step {step}"
         write_json(os.path.join(self.run_dir, "diagnosis.json"), record(verdict, evidence, config, so_far=so_far))
         if verdict in ALARMS:
             self.progress.close()
             cures = prescribe(verdict, config)
-            print(f"warning: {verdict} {so_far}: {evidence[-1]}" + (f" (cure: {cures[0].flags})" if cures else ""),
-                  flush=True)
+            print(
+                f"warning: {verdict} {so_far}: {evidence[-1]}" + (f" (cure: {cures[0].flags})" if cures else ""),
+                flush=True,
+            )
         if config.stop_on_failure and verdict in FAILURES:
-            return (f"{verdict} {so_far} ({evidence[-1]}); checkpoints kept in {self.run_dir}/checkpoints; "
-                    f"see {os.path.join(self.run_dir, 'index.html')}")
+            return (
+                f"{verdict} {so_far} ({evidence[-1]}); checkpoints kept in {self.run_dir}/checkpoints; "
+                f"see {os.path.join(self.run_dir, 'index.html')}"
+            )
         return ""
 
     def _draw(self, epoch: int) -> None:
@@ -398,32 +454,57 @@ class _Run:
         config, (z, labels, cols) = self.config, self.grid
         images = generate(self.sampler, z, labels)
         row_labels = row_names(config, range(config.num_classes)) if config.conditional else None
-        save_grid(images, os.path.join(self.run_dir, "images", f"epoch_{epoch:03d}.png"), ncol=cols,
-                  title=f"{config.model}, epoch {epoch}", row_labels=row_labels)
-        plot_curves(read_log(self.log_path), os.path.join(self.run_dir, "curves.png"), title=f"{config.model} training",
-                    steps_per_epoch=self.steps_per_epoch, loss=config.loss)
+        save_grid(
+            images,
+            os.path.join(self.run_dir, "images", f"epoch_{epoch:03d}.png"),
+            ncol=cols,
+            title=f"{config.model}, epoch {epoch}",
+            row_labels=row_labels,
+        )
+        plot_curves(
+            read_log(self.log_path),
+            os.path.join(self.run_dir, "curves.png"),
+            title=f"{config.model} training",
+            steps_per_epoch=self.steps_per_epoch,
+            loss=config.loss,
+        )
 
     def finish(self, step: int, wall: float) -> str:
         """summary.json (speed), and the end-of-run diagnosis from the log and the final generator's samples."""
 
         config, trained = self.config, step - self.start_step
-        speed = ((trained - 1) * config.batch_size / max(wall - self.first_step_seconds, 1e-9) if trained > 1 else 0.0)
+        speed = (trained - 1) * config.batch_size / max(wall - self.first_step_seconds, 1e-9) if trained > 1 else 0.0
         if self.replicas.size > 1:  # equal on every worker when data parallelism works; msrun keeps each worker's log
-            print(f"rank {self.replicas.rank} of {self.replicas.size}: parameter checksum "
-                  f"{parameter_checksum(*self.cells.values())}", flush=True)
+            print(
+                f"rank {self.replicas.rank} of {self.replicas.size}: parameter checksum "
+                f"{parameter_checksum(*self.cells.values())}",
+                flush=True,
+            )
         if not self.replicas.lead:
             return self.run_dir
-        write_json(os.path.join(self.run_dir, "summary.json"), {
-            "epochs": config.epochs, "steps": step, "steps_this_process": trained, "wall_seconds": round(wall, 1),
-            "first_step_seconds": round(self.first_step_seconds, 2), "images_per_second": round(speed, 1)})
+        write_json(
+            os.path.join(self.run_dir, "summary.json"),
+            {
+                "epochs": config.epochs,
+                "steps": step,
+                "steps_this_process": trained,
+                "wall_seconds": round(wall, 1),
+                "first_step_seconds": round(self.first_step_seconds, 2),
+                "images_per_second": round(speed, 1),
+            },
+        )
         kept = list_checkpoints(self.run_dir)
         size = sum(os.path.getsize(os.path.join(folder, name)) for folder in kept for name in os.listdir(folder))
-        print(f"done in {format_seconds(wall)} ({speed:.0f} images/s after a {self.first_step_seconds:.1f}s first "
-              f"step); samples in {self.run_dir}/images, {plural(len(kept), 'checkpoint')} ({size / 1e6:.0f} MB; "
-              f"--keep_last {config.keep_last}) in {self.run_dir}/checkpoints", flush=True)
+        print(
+            f"done in {format_seconds(wall)} ({speed:.0f} images/s after a {self.first_step_seconds:.1f}s first "
+            f"step); samples in {self.run_dir}/images, {plural(len(kept), 'checkpoint')} ({size / 1e6:.0f} MB; "
+            f"--keep_last {config.keep_last}) in {self.run_dir}/checkpoints",
+            flush=True,
+        )
         metrics, real = self.quality.latest() if self.quality else _final_samples(config, self.data_dir, self.sampler)
-        verdict, evidence = diagnose(read_log(self.log_path), metrics, real,
-                                     expected_classes=config.digit_classes, loss=config.loss)
+        verdict, evidence = diagnose(
+            read_log(self.log_path), metrics, real, expected_classes=config.digit_classes, loss=config.loss
+        )
         write_json(os.path.join(self.run_dir, "diagnosis.json"), record(verdict, evidence, config))
         print(report(verdict, evidence), flush=True)
         cures = prescription(prescribe(verdict, config), self.run_dir)
@@ -436,8 +517,17 @@ class _Run:
 class _Quality:
     """--eval_every: sample metrics during training, logged to metrics.csv, best generator kept by FD."""
 
-    COLUMNS = ("epoch", "step", "fd", "inception_score", "precision", "recall", "digits_covered", "diversity",
-               "label_accuracy")
+    COLUMNS = (
+        "epoch",
+        "step",
+        "fd",
+        "inception_score",
+        "precision",
+        "recall",
+        "digits_covered",
+        "diversity",
+        "label_accuracy",
+    )
 
     def __init__(self, config, run_dir, data_dir, cells):
 
@@ -448,10 +538,13 @@ class _Quality:
         self.best_fd = read_state(os.path.dirname(self.best_path))["fd"] if os.path.isfile(self.best_path) else np.inf
         self.last = None
         real = self.evaluator.real_row
-        print(f"evaluating every {config.eval_every} epochs on {config.eval_samples} samples with "
-              f"{self.evaluator.classifier_id}; real digits score "
-              f"FD {real['fd']:.2f}, IS {real['inception_score']:.2f}, precision {real['precision']:.3f}, "
-              f"recall {real['recall']:.3f}", flush=True)
+        print(
+            f"evaluating every {config.eval_every} epochs on {config.eval_samples} samples with "
+            f"{self.evaluator.classifier_id}; real digits score "
+            f"FD {real['fd']:.2f}, IS {real['inception_score']:.2f}, precision {real['precision']:.3f}, "
+            f"recall {real['recall']:.3f}",
+            flush=True,
+        )
 
     def evaluate(self, epoch, step, net_g):
         m = self.evaluator.score_generator(net_g, self.config, seed=self.config.seed)
@@ -468,10 +561,13 @@ class _Quality:
             self.best_fd = m["fd"]
             generators = {k: v for k, v in self.cells.items() if k in ("generator", "generator_ema")}
             save_checkpoint(self.run_dir, {"epoch": epoch, "step": step, "fd": m["fd"]}, generators, name="best")
-        print(f"epoch {epoch}: FD {m['fd']:.2f}, IS {m['inception_score']:.2f}, precision {m['precision']:.3f}, "
-              f"recall {m['recall']:.3f}, digits covered {m['digits_covered']}"
-              + (f", label accuracy {m['label_accuracy']:.3f}" if "label_accuracy" in m else "")
-              + (" (best so far: saved checkpoints/best)" if improved else ""), flush=True)
+        print(
+            f"epoch {epoch}: FD {m['fd']:.2f}, IS {m['inception_score']:.2f}, precision {m['precision']:.3f}, "
+            f"recall {m['recall']:.3f}, digits covered {m['digits_covered']}"
+            + (f", label accuracy {m['label_accuracy']:.3f}" if "label_accuracy" in m else "")
+            + (" (best so far: saved checkpoints/best)" if improved else ""),
+            flush=True,
+        )
 
     def latest(self):
         return self.last, self.evaluator.real_row

@@ -29,7 +29,7 @@ def mosaic(images_u8: np.ndarray, ncol: int, pad: int = 2) -> np.ndarray:
     canvas = np.zeros((nrow * (h + pad) + pad, ncol * (w + pad) + pad), dtype=np.uint8)
     for i, img in enumerate(images_u8):
         r, c = divmod(i, ncol)
-        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = img
+        canvas[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = img
     return canvas
 
 
@@ -75,8 +75,12 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return (sums[ends] - sums[starts]) / (ends - starts)
 
 
-LOSS_LABELS = {"bce": "BCE loss", "lsgan": "least-squares loss", "hinge": "hinge loss (G: -D(G(z)))",
-               "wgan-gp": "Wasserstein loss (+ penalty on fake)"}
+LOSS_LABELS = {
+    "bce": "BCE loss",
+    "lsgan": "least-squares loss",
+    "hinge": "hinge loss (G: -D(G(z)))",
+    "wgan-gp": "Wasserstein loss (+ penalty on fake)",
+}
 
 
 def plot_curves(log: dict, path: str, title: str = "", steps_per_epoch: int = 0, loss: str = "bce") -> None:

@@ -34,5 +34,7 @@ def run(main, args) -> None:
         sys.exit("interrupted by Ctrl-C")
     except OSError as e:  # a full disk, a folder made read-only under a running tool: what, where, not a traceback
         where = f" {e.filename}" if e.filename else ""
-        sys.exit(f"error: cannot write or read{where}: {e.strerror or e} (temporary files were removed; files that "
-                 "were already complete are as they were)")
+        sys.exit(
+            f"error: cannot write or read{where}: {e.strerror or e} (temporary files were removed; files that "
+            "were already complete are as they were)"
+        )

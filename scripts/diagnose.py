@@ -11,8 +11,9 @@ import argparse
 import os
 
 import _cli
-from ms_gan.ranges import HUGE, count
+
 from ms_gan.errors import UserError
+from ms_gan.ranges import HUGE, count
 
 
 def parse_args(argv=None):
@@ -51,8 +52,9 @@ def main(args):
         evaluator = Evaluator.for_run(config, run_data_dir(config), args.num, args.classifier)
         net_g = load_generator(config, resolve_generator(args.run_dir)[0])
         metrics, real = evaluator.score_generator(net_g, config), evaluator.real_row
-    verdict, evidence = diagnose(read_log(log_path), metrics, real,
-                                 expected_classes=config.digit_classes, loss=config.loss)
+    verdict, evidence = diagnose(
+        read_log(log_path), metrics, real, expected_classes=config.digit_classes, loss=config.loss
+    )
     out_path = os.path.join(args.run_dir, "samples", "diagnosis.json")  # training's own diagnosis.json stays
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
     write_json(out_path, record(verdict, evidence, config))

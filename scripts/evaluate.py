@@ -11,6 +11,7 @@ import argparse
 import os
 
 import _cli
+
 from ms_gan.errors import UserError, one_line
 from ms_gan.ranges import HUGE, SEED, Range, count, share
 
@@ -21,21 +22,39 @@ def parse_args(argv=None):
     source.add_argument("--ckpt", help="a run directory, checkpoint folder or generator .ckpt")
     source.add_argument("--samples", help="a samples.npz written by scripts/infer.py")
     p.add_argument("--data_dir", default="", help="MNIST_Data folder for the real reference (default: the run's)")
-    p.add_argument("--classifier", default="", help="evaluation classifier .ckpt (default: the run's, normally "
-                   "the shipped one in ms_gan/assets; see scripts/train_classifier.py)")
+    p.add_argument(
+        "--classifier",
+        default="",
+        help="evaluation classifier .ckpt (default: the run's, normally "
+        "the shipped one in ms_gan/assets; see scripts/train_classifier.py)",
+    )
     p.add_argument("--no_ema", action="store_true", help="score the raw generator of a run trained with --ema_decay")
     p.add_argument("--num", type=count(100, HUGE).parse, default=10000, help="samples to draw (--ckpt)")
-    p.add_argument("--truncation", type=Range(float, 0.0, 100.0).parse, default=0.0, metavar="T",
-                   help="--ckpt: redraw every latent component farther than T from 0 (the truncation trick: "
-                        "higher precision, lower recall); 0, the default, draws as training did")
-    p.add_argument("--keep", type=share(low_open=True).parse, default=1.0, metavar="F",
-                   help="--ckpt: draw --num / F samples and score --num of them, picked with the odds of being real "
-                        "the run's discriminator gives each (discriminator rejection sampling; needs the checkpoint "
-                        "folder's discriminator.ckpt); 1, the default, keeps every sample")
+    p.add_argument(
+        "--truncation",
+        type=Range(float, 0.0, 100.0).parse,
+        default=0.0,
+        metavar="T",
+        help="--ckpt: redraw every latent component farther than T from 0 (the truncation trick: "
+        "higher precision, lower recall); 0, the default, draws as training did",
+    )
+    p.add_argument(
+        "--keep",
+        type=share(low_open=True).parse,
+        default=1.0,
+        metavar="F",
+        help="--ckpt: draw --num / F samples and score --num of them, picked with the odds of being real "
+        "the run's discriminator gives each (discriminator rejection sampling; needs the checkpoint "
+        "folder's discriminator.ckpt); 1, the default, keeps every sample",
+    )
     p.add_argument("--seed", type=SEED.parse, default=0)
-    p.add_argument("--output", default="", help="where to write the metrics JSON (default: "
-                   "RUN_DIR/samples/metrics.json, metrics_truncationT.json with --truncation T, "
-                   "metrics_keepF.json with --keep F, or metrics.json beside --samples)")
+    p.add_argument(
+        "--output",
+        default="",
+        help="where to write the metrics JSON (default: "
+        "RUN_DIR/samples/metrics.json, metrics_truncationT.json with --truncation T, "
+        "metrics_keepF.json with --keep F, or metrics.json beside --samples)",
+    )
     return p.parse_args(argv)
 
 
@@ -50,8 +69,13 @@ def main(args):
     if args.samples:  # read and check the file before anything slow
         images, labels = _read_samples(args.samples)
     prepare_process("CPU")
-    from ms_gan.checkpoint import (discriminator_path, find_run_dir, load_discriminator, load_generator,
-                                   resolve_generator)
+    from ms_gan.checkpoint import (
+        discriminator_path,
+        find_run_dir,
+        load_discriminator,
+        load_generator,
+        resolve_generator,
+    )
     from ms_gan.config import default_classifier
     from ms_gan.data import check_same_data, resolve_data_dir, run_data_dir
     from ms_gan.fileio import write_json
@@ -75,30 +99,53 @@ def main(args):
         evaluator = Evaluator.for_run(config, data_dir, args.num, args.classifier)
     else:
         evaluator = Evaluator(args.classifier or default_classifier("mnist"), data_dir, None, args.num)
-    print(f"classifier {evaluator.classifier_id} reads {evaluator.classifier_test_accuracy:.4f} "
-          f"of the real test digits correctly")
+    print(
+        f"classifier {evaluator.classifier_id} reads {evaluator.classifier_test_accuracy:.4f} "
+        f"of the real test digits correctly"
+    )
 
     if config:
         net_g = load_generator(config, ckpt_path)
         net_d = load_discriminator(config, ckpt_path) if args.keep < 1 else None
-        drawn = "".join([f", truncation {args.truncation:g}" if args.truncation else "",
-                         f", D picks {args.keep:g}" if args.keep < 1 else ""])
+        drawn = "".join(
+            [
+                f", truncation {args.truncation:g}" if args.truncation else "",
+                f", D picks {args.keep:g}" if args.keep < 1 else "",
+            ]
+        )
         name = f"{config.model} ({os.path.relpath(ckpt_path)}){drawn}"
         scores = evaluator.score_generator(net_g, config, args.seed, args.truncation, net_d, args.keep)
-        out_name = "_".join(["metrics"] + ([f"truncation{args.truncation:g}"] if args.truncation else [])
-                            + ([f"keep{args.keep:g}"] if args.keep < 1 else [])) + ".json"
+        out_name = (
+            "_".join(
+                ["metrics"]
+                + ([f"truncation{args.truncation:g}"] if args.truncation else [])
+                + ([f"keep{args.keep:g}"] if args.keep < 1 else [])
+            )
+            + ".json"
+        )
         out_path = args.output or os.path.join(find_run_dir(ckpt_path), "samples", out_name)
     else:
         name, scores = os.path.relpath(args.samples), evaluator.score_images(images, labels)
         out_path = args.output or os.path.join(os.path.dirname(os.path.abspath(args.samples)), "metrics.json")
     rows = {name: scores, "real digits (held-out train vs test)": evaluator.real_row}
     print(format_table(rows))
-    print("class histogram (share per digit 0-9): "
-          + " ".join(f"{c / scores['num_samples']:.3f}" for c in scores["class_histogram"]))
+    print(
+        "class histogram (share per digit 0-9): "
+        + " ".join(f"{c / scores['num_samples']:.3f}" for c in scores["class_histogram"])
+    )
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    write_json(out_path, {"samples": scores, "real": evaluator.real_row, "classifier": evaluator.classifier_id,
-                          "classifier_test_accuracy": evaluator.classifier_test_accuracy, "seed": args.seed,
-                          "truncation": args.truncation, "keep": args.keep})
+    write_json(
+        out_path,
+        {
+            "samples": scores,
+            "real": evaluator.real_row,
+            "classifier": evaluator.classifier_id,
+            "classifier_test_accuracy": evaluator.classifier_test_accuracy,
+            "seed": args.seed,
+            "truncation": args.truncation,
+            "keep": args.keep,
+        },
+    )
     print(f"wrote {out_path}")
 
 
@@ -122,16 +169,19 @@ def _read_samples(path: str):
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise UserError(f"{path} is not a samples.npz written by infer.py ({one_line(e, 120)})") from None
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise UserError(f"{path}: images must be uint8 [N, 28, 28] (infer.py's), got {images.dtype} "
-                        f"{list(images.shape)}")
+        raise UserError(
+            f"{path}: images must be uint8 [N, 28, 28] (infer.py's), got {images.dtype} {list(images.shape)}"
+        )
     if len(images) < MIN_SAMPLES:
         raise UserError(f"{path} holds {len(images)} images; the metrics need at least {MIN_SAMPLES}")
     if labels is not None:
         if labels.ndim != 1 or len(labels) != len(images):
             raise UserError(f"{path}: labels must be one per image ([{len(images)}]), got {list(labels.shape)}")
         if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() > 9:
-            raise UserError(f"{path}: labels must be the digits 0-9 the images were drawn as, got {labels.dtype} "
-                            f"values {labels.min()}..{labels.max()}")
+            raise UserError(
+                f"{path}: labels must be the digits 0-9 the images were drawn as, got {labels.dtype} "
+                f"values {labels.min()}..{labels.max()}"
+            )
     return images, labels
 
 

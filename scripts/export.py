@@ -9,6 +9,7 @@ with onnxruntime (ONNX export needs the onnx package: pip install onnx).
 import os
 
 import _cli
+
 from ms_gan.errors import UserError, one_line
 
 SUFFIX = {"MINDIR": ".mindir", "ONNX": ".onnx"}
@@ -20,8 +21,13 @@ ONNX_EXPORT_BATCH = 11
 def parse_args(argv=None):
     p = _cli.Parser(description=__doc__)
     p.add_argument("--ckpt", required=True, help="a run directory, checkpoint folder or generator .ckpt")
-    p.add_argument("--file_format", default="MINDIR", type=str.upper, choices=sorted(SUFFIX),
-                   help="MINDIR (default) or ONNX, in any case")
+    p.add_argument(
+        "--file_format",
+        default="MINDIR",
+        type=str.upper,
+        choices=sorted(SUFFIX),
+        help="MINDIR (default) or ONNX, in any case",
+    )
     p.add_argument("--output", default="", help="file to write (default: RUN_DIR/export/generator.mindir|.onnx)")
     p.add_argument("--no_ema", action="store_true", help="export the raw generator even if the run kept an EMA")
     return p.parse_args(argv)
@@ -62,7 +68,7 @@ def main(args):
     else:  # MindIR keeps the batch dimension open
         z = ms.Tensor(shape=[None, config.latent_dim], dtype=ms.float32)
         labels = ms.Tensor(shape=[None], dtype=ms.int32)
-    stem = temp_path(output[:-len(SUFFIX[args.file_format])])
+    stem = temp_path(output[: -len(SUFFIX[args.file_format])])
     written = stem + SUFFIX[args.file_format]
     try:
         ms.export(net_g, z, labels, file_name=stem, file_format=args.file_format)
@@ -77,10 +83,13 @@ def main(args):
         remove_quietly(written)
         if isinstance(e, OSError):
             raise UserError(f"cannot write --output {output}: {e.strerror or e}") from None
-        raise UserError(f"MindSpore could not export this {config.model} generator as {args.file_format}: "
-                        f"{one_line(e, 300)}") from None
-    print(f"wrote {output} ({args.file_format}; z [N, {config.latent_dim}] float32, labels [N] int32 -> images "
-          f"[N, 1, 28, 28], any N) from {ckpt_path}")
+        raise UserError(
+            f"MindSpore could not export this {config.model} generator as {args.file_format}: {one_line(e, 300)}"
+        ) from None
+    print(
+        f"wrote {output} ({args.file_format}; z [N, {config.latent_dim}] float32, labels [N] int32 -> images "
+        f"[N, 1, 28, 28], any N) from {ckpt_path}"
+    )
 
 
 def _onnx():

@@ -10,14 +10,19 @@ import argparse
 import os
 
 import _cli
+
 from ms_gan.errors import UserError
 
 
 def parse_args(argv=None):
     p = _cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="+", help="run directories written by scripts/train.py")
-    p.add_argument("--output", default="", help="write one page comparing the runs to this file (e.g. "
-                   "compare.html); the runs' own pages are left as they are")
+    p.add_argument(
+        "--output",
+        default="",
+        help="write one page comparing the runs to this file (e.g. "
+        "compare.html); the runs' own pages are left as they are",
+    )
     return p.parse_args(argv)
 
 

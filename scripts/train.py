@@ -14,6 +14,7 @@ import dataclasses
 import sys
 
 import _cli
+
 from ms_gan.config import TrainConfig
 from ms_gan.ranges import count
 
@@ -23,8 +24,7 @@ TYPES = {str: str, int: int, float: float}
 def parse_args(argv=None):
     """One flag per TrainConfig field (its option() metadata gives help, choices and group), plus --resume.
     Every flag defaults to None = not given, so --resume can tell what the user changed."""
-    p = _cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-                    argument_default=None)
+    p = _cli.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, argument_default=None)
     groups = {}
     for f in dataclasses.fields(TrainConfig):
         meta = f.metadata
@@ -43,8 +43,12 @@ def parse_args(argv=None):
         target.add_argument("--" + f.name, **kwargs)
     p.add_argument("--resume", help="continue this run directory from its newest complete checkpoint")
     p.add_argument("--cure", help="start a new run with this run's settings and a cure for what its diagnosis found")
-    p.add_argument("--cure_number", type=count(1, 100).parse, default=1,
-                   help="which of the prescribed cures --cure applies (default 1, the best measured)")
+    p.add_argument(
+        "--cure_number",
+        type=count(1, 100).parse,
+        default=1,
+        help="which of the prescribed cures --cure applies (default 1, the best measured)",
+    )
     return p.parse_args(argv)
 
 
@@ -66,8 +70,9 @@ def build_config(args):
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if v is not None and k in fields}
     if given.get("classifier") and not os.path.isfile(given["classifier"]):
-        raise UserError(f"--classifier {given['classifier']} is not a file (a classifier .ckpt from "
-                        "scripts/train_classifier.py)")
+        raise UserError(
+            f"--classifier {given['classifier']} is not a file (a classifier .ckpt from scripts/train_classifier.py)"
+        )
     if args.cure:
         if args.resume:
             raise UserError("--cure starts a new run from a diagnosed one; it cannot be combined with --resume")
@@ -79,8 +84,10 @@ def build_config(args):
     resumable = [f.name for f in dataclasses.fields(TrainConfig) if f.metadata["resumable"]]
     fixed = sorted(k for k in given if k not in resumable and given[k] != getattr(config, k, None))
     if fixed:
-        raise UserError(f"--resume keeps the run's settings; {', '.join('--' + k for k in fixed)} cannot change "
-                        f"(changeable: {', '.join('--' + k for k in resumable)})")
+        raise UserError(
+            f"--resume keeps the run's settings; {', '.join('--' + k for k in fixed)} cannot change "
+            f"(changeable: {', '.join('--' + k for k in resumable)})"
+        )
     config.distribute = False  # how this process runs, not a property of the run: only a flag turns it on
     return dataclasses.replace(config, **{k: given[k] for k in given if k in resumable}).validate()
 
@@ -112,15 +119,24 @@ def cured_config(run_dir: str, number: int, given: dict):
     if not cures:
         raise UserError(f"{run_dir} was diagnosed {verdict!r}: there is nothing to cure")
     if not 1 <= number <= len(cures):
-        raise UserError(f"--cure_number {number}: the diagnosis of {run_dir} ({verdict}) prescribes cures "
-                        f"1-{len(cures)}")
+        raise UserError(
+            f"--cure_number {number}: the diagnosis of {run_dir} ({verdict}) prescribes cures 1-{len(cures)}"
+        )
     cure = cures[number - 1]
-    changes = {"run_name": f"{os.path.basename(run_dir)}-cure{number}", "output_dir": os.path.dirname(run_dir),
-               "data_fingerprint": "", "distribute": False, **cure.changes,
-               "cured_from": f"{run_dir} ({verdict}): {cure.flags}"}
+    changes = {
+        "run_name": f"{os.path.basename(run_dir)}-cure{number}",
+        "output_dir": os.path.dirname(run_dir),
+        "data_fingerprint": "",
+        "distribute": False,
+        **cure.changes,
+        "cured_from": f"{run_dir} ({verdict}): {cure.flags}",
+    }
     config = dataclasses.replace(config, **{**changes, **given}).validate()
-    print(f"curing {run_dir} ({verdict}) with {cure.flags}: a new run in "
-          f"{os.path.join(config.output_dir, config.run_name)}", flush=True)
+    print(
+        f"curing {run_dir} ({verdict}) with {cure.flags}: a new run in "
+        f"{os.path.join(config.output_dir, config.run_name)}",
+        flush=True,
+    )
     return config
 
 

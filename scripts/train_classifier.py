@@ -11,6 +11,7 @@ import argparse
 import os
 
 import _cli
+
 from ms_gan.ranges import SEED, count
 
 
@@ -42,11 +43,19 @@ def main(args):
     _, accuracy, n_train = train_classifier(data_dir, output, epochs=args.epochs, seed=args.seed)
     digest = sha256(output)
     if args.install:
-        install_classifier(args.dataset, {
-            "file": os.path.basename(output), "sha256": digest, "test_accuracy": round(accuracy, 4),
-            "train_images": n_train, "epochs": args.epochs, "seed": args.seed,
-            "command": f"python scripts/train_classifier.py --dataset {args.dataset} --epochs {args.epochs} "
-                       f"--seed {args.seed} --install --data_dir <{args.dataset} folder>"})
+        install_classifier(
+            args.dataset,
+            {
+                "file": os.path.basename(output),
+                "sha256": digest,
+                "test_accuracy": round(accuracy, 4),
+                "train_images": n_train,
+                "epochs": args.epochs,
+                "seed": args.seed,
+                "command": f"python scripts/train_classifier.py --dataset {args.dataset} --epochs {args.epochs} "
+                f"--seed {args.seed} --install --data_dir <{args.dataset} folder>",
+            },
+        )
     print(f"wrote {output}: test accuracy {accuracy:.4f}, sha256 {digest[:16]}")
 
 

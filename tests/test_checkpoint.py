@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import rng_inputs, small_config
+
 from ms_gan.errors import UserError
 
 
@@ -29,8 +29,13 @@ def test_round_trip_rebuilds_from_config_with_identical_outputs(tmp_path, model)
     cells = {"generator": net_g, "discriminator": net_d, "optim_g": opt_g, "optim_d": opt_d}
     saved = save_checkpoint(run_dir, {"epoch": 1, "step": 2}, cells)
     assert os.listdir(os.path.join(run_dir, "checkpoints")) == ["epoch001-step0000002"]
-    assert sorted(os.listdir(saved)) == ["discriminator.ckpt", "generator.ckpt", "optim_d.ckpt", "optim_g.ckpt",
-                                         "state.json"]
+    assert sorted(os.listdir(saved)) == [
+        "discriminator.ckpt",
+        "generator.ckpt",
+        "optim_d.ckpt",
+        "optim_g.ckpt",
+        "state.json",
+    ]
 
     ckpt_path, loaded_config = resolve_generator(run_dir)
     assert ckpt_path == os.path.join(saved, "generator.ckpt") and loaded_config == config
@@ -97,7 +102,9 @@ def test_keep_last_prunes_only_after_the_new_checkpoint_is_complete(tmp_path):
     for step in (10, 20, 30):
         save_checkpoint(str(tmp_path), {"epoch": step // 10, "step": step}, cells, keep_last=2)
     assert [os.path.basename(p) for p in list_checkpoints(str(tmp_path))] == [
-        "epoch002-step0000020", "epoch003-step0000030"]
+        "epoch002-step0000020",
+        "epoch003-step0000030",
+    ]
     # a folder left half-written by a kill (no state.json, temporary name) is never taken as a checkpoint
     os.makedirs(tmp_path / "checkpoints" / ".tmp-123-epoch004-step0000040")
     os.makedirs(tmp_path / "checkpoints" / "epoch004-step0000040")

@@ -5,12 +5,12 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import small_config
+from test_scripts import assert_one_line_error, run_script
+
 from ms_gan import clusters
 from ms_gan.data import create_dataset, read_split
 from ms_gan.errors import UserError
-from test_scripts import assert_one_line_error, run_script
 
 
 def blobs(seed=0):
@@ -38,11 +38,14 @@ def test_kmeans_refuses_more_clusters_than_images():
         clusters.kmeans(np.zeros((4, 3), np.float32), 5, seed=0)
 
 
-@pytest.mark.parametrize("shares, num, expected", [
-    ([0.5, 0.3, 0.2], 7, [4, 2, 1]),  # 3.5, 2.1, 1.4: the largest remainder (cluster 0's) gets the spare one
-    ([0.25, 0.25, 0.25, 0.25], 6, [2, 2, 1, 1]),  # ties go to the lower id
-    ([0.9, 0.1], 10000, [9000, 1000]),
-])
+@pytest.mark.parametrize(
+    "shares, num, expected",
+    [
+        ([0.5, 0.3, 0.2], 7, [4, 2, 1]),  # 3.5, 2.1, 1.4: the largest remainder (cluster 0's) gets the spare one
+        ([0.25, 0.25, 0.25, 0.25], 6, [2, 2, 1, 1]),  # ties go to the lower id
+        ([0.9, 0.1], 10000, [9000, 1000]),
+    ],
+)
 def test_draw_counts_follow_the_shares_and_add_up(shares, num, expected):
     drawn = clusters.draw_counts(shares, num)
     assert drawn.dtype == np.int32 and len(drawn) == num
@@ -50,13 +53,16 @@ def test_draw_counts_follow_the_shares_and_add_up(shares, num, expected):
     assert np.all(np.diff(drawn) >= 0)  # in blocks, cluster by cluster
 
 
-@pytest.mark.parametrize("overrides, fragment", [
-    (dict(model="dcgan", clusters=10), "use --model cgan"),
-    (dict(model="cgan", clusters=10, classes=[3]), "learns without labels"),
-    (dict(model="cgan", clusters=1), "between 2 and 255"),
-    (dict(model="cgan", clusters=256), "--clusters takes an integer from 0 to 255"),
-    (dict(model="cgan", clusters=-3), "--clusters takes an integer from 0 to 255"),
-])
+@pytest.mark.parametrize(
+    "overrides, fragment",
+    [
+        (dict(model="dcgan", clusters=10), "use --model cgan"),
+        (dict(model="cgan", clusters=10, classes=[3]), "learns without labels"),
+        (dict(model="cgan", clusters=1), "between 2 and 255"),
+        (dict(model="cgan", clusters=256), "--clusters takes an integer from 0 to 255"),
+        (dict(model="cgan", clusters=-3), "--clusters takes an integer from 0 to 255"),
+    ],
+)
 def test_bad_cluster_options_are_user_errors(overrides, fragment):
     with pytest.raises(UserError, match=fragment):
         small_config(**overrides)
@@ -127,8 +133,20 @@ def test_saved_clusters_keep_their_space_and_older_ones_read_as_pixels(tmp_path)
 def test_a_clusters_run_trains_draws_by_share_evaluates_and_resumes(tiny_mnist, tmp_path):
     run_dir = tmp_path / "run"
     common = ("--data_dir", tiny_mnist, "--batch_size", 64, "--latent_dim", 16, "--ngf", 8, "--ndf", 8)
-    result = run_script("train.py", "--model", "cgan", "--clusters", 3, "--epochs", 1, *common,
-                        "--output_dir", tmp_path, "--run_name", "run")
+    result = run_script(
+        "train.py",
+        "--model",
+        "cgan",
+        "--clusters",
+        3,
+        "--epochs",
+        1,
+        *common,
+        "--output_dir",
+        tmp_path,
+        "--run_name",
+        "run",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "3 k-means clusters of the training images (deskewed)" in result.stdout
     config = json.load(open(run_dir / "config.json"))

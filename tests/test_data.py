@@ -9,10 +9,18 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from conftest import real_subset
-from ms_gan.data import (SPLIT_FILES, check_split, create_dataset, download_mnist, read_split, resolve_data_dir,
-                         split_dir, write_split)
+
+from ms_gan.data import (
+    SPLIT_FILES,
+    check_split,
+    create_dataset,
+    download_mnist,
+    read_split,
+    resolve_data_dir,
+    split_dir,
+    write_split,
+)
 from ms_gan.errors import UserError
 
 
@@ -40,8 +48,7 @@ def test_pipeline_columns_shapes_and_range(tiny_mnist, conditional):
 def test_pipeline_matches_the_files_and_drops_the_remainder(tmp_path):
     (x, y), _ = real_subset(100, 0)
     write_split(str(tmp_path), "train", x, y)
-    dataset = create_dataset(str(tmp_path), batch_size=30, latent_dim=4, conditional=True, shuffle=False,
-                             num_workers=1)
+    dataset = create_dataset(str(tmp_path), batch_size=30, latent_dim=4, conditional=True, shuffle=False, num_workers=1)
     batches = list(dataset.create_dict_iterator(num_epochs=1, output_numpy=True))
     assert len(batches) == 3  # 100 images, batch 30: the last 10 are dropped
     np.testing.assert_allclose(batches[0]["image"][:, 0], x[:30] / 127.5 - 1.0, atol=1e-6)
@@ -88,10 +95,12 @@ def _mnist_zip(n: int) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for usage, images, labels, (img_name, lbl_name) in (
-                ("train", x, y, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")),
-                ("test", tx, ty, ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))):
-            archive.writestr(f"MNIST_Data/{usage}/{img_name}",
-                             np.array([2051, n, 28, 28], ">u4").tobytes() + images.tobytes())
+            ("train", x, y, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")),
+            ("test", tx, ty, ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")),
+        ):
+            archive.writestr(
+                f"MNIST_Data/{usage}/{img_name}", np.array([2051, n, 28, 28], ">u4").tobytes() + images.tobytes()
+            )
             archive.writestr(f"MNIST_Data/{usage}/{lbl_name}", np.array([2049, n], ">u4").tobytes() + labels.tobytes())
     return buffer.getvalue()
 
@@ -178,8 +187,11 @@ def test_gzipped_files_side_by_side_are_read_through_a_cache(tmp_path, monkeypat
     images, labels = read_split(str(source), "train")
     np.testing.assert_array_equal(images, x)
     np.testing.assert_array_equal(labels, y)
-    batch = next(create_dataset(str(source), 16, 8, conditional=True, shuffle=False).create_dict_iterator(num_epochs=1,
-                                                                                                           output_numpy=True))
+    batch = next(
+        create_dataset(str(source), 16, 8, conditional=True, shuffle=False).create_dict_iterator(
+            num_epochs=1, output_numpy=True
+        )
+    )
     np.testing.assert_array_equal(batch["label"], y[:16])
     assert split_dir(str(source), "train") == unpacked  # unpacked once, then reused
 

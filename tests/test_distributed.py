@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import numpy as np
-
 from conftest import ROOT
 from test_scripts import assert_one_line_error, run_script
 
@@ -29,17 +28,37 @@ def read_log(run_dir):
 
 def test_two_workers_hold_identical_parameters_and_match_one_process(tiny_mnist, tmp_path):
     out, logs = tmp_path / "runs", tmp_path / "msrun_log"
-    env = dict(os.environ, LOG_DIR=str(logs), MASTER_PORT=str(free_port()), PATH=os.path.dirname(sys.executable) + os.pathsep
-               + os.environ.get("PATH", ""))
-    done = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_distribute_train.sh"), "2", *map(str, FLAGS),
-                           "--data_dir", tiny_mnist, "--output_dir", str(out), "--run_name", "dp"],
-                          capture_output=True, text=True, env=env, timeout=600)
+    env = dict(
+        os.environ,
+        LOG_DIR=str(logs),
+        MASTER_PORT=str(free_port()),
+        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+    )
+    done = subprocess.run(
+        [
+            "bash",
+            os.path.join(ROOT, "scripts", "run_distribute_train.sh"),
+            "2",
+            *map(str, FLAGS),
+            "--data_dir",
+            tiny_mnist,
+            "--output_dir",
+            str(out),
+            "--run_name",
+            "dp",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     worker_logs = {r: (logs / f"worker_{r}.log").read_text() for r in (0, 1)}
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:] + worker_logs[1][-2000:]
 
     # every parameter (BatchNorm statistics and optimizer moments included) is the same on both ranks
-    sums = {r: re.findall(rf"rank {r} of 2: parameter checksum ([0-9a-f]{{64}})", text)
-            for r, text in worker_logs.items()}
+    sums = {
+        r: re.findall(rf"rank {r} of 2: parameter checksum ([0-9a-f]{{64}})", text) for r, text in worker_logs.items()
+    }
     assert len(sums[0]) == 1 and sums[0] == sums[1]
     # only rank 0 wrote: one run directory, with everything in it
     assert os.listdir(out) == ["dp"]
@@ -65,8 +84,9 @@ def test_distribute_without_msrun_is_a_one_line_error(tiny_mnist, tmp_path):
 
 
 def test_wrapper_rejects_a_bad_worker_count():
-    done = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_distribute_train.sh"), "two"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["bash", os.path.join(ROOT, "scripts", "run_distribute_train.sh"), "two"], capture_output=True, text=True
+    )
     assert done.returncode == 2 and "usage:" in done.stderr
 
 
@@ -74,12 +94,32 @@ def test_stop_on_failure_stops_every_worker(tiny_mnist, tmp_path):
     """Rank 0 diagnoses the run; with --stop_on_failure both workers end after the epoch the failure is found
     (before, rank 1 went on into the next step and waited there for rank 0)."""
     out, logs = tmp_path / "runs", tmp_path / "msrun_log"
-    env = dict(os.environ, LOG_DIR=str(logs), MASTER_PORT=str(free_port()), PATH=os.path.dirname(sys.executable) + os.pathsep
-               + os.environ.get("PATH", ""))
+    env = dict(
+        os.environ,
+        LOG_DIR=str(logs),
+        MASTER_PORT=str(free_port()),
+        PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+    )
     losing = ["--model", "fc", "--batch_size", 16, "--latent_dim", 16, "--lr", 1e-5, "--lr_d", 5e-3, "--epochs", 3]
-    done = subprocess.run(["bash", os.path.join(ROOT, "scripts", "run_distribute_train.sh"), "2", *map(str, losing),
-                           "--stop_on_failure", "--data_dir", tiny_mnist, "--output_dir", str(out), "--run_name", "dp"],
-                          capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [
+            "bash",
+            os.path.join(ROOT, "scripts", "run_distribute_train.sh"),
+            "2",
+            *map(str, losing),
+            "--stop_on_failure",
+            "--data_dir",
+            tiny_mnist,
+            "--output_dir",
+            str(out),
+            "--run_name",
+            "dp",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     worker_logs = {r: (logs / f"worker_{r}.log").read_text() for r in (0, 1)}
     assert done.returncode != 0
     assert "stopped on failure (--stop_on_failure): convergence failure after epoch 1" in worker_logs[0]

@@ -4,7 +4,6 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import small_config
 from test_scripts import assert_one_line_error, run_script
 
@@ -82,8 +81,12 @@ def test_onnx_runs_in_onnxruntime_at_any_batch_and_gives_the_checkpoints_images(
 
 def test_export_bad_input_is_one_line(tmp_path):
     run_dir, _, _ = saved_run(tmp_path, "dcgan")
-    assert_one_line_error(run_script("export.py", "--ckpt", run_dir, "--output", tmp_path / "g.onnx"), "must end in .mindir")
+    assert_one_line_error(
+        run_script("export.py", "--ckpt", run_dir, "--output", tmp_path / "g.onnx"), "must end in .mindir"
+    )
     assert_one_line_error(run_script("export.py", "--ckpt", tmp_path / "nothing"), "does not exist")
     assert_one_line_error(run_script("export.py", "--ckpt", run_dir, "--file_format", "pb"), "invalid choice")
     assert os.listdir(run_dir) == ["config.json", "checkpoints"] or sorted(os.listdir(run_dir)) == [
-        "checkpoints", "config.json"]
+        "checkpoints",
+        "config.json",
+    ]

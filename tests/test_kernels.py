@@ -8,14 +8,21 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, numpy_params, rng_inputs, small_config
 
 # (in, out, kernel, stride, padding, input size): every geometry the models use, plus odd ones; (16, 1, 3, 1, 1)
 # and (8, 3, 5, 1, 1) take GemmConv2d's transposed route (stride 1, fewer outputs than inputs). The 4x4, stride 2,
 # padding 1 cases on even sizes take the kernels' halving path, (4, 6, 4, 2, 1, 7) the general one.
-CONV_CASES = [(1, 8, 4, 2, 1, 28), (8, 16, 4, 2, 1, 14), (4, 6, 4, 2, 1, 7), (16, 1, 7, 1, 0, 7), (3, 5, 3, 1, 1, 6),
-              (2, 3, 5, 3, 2, 11), (16, 1, 3, 1, 1, 8), (8, 3, 5, 1, 1, 9)]
+CONV_CASES = [
+    (1, 8, 4, 2, 1, 28),
+    (8, 16, 4, 2, 1, 14),
+    (4, 6, 4, 2, 1, 7),
+    (16, 1, 7, 1, 0, 7),
+    (3, 5, 3, 1, 1, 6),
+    (2, 3, 5, 3, 2, 11),
+    (16, 1, 3, 1, 1, 8),
+    (8, 3, 5, 1, 1, 9),
+]
 CONV_T_CASES = [(16, 8, 4, 2, 1, 7), (8, 1, 4, 2, 1, 14), (3, 4, 3, 1, 1, 6), (2, 3, 4, 3, 0, 5)]
 
 
@@ -59,8 +66,11 @@ def test_gemm_conv_matches_mindspore_forward_and_backward(graph_or_pynative, cas
 
 
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
-@pytest.mark.parametrize("case", [c for c in CONV_CASES if not (c[3] == 1 and c[1] < c[0])],
-                         ids=lambda c: "conv{}-{}-k{}s{}p{}-{}".format(*c))
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CONV_CASES if not (c[3] == 1 and c[1] < c[0])],
+    ids=lambda c: "conv{}-{}-k{}s{}p{}-{}".format(*c),
+)
 def test_gemm_conv_takes_and_gives_channel_major(graph_or_pynative, case):
     """A discriminator's convs between its first and its features' end: x [in, N, H, W] -> y [out, N, Ho, Wo]
     (Im2Col reading, and Col2Im writing, channel-major planes), the same numbers as nn.Conv2d's."""
@@ -134,6 +144,7 @@ def _norm_layers(kind: str, channel_major: bool):
         def call(cell, x):
             return cell(x, labels)
     else:
+
         def pair(layers):  # the generators' BatchNorm + ReLU, or the discriminators' BatchNorm + LeakyReLU(0.2)
             if kind == "fc":  # the fc generator's BatchNorm1d + ReLU on [N, C]
                 return layers.batch_norm_1d_relu(FC_FEATURES)
@@ -157,9 +168,18 @@ def _norm_layers(kind: str, channel_major: bool):
 
 
 @pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
-@pytest.mark.parametrize("kind, channel_major", [("relu", False), ("relu", True), ("leaky_relu", False),
-                                                  ("leaky_relu", True), ("conditional", False), ("conditional", True),
-                                                  ("fc", False)])
+@pytest.mark.parametrize(
+    "kind, channel_major",
+    [
+        ("relu", False),
+        ("relu", True),
+        ("leaky_relu", False),
+        ("leaky_relu", True),
+        ("conditional", False),
+        ("conditional", True),
+        ("fc", False),
+    ],
+)
 def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, kind, channel_major):
     """Training: the same output, input and weight gradients, and running statistics; then inference on them."""
     import mindspore as ms
@@ -173,6 +193,7 @@ def test_fused_batch_norm_relu_matches_mindspore(graph_or_pynative, kind, channe
     w = ms.Tensor(rng.standard_normal(shape).astype(np.float32))
     results = []
     for cell, transposed in ((native, False), (fused, channel_major)):
+
         def forward(x):  # [N, C, H, W]
             if transposed and kind == "leaky_relu":  # the discriminators' takes its input channel-major too
                 x = ops.transpose(x, (1, 0, 2, 3))
@@ -207,8 +228,9 @@ def test_gradient_penalty_through_gemm_discriminator_matches_native(graph_or_pyn
     from ms_gan.models import build_discriminator
 
     config = small_config("dcgan", loss="wgan-gp")
-    nets = {impl: build_discriminator(small_config("dcgan", loss="wgan-gp", conv_impl=impl))
-            for impl in ("native", "gemm")}
+    nets = {
+        impl: build_discriminator(small_config("dcgan", loss="wgan-gp", conv_impl=impl)) for impl in ("native", "gemm")
+    }
     for name, value in numpy_params(nets["native"]).items():
         dict((p.name, p) for p in nets["gemm"].trainable_params())[name].set_data(ms.Tensor(value))
     real, z, labels = rng_inputs(config, 6)
@@ -272,12 +294,13 @@ def test_matrix_product_gradients_match_matmul_to_second_order(graph_or_pynative
     rng = np.random.default_rng(1)
     a = ms.Tensor(rng.standard_normal((12, 30)).astype(np.float32))
     b = ms.Tensor(rng.standard_normal((30, 9)).astype(np.float32))
+
     def second_order(f):  # d/d(a, b) of the squared norm of the gradient: through every product's gradient
         first = ms.grad(f, grad_position=(0, 1))
 
         def gradient_norm(a, b):
             da, db = first(a, b)
-            return (da ** 2).sum() + (db ** 2).sum()
+            return (da**2).sum() + (db**2).sum()
 
         return ms.grad(gradient_norm, grad_position=(0, 1))
 
@@ -318,8 +341,11 @@ def test_checkpoints_move_between_implementations(model, tmp_path):
     np.testing.assert_allclose(gemm(z, labels).asnumpy(), native(z, labels).asnumpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("model, options", [("dcgan", {}), ("cgan", {}), ("dcgan", {"spectral_norm": True}),
-                                            ("fc", {})], ids=["dcgan", "cgan", "dcgan-spectral", "fc"])
+@pytest.mark.parametrize(
+    "model, options",
+    [("dcgan", {}), ("cgan", {}), ("dcgan", {"spectral_norm": True}), ("fc", {})],
+    ids=["dcgan", "cgan", "dcgan-spectral", "fc"],
+)
 def test_train_step_is_the_same_with_either_implementation(model, options):
     """Three full GRAPH-mode steps from the same weights on the same batch: the same numbers and weights (the
     discriminators' kernels pass their features on channel-major, with BatchNorm and with spectral norm; the fc
@@ -353,19 +379,20 @@ def test_train_step_is_the_same_with_either_implementation(model, options):
 
 def _python(code: str, env_extra: dict) -> subprocess.CompletedProcess:
     env = {**os.environ, **env_extra}
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_the_library_builds_from_source_into_an_empty_cache(tmp_path):
     """The first-use build, as on a fresh machine: compiled, cached under MS_GAN_CACHE, and working."""
-    code = ("import os\n"
-            "from ms_gan.runtime import prepare_process\nprepare_process('CPU')\n"
-            "import numpy as np, mindspore as ms\n"
-            "from ms_gan.kernels import library_path, load\n"
-            "path = library_path()\n"
-            "x = ms.Tensor(np.array([[-2.0, 3.0]], np.float32))\n"
-            "print(os.path.dirname(path), load().leaky_relu(x, ms.Tensor([0.5], ms.float32)).asnumpy().tolist())\n")
+    code = (
+        "import os\n"
+        "from ms_gan.runtime import prepare_process\nprepare_process('CPU')\n"
+        "import numpy as np, mindspore as ms\n"
+        "from ms_gan.kernels import library_path, load\n"
+        "path = library_path()\n"
+        "x = ms.Tensor(np.array([[-2.0, 3.0]], np.float32))\n"
+        "print(os.path.dirname(path), load().leaky_relu(x, ms.Tensor([0.5], ms.float32)).asnumpy().tolist())\n"
+    )
     result = _python(code, {"MS_GAN_CACHE": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0] == str(tmp_path / "cache" / "kernels")
@@ -375,9 +402,11 @@ def test_the_library_builds_from_source_into_an_empty_cache(tmp_path):
 
 def test_without_a_compiler_auto_falls_back_and_gemm_is_a_clear_error(tmp_path):
     env = {"MS_GAN_CACHE": str(tmp_path / "cache"), "CXX": "/bin/false"}
-    code = ("from ms_gan.kernels import resolve\n"
-            "print(resolve('auto', 'CPU'))\n"
-            "try:\n    resolve('gemm', 'CPU')\nexcept Exception as e:\n    print(type(e).__name__, e)\n")
+    code = (
+        "from ms_gan.kernels import resolve\n"
+        "print(resolve('auto', 'CPU'))\n"
+        "try:\n    resolve('gemm', 'CPU')\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+    )
     result = _python(code, env)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -389,9 +418,23 @@ def test_without_a_compiler_auto_falls_back_and_gemm_is_a_clear_error(tmp_path):
 
 def test_train_with_conv_impl_gemm_and_no_compiler_exits_with_one_line(tmp_path, tiny_mnist):
     env = {**os.environ, "MS_GAN_CACHE": str(tmp_path / "cache"), "CXX": "/bin/false"}
-    result = subprocess.run([sys.executable, "scripts/train.py", "--conv_impl", "gemm", "--output_dir",
-                             str(tmp_path / "out"), "--data_dir", tiny_mnist], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "scripts/train.py",
+            "--conv_impl",
+            "gemm",
+            "--output_dir",
+            str(tmp_path / "out"),
+            "--data_dir",
+            tiny_mnist,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "compiling ms_gan's CPU kernels with /bin/false failed" in result.stderr.strip().splitlines()[-1]

@@ -5,14 +5,14 @@ import os
 
 import numpy as np
 import pytest
-from mindspore import nn, ops
-
 from conftest import ROOT, real_mnist_dir, real_subset
+from mindspore import nn, ops
+from test_scripts import run_script
+
 from ms_gan.config import default_classifier
 from ms_gan.diagnose import diagnose, prescribe
 from ms_gan.metrics import Evaluator, frechet_distance, inception_score, precision_recall
 from ms_gan.runlog import LOG_COLUMNS
-from test_scripts import run_script
 
 
 def test_frechet_distance_known_values():
@@ -104,11 +104,21 @@ def test_blobs_under_a_winning_d_are_a_convergence_failure_not_a_collapse(evalua
     ev, _, _ = evaluator
     log = synthetic_log("stable")
     n = len(log["step"])
-    log.update(d_acc_real=np.full(n, 0.99), d_acc_fake=np.full(n, 1.0), d_loss_real=np.full(n, 0.04),
-               d_loss_fake=np.full(n, 0.03), g_loss=np.linspace(7.5, 6.0, n))
-    log["g_loss"][-n // 3:] = np.linspace(5.0, 6.5, n // 3)  # climbing again, still below its start
-    blobs = dict(ev.real_row, diversity=0.3 * ev.real_row["diversity"], recall=0.0,
-                 precision=0.3 * ev.real_row["precision"], digits_covered=4)
+    log.update(
+        d_acc_real=np.full(n, 0.99),
+        d_acc_fake=np.full(n, 1.0),
+        d_loss_real=np.full(n, 0.04),
+        d_loss_fake=np.full(n, 0.03),
+        g_loss=np.linspace(7.5, 6.0, n),
+    )
+    log["g_loss"][-n // 3 :] = np.linspace(5.0, 6.5, n // 3)  # climbing again, still below its start
+    blobs = dict(
+        ev.real_row,
+        diversity=0.3 * ev.real_row["diversity"],
+        recall=0.0,
+        precision=0.3 * ev.real_row["precision"],
+        digits_covered=4,
+    )
     for metrics in (None, blobs):  # by the losses alone, and with the samples' evidence
         verdict, evidence = diagnose(log, metrics, ev.real_row if metrics else None)
         assert verdict == "convergence failure", evidence
@@ -138,17 +148,22 @@ def test_a_short_run_is_too_early_to_judge(evaluator):
     assert verdict == "too early to judge" and "only 2 epochs" in evidence[-1]
     assert diagnose({k: v[:380] for k, v in synthetic_log("dominant").items()})[0] == "too early to judge"
     # what is wrong early is still said: a diverged or beaten run is not waved through
-    assert diagnose({k: v[:380] for k, v in synthetic_log("convergence failure").items()})[0] == \
-        "convergence failure"
+    assert diagnose({k: v[:380] for k, v in synthetic_log("convergence failure").items()})[0] == "convergence failure"
     from ms_gan.config import TrainConfig
 
     assert prescribe("too early to judge", TrainConfig(model="fc").validate()) == []
 
 
-@pytest.mark.parametrize("run, expected", [("stable", "stable"), ("mode_collapse", "mode collapse"),
-                                           ("convergence_failure", "convergence failure"),
-                                           ("mode_collapse-cure1", "stable"),
-                                           ("convergence_failure-cure1", "stable")])
+@pytest.mark.parametrize(
+    "run, expected",
+    [
+        ("stable", "stable"),
+        ("mode_collapse", "mode collapse"),
+        ("convergence_failure", "convergence failure"),
+        ("mode_collapse-cure1", "stable"),
+        ("convergence_failure-cure1", "stable"),
+    ],
+)
 def test_the_guides_digit_8_runs_are_diagnosed_again_from_their_own_files(run, expected):
     """result/showcase/failure_modes: each run's log.csv and last evaluation (metrics.csv), against the real 8s."""
     import csv
@@ -162,8 +177,9 @@ def test_the_guides_digit_8_runs_are_diagnosed_again_from_their_own_files(run, e
     with open(os.path.join(folder, "metrics.csv"), newline="") as f:
         last = {k: float(v) for k, v in list(csv.DictReader(f))[-1].items() if v}
     real = Evaluator.for_run(config, resolve_data_dir("", "", "mnist"), 2000).real_row
-    verdict, evidence = diagnose(read_log(os.path.join(folder, "log.csv")), last, real,
-                                 expected_classes=config.digit_classes, loss=config.loss)
+    verdict, evidence = diagnose(
+        read_log(os.path.join(folder, "log.csv")), last, real, expected_classes=config.digit_classes, loss=config.loss
+    )
     assert verdict == expected, evidence
 
 
@@ -190,14 +206,29 @@ def synthetic_log(kind: str, n: int = 600) -> dict:
     noise = lambda s: s * rng.standard_normal(n)  # noqa: E731
     log = {"epoch": 1 + np.arange(n) // 30, "step": 1 + np.arange(n), "seconds": 0.03 * np.arange(n)}
     if kind == "convergence failure":
-        log.update(d_loss_real=0.5 * np.exp(-8 * t) + 0.005, d_loss_fake=0.5 * np.exp(-8 * t) + 0.005,
-                   g_loss=1 + 6 * t + noise(0.1), d_acc_real=np.minimum(1, 0.6 + t), d_acc_fake=np.minimum(1, 0.6 + t))
+        log.update(
+            d_loss_real=0.5 * np.exp(-8 * t) + 0.005,
+            d_loss_fake=0.5 * np.exp(-8 * t) + 0.005,
+            g_loss=1 + 6 * t + noise(0.1),
+            d_acc_real=np.minimum(1, 0.6 + t),
+            d_acc_fake=np.minimum(1, 0.6 + t),
+        )
     else:
-        log.update(d_loss_real=0.6 + noise(0.05), d_loss_fake=0.6 + noise(0.05), g_loss=0.9 + noise(0.1),
-                   d_acc_real=0.7 + noise(0.05), d_acc_fake=0.7 + noise(0.05))
+        log.update(
+            d_loss_real=0.6 + noise(0.05),
+            d_loss_fake=0.6 + noise(0.05),
+            g_loss=0.9 + noise(0.1),
+            d_acc_real=0.7 + noise(0.05),
+            d_acc_fake=0.7 + noise(0.05),
+        )
     if kind == "dominant":
-        log.update(d_acc_real=np.full(n, 0.98), d_acc_fake=np.full(n, 0.99), d_loss_real=np.full(n, 0.15),
-                   d_loss_fake=np.full(n, 0.1), g_loss=np.full(n, 3.2))
+        log.update(
+            d_acc_real=np.full(n, 0.98),
+            d_acc_fake=np.full(n, 0.99),
+            d_loss_real=np.full(n, 0.15),
+            d_loss_fake=np.full(n, 0.1),
+            g_loss=np.full(n, 3.2),
+        )
     if kind == "diverged":
         log["g_loss"][200:] = np.nan
     return {k: np.asarray(log[k], dtype=np.float64) for k in LOG_COLUMNS}
@@ -234,9 +265,31 @@ def test_diagnosis_of_an_empty_log():
 def short_run(tiny_mnist, tmp_path_factory):
     """A real (tiny) run trained with --eval_every, scored with the shipped classifier."""
     out = tmp_path_factory.mktemp("eval_run")
-    result = run_script("train.py", "--model", "cgan", "--ngf", 8, "--ndf", 8, "--latent_dim", 16, "--epochs", 2,
-                        "--batch_size", 64, "--data_dir", tiny_mnist, "--output_dir", out, "--run_name", "r",
-                        "--eval_every", 1, "--eval_samples", 200)
+    result = run_script(
+        "train.py",
+        "--model",
+        "cgan",
+        "--ngf",
+        8,
+        "--ndf",
+        8,
+        "--latent_dim",
+        16,
+        "--epochs",
+        2,
+        "--batch_size",
+        64,
+        "--data_dir",
+        tiny_mnist,
+        "--output_dir",
+        out,
+        "--run_name",
+        "r",
+        "--eval_every",
+        1,
+        "--eval_samples",
+        200,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return str(out / "r"), default_classifier("mnist"), result.stdout
 
@@ -371,8 +424,9 @@ def test_discriminator_picking_keeps_each_labels_count_in_drawing_order_with_ds_
     # logits 100 apart: the odds leave no choice, each label keeps its best candidates, in drawing order
     z = np.zeros((len(candidates), 4), dtype=np.float32)
     z[:, 0] = 100.0 * np.random.default_rng(0).permutation(len(candidates))
-    images, labels = draw_discriminator_picked(_Brightness(), _MeanPixel(), z, candidates, wanted,
-                                               np.random.default_rng(1))
+    images, labels = draw_discriminator_picked(
+        _Brightness(), _MeanPixel(), z, candidates, wanted, np.random.default_rng(1)
+    )
     assert images.shape == (6, 1, 28, 28) and labels.tolist() == wanted.tolist()
     expected = []
     for label, count in ((0, 3), (1, 2), (2, 1)):
@@ -383,8 +437,9 @@ def test_discriminator_picking_keeps_each_labels_count_in_drawing_order_with_ds_
     # logit log(3) against 0: a candidate of the first kind is picked three times as often
     z = np.zeros((8000, 4), dtype=np.float32)
     z[::2, 0] = np.log(3.0)
-    images, _ = draw_discriminator_picked(_Brightness(), _MeanPixel(), z, np.zeros(8000, np.int32),
-                                          np.zeros(400, np.int32), np.random.default_rng(2))
+    images, _ = draw_discriminator_picked(
+        _Brightness(), _MeanPixel(), z, np.zeros(8000, np.int32), np.zeros(400, np.int32), np.random.default_rng(2)
+    )
     likelier = int(np.sum(images[:, 0, 0, 0] > 0.5))
     assert 260 < likelier < 335, likelier  # 400 * 3/4 = 300, binomial sd 8.7 (a little under: no replacement)
 
@@ -420,8 +475,15 @@ def test_evaluate_and_diagnose_scripts(short_run, tmp_path):
 
     result = run_script("infer.py", "--ckpt", run_dir, "--num", 100, "--output_dir", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    result = run_script("evaluate.py", "--samples", tmp_path / "samples-001.npz", "--classifier", classifier,
-                        "--data_dir", json.load(open(os.path.join(run_dir, "config.json")))["data_dir"])
+    result = run_script(
+        "evaluate.py",
+        "--samples",
+        tmp_path / "samples-001.npz",
+        "--classifier",
+        classifier,
+        "--data_dir",
+        json.load(open(os.path.join(run_dir, "config.json")))["data_dir"],
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.load(open(tmp_path / "metrics.json"))["samples"]["num_samples"] == 100
 
@@ -444,11 +506,18 @@ def test_classes_subset_trains_on_those_digits_only(tiny_mnist):
 
 
 @pytest.mark.parametrize("verdict", ["mode collapse", "convergence failure", "D dominant", "diverged"])
-@pytest.mark.parametrize("settings", [
-    {"model": "dcgan"}, {"model": "dcgan", "latent_dim": 1}, {"model": "cgan", "lr_d": 5e-3, "minibatch_disc": True},
-    {"model": "fc", "label_smoothing": 0.9}, {"model": "dcgan", "loss": "hinge", "spectral_norm": True},
-    {"model": "dcgan", "loss": "wgan-gp", "n_critic": 5},
-], ids=lambda s: " ".join(f"{k}={v}" for k, v in s.items()))
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"model": "dcgan"},
+        {"model": "dcgan", "latent_dim": 1},
+        {"model": "cgan", "lr_d": 5e-3, "minibatch_disc": True},
+        {"model": "fc", "label_smoothing": 0.9},
+        {"model": "dcgan", "loss": "hinge", "spectral_norm": True},
+        {"model": "dcgan", "loss": "wgan-gp", "n_critic": 5},
+    ],
+    ids=lambda s: " ".join(f"{k}={v}" for k, v in s.items()),
+)
 def test_every_prescribed_cure_is_new_and_makes_a_valid_config(verdict, settings):
     """A cure changes something the run did not already have, and the run with it applied is a config
     train.py accepts (switching the loss drops the options the new loss refuses)."""

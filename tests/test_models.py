@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from conftest import rng_inputs, small_config
 
 
@@ -47,8 +46,12 @@ def test_model_dependent_defaults():
     (0.999), the fc models do not; a value given wins, and the config written for a run holds the number."""
     from ms_gan.config import TrainConfig
 
-    for model, lr, ema in (("fc", 2e-4, 0.0), ("fc_improved", 2e-4, 0.0), ("dcgan", 1e-3, 0.999),
-                           ("cgan", 2e-4, 0.999)):
+    for model, lr, ema in (
+        ("fc", 2e-4, 0.0),
+        ("fc_improved", 2e-4, 0.0),
+        ("dcgan", 1e-3, 0.999),
+        ("cgan", 2e-4, 0.999),
+    ):
         config = TrainConfig(model=model).validate()
         assert (config.lr, config.ema_decay) == (lr, ema)
         assert config.to_dict()["lr"] == lr
@@ -196,6 +199,6 @@ def test_scale_shift_relu_matches_automatic_differentiation_to_second_order(grap
         # MindSpore 2.10's PyNative mode gives a zero second derivative w.r.t. x through the MatMul spread; ms_gan
         # never uses one (WGAN-GP's second derivative is D's; G's is built in graph mode but not asked for)
         got, want = got[:4] + got[5:], want[:4] + want[5:]
-    for got, want in zip(got, want):
-        assert got.shape == want.shape
-        np.testing.assert_allclose(got.asnumpy(), want.asnumpy(), rtol=1e-5, atol=1e-5)
+    for mine, theirs in zip(got, want):
+        assert mine.shape == theirs.shape
+        np.testing.assert_allclose(mine.asnumpy(), theirs.asnumpy(), rtol=1e-5, atol=1e-5)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, mnist_dir
 
 README = os.path.join(ROOT, "README.md")
@@ -38,8 +37,9 @@ def clone(tmp_path_factory):
 
 
 def run(clone_dir, env, args):
-    result = subprocess.run([sys.executable, *args], cwd=clone_dir, env=env, capture_output=True, text=True,
-                            timeout=900)
+    result = subprocess.run(
+        [sys.executable, *args], cwd=clone_dir, env=env, capture_output=True, text=True, timeout=900
+    )
     assert result.returncode == 0, (args, result.stderr[-3000:])
     return result.stdout
 
@@ -78,10 +78,16 @@ def test_readme_commands_leave_the_clone_clean_and_reproduce_the_table(clone):
     assert len(blocks) >= 2 and any("load_generator" in b for b in blocks) and any("onnxruntime" in b for b in blocks)
     for block in blocks:
         run(clone_dir, env, ["-c", block + "\nprint(images.shape, images.dtype)"])
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=clone_dir,
-                            capture_output=True, text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=clone_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert status == "", status
-    written = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=clone_dir, capture_output=True,
-                             text=True, check=True).stdout
+    written = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored"], cwd=clone_dir, capture_output=True, text=True, check=True
+    ).stdout
     assert "samples/" in written and "export/" in written  # the outputs exist, in the ignored folders
     shutil.rmtree(clone_dir)

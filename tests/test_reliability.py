@@ -12,7 +12,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
 from test_robustness import SMALL, TRAIN, log_values
 from test_scripts import assert_one_line_error, digest, run_script
@@ -22,8 +21,9 @@ from test_scripts import assert_one_line_error, digest, run_script
 
 def start(*args):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, TRAIN, *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, TRAIN, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def wait_until(condition, process, what, timeout=180):
@@ -47,9 +47,9 @@ def test_a_second_process_cannot_write_into_a_running_run_and_a_killed_one_leave
             _, stderr = second.communicate(timeout=300)
             result = subprocess.CompletedProcess(second.args, second.returncode, "", stderr)
             assert_one_line_error(result, f"is in use by process {first.pid} (")
-        assert first.poll() is None                                   # the first never noticed
+        assert first.poll() is None  # the first never noticed
         now = log_values(run_dir)
-        assert now[:len(before)] == before and len(set(now[1:])) == len(now) - 1  # no step logged twice
+        assert now[: len(before)] == before and len(set(now[1:])) == len(now) - 1  # no step logged twice
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
@@ -66,9 +66,18 @@ def test_the_lock_names_its_holder_and_frees_on_release(tmp_path):
     from ms_gan.runlock import RunLock
 
     lock = RunLock(str(tmp_path), hint="")
-    holder = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-                             "from ms_gan.runlock import RunLock; RunLock(sys.argv[2], hint='')", ROOT, str(tmp_path)],
-                            capture_output=True, text=True)
+    holder = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); "
+            "from ms_gan.runlock import RunLock; RunLock(sys.argv[2], hint='')",
+            ROOT,
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert holder.returncode != 0 and f"in use by process {os.getpid()}" in holder.stderr
     lock.release()
     RunLock(str(tmp_path), hint="").release()
@@ -82,8 +91,9 @@ def test_the_lock_names_its_holder_and_frees_on_release(tmp_path):
 @pytest.fixture(scope="module")
 def finished_run(tiny_mnist, tmp_path_factory):
     out = tmp_path_factory.mktemp("finished")
-    result = run_script("train.py", *SMALL, "--epochs", 2, "--data_dir", tiny_mnist, "--output_dir", out,
-                        "--run_name", "run")
+    result = run_script(
+        "train.py", *SMALL, "--epochs", 2, "--data_dir", tiny_mnist, "--output_dir", out, "--run_name", "run"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return out / "run"
 
@@ -98,7 +108,7 @@ def test_report_writes_pages_only_where_it_may(finished_run, tmp_path):
 
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
-    (run / "index.html").write_text("<p>hand-written</p>")      # a page in a run that ms_gan did not write
+    (run / "index.html").write_text("<p>hand-written</p>")  # a page in a run that ms_gan did not write
     assert_one_line_error(run_script("report.py", run), "was not written by ms_gan")
     assert (run / "index.html").read_text() == "<p>hand-written</p>"
 
@@ -109,8 +119,9 @@ def test_report_writes_pages_only_where_it_may(finished_run, tmp_path):
     assert {r: (r / "index.html").read_bytes() for r in pages} == pages
     assert "2 runs compared" in (tmp_path / "compare.html").read_text()
     (tmp_path / "theirs.html").write_text("not ours")
-    assert_one_line_error(run_script("report.py", finished_run, "--output", tmp_path / "theirs.html"),
-                          "was not written by ms_gan")
+    assert_one_line_error(
+        run_script("report.py", finished_run, "--output", tmp_path / "theirs.html"), "was not written by ms_gan"
+    )
     assert_one_line_error(run_script("report.py", finished_run, "--output", tmp_path), "is a folder")
     assert sorted(os.listdir(tmp_path)) == ["compare.html", "run", "site", "theirs.html"]  # no temporary file
 
@@ -128,8 +139,12 @@ def test_a_failed_write_leaves_no_temporary_file_and_the_old_file_whole(tmp_path
 def tmpfs(path, size):
     """A real file system of SIZE at PATH, where the OS lets this process mount one; unmounted after."""
     path.mkdir(exist_ok=True)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("this machine does not let the tests mount a file system (needs root)")
     try:
         yield path
@@ -137,8 +152,7 @@ def tmpfs(path, size):
         subprocess.run(["umount", "-l", str(path)], capture_output=True)
 
 
-def test_a_full_disk_during_a_save_keeps_the_older_checkpoints_and_leaves_nothing_half_written(finished_run,
-                                                                                                tmp_path):
+def test_a_full_disk_during_a_save_keeps_the_older_checkpoints_and_leaves_nothing_half_written(finished_run, tmp_path):
     run_bytes = sum(p.stat().st_size for p in finished_run.rglob("*") if p.is_file())
     checkpoint = max(sum(p.stat().st_size for p in c.iterdir()) for c in (finished_run / "checkpoints").iterdir())
     with tmpfs(tmp_path / "disk", f"{(run_bytes + checkpoint) // (1 << 20) + 16}m") as disk:
@@ -194,16 +208,19 @@ def test_resume_given_a_checkpoint_folder_resumes_its_run(run_copy):
     assert not (checkpoint / "config.json").exists() and (run_copy / "checkpoints" / "epoch003-step0000012").is_dir()
 
 
-@pytest.mark.parametrize("damage, fragment", [
-    ("state.json:", "is damaged (empty, truncated or edited): move"),
-    ("state.json:{\"epoch\": 2, \"st", "is damaged"),
-    ("state.json:{\"epoch\": \"two\", \"step\": 8}", "is damaged"),
-    ("config.json:", "is empty, truncated or not JSON"),
-    ("config.json:{\"model\": \"dcgan\", \"epochs\": \"five\"}", "config.json: epochs takes an integer"),
-    ("config.json:{\"lr\": -1}", "config.json: lr takes a number in (0, 10]"),
-    ("config.json:[1, 2]", "does not hold a JSON object"),
-    ("dir:", "is not a run train.py made"),
-])
+@pytest.mark.parametrize(
+    "damage, fragment",
+    [
+        ("state.json:", "is damaged (empty, truncated or edited): move"),
+        ('state.json:{"epoch": 2, "st', "is damaged"),
+        ('state.json:{"epoch": "two", "step": 8}', "is damaged"),
+        ("config.json:", "is empty, truncated or not JSON"),
+        ('config.json:{"model": "dcgan", "epochs": "five"}', "config.json: epochs takes an integer"),
+        ('config.json:{"lr": -1}', "config.json: lr takes a number in (0, 10]"),
+        ("config.json:[1, 2]", "does not hold a JSON object"),
+        ("dir:", "is not a run train.py made"),
+    ],
+)
 def test_damaged_run_files_are_one_line_and_change_nothing(run_copy, tmp_path, damage, fragment):
     name, text = damage.split(":", 1)
     if name == "dir":  # a folder with a config.json and nothing else of a run
@@ -220,8 +237,10 @@ def test_damaged_run_files_are_one_line_and_change_nothing(run_copy, tmp_path, d
     assert_one_line_error(result, fragment)
     assert digest(run_copy) == before
     if name != "dir":
-        for script, args in (("infer.py", ["--ckpt", run_copy, "--output_dir", tmp_path / "out"]),
-                             ("report.py", [run_copy])):
+        for script, args in (
+            ("infer.py", ["--ckpt", run_copy, "--output_dir", tmp_path / "out"]),
+            ("report.py", [run_copy]),
+        ):
             result = run_script(script, *args)
             if name == "state.json" and script == "infer.py":  # infer.py never reads the state
                 continue
@@ -256,8 +275,12 @@ def load_script(name):
 
 
 def required_args(name):
-    return {"infer.py": ["--ckpt", "x"], "evaluate.py": ["--ckpt", "x"], "diagnose.py": ["x"],
-            "export.py": ["--ckpt", "x"]}.get(name, [])
+    return {
+        "infer.py": ["--ckpt", "x"],
+        "evaluate.py": ["--ckpt", "x"],
+        "diagnose.py": ["x"],
+        "export.py": ["--ckpt", "x"],
+    }.get(name, [])
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -327,8 +350,12 @@ def test_every_config_field_with_a_number_has_a_range_and_types_are_checked():
 def test_every_path_flag_of_train_is_refused_cleanly_or_used(flag, kind, tiny_mnist, tmp_path):
     """A missing path, a file, an (empty) folder and an unwritable place, for each path flag of train.py: a
     one-line refusal, or, where that value is fine, a run that trains."""
-    path = {"missing": tmp_path / "missing", "file": tmp_path / "file.txt", "folder": tmp_path / "folder",
-            "unwritable": "/proc/ms_gan"}[kind]
+    path = {
+        "missing": tmp_path / "missing",
+        "file": tmp_path / "file.txt",
+        "folder": tmp_path / "folder",
+        "unwritable": "/proc/ms_gan",
+    }[kind]
     (tmp_path / "file.txt").write_text("not data")
     (tmp_path / "folder").mkdir()
     args = [*SMALL, "--epochs", 1, "--data_dir", tiny_mnist, "--output_dir", tmp_path / "runs", flag, path]
@@ -345,18 +372,30 @@ def test_every_path_flag_of_train_is_refused_cleanly_or_used(flag, kind, tiny_mn
 # --- malformed samples and downloads ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("arrays, fragment", [
-    ({"pictures": np.zeros((200, 28, 28), np.uint8)}, "has no 'images' array"),
-    ({"images": np.zeros((200, 28, 28), np.float32)}, "images must be uint8 [N, 28, 28]"),
-    ({"images": np.zeros((200, 32, 32), np.uint8)}, "images must be uint8 [N, 28, 28]"),
-    ({"images": np.zeros((200, 784), np.uint8)}, "images must be uint8 [N, 28, 28]"),
-    ({"images": np.zeros((20, 28, 28), np.uint8)}, "the metrics need at least 100"),
-    ({"images": np.zeros((200, 28, 28), np.uint8), "labels": np.zeros(199, np.int32)}, "labels must be one per image"),
-    ({"images": np.zeros((200, 28, 28), np.uint8), "labels": np.full(200, 12, np.int32)}, "labels must be the digits"),
-    ({"images": np.zeros((200, 28, 28), np.uint8), "labels": np.zeros(200, np.float32)}, "labels must be the digits"),
-    ("truncated", "is not a samples.npz"),
-    ("text", "is not a samples.npz"),
-])
+@pytest.mark.parametrize(
+    "arrays, fragment",
+    [
+        ({"pictures": np.zeros((200, 28, 28), np.uint8)}, "has no 'images' array"),
+        ({"images": np.zeros((200, 28, 28), np.float32)}, "images must be uint8 [N, 28, 28]"),
+        ({"images": np.zeros((200, 32, 32), np.uint8)}, "images must be uint8 [N, 28, 28]"),
+        ({"images": np.zeros((200, 784), np.uint8)}, "images must be uint8 [N, 28, 28]"),
+        ({"images": np.zeros((20, 28, 28), np.uint8)}, "the metrics need at least 100"),
+        (
+            {"images": np.zeros((200, 28, 28), np.uint8), "labels": np.zeros(199, np.int32)},
+            "labels must be one per image",
+        ),
+        (
+            {"images": np.zeros((200, 28, 28), np.uint8), "labels": np.full(200, 12, np.int32)},
+            "labels must be the digits",
+        ),
+        (
+            {"images": np.zeros((200, 28, 28), np.uint8), "labels": np.zeros(200, np.float32)},
+            "labels must be the digits",
+        ),
+        ("truncated", "is not a samples.npz"),
+        ("text", "is not a samples.npz"),
+    ],
+)
 def test_evaluate_checks_a_samples_file_as_a_whole(tiny_mnist, tmp_path, arrays, fragment):
     path = tmp_path / "samples.npz"
     if arrays == "truncated":
@@ -384,7 +423,7 @@ def mnist_server(tmp_path_factory, tiny_mnist):
             for name in os.listdir(os.path.join(tiny_mnist, usage)):
                 z.write(os.path.join(tiny_mnist, usage, name), f"MNIST_Data/{usage}/{name}")
     whole = (root / "MNIST_Data.zip").read_bytes()
-    (root / "cut.zip").write_bytes(whole[:len(whole) // 2])
+    (root / "cut.zip").write_bytes(whole[: len(whole) // 2])
     with zipfile.ZipFile(root / "short.zip", "w") as z:  # a whole zip whose train images end early
         for usage in ("train", "test"):
             for name in os.listdir(os.path.join(tiny_mnist, usage)):
@@ -404,17 +443,27 @@ def mnist_server(tmp_path_factory, tiny_mnist):
     server.shutdown()
 
 
-@pytest.mark.parametrize("name, fragment", [("cut.zip", "could not download MNIST"),
-                                            ("short.zip", "is damaged: train-images-idx3-ubyte is truncated"),
-                                            ("absent.zip", "could not download MNIST")])
+@pytest.mark.parametrize(
+    "name, fragment",
+    [
+        ("cut.zip", "could not download MNIST"),
+        ("short.zip", "is damaged: train-images-idx3-ubyte is truncated"),
+        ("absent.zip", "could not download MNIST"),
+    ],
+)
 def test_a_damaged_download_is_one_line_and_leaves_the_cache_as_it_was(mnist_server, tmp_path, name, fragment):
     cache = tmp_path / "cache"
     (cache / "data").mkdir(parents=True)
     (cache / "data" / "keep.txt").write_text("mine")
     env = dict(os.environ, MS_GAN_CACHE=str(cache), MS_GAN_MNIST_URL=f"{mnist_server}/{name}")
     env.pop("MS_GAN_MNIST_DIR", None)
-    result = subprocess.run([sys.executable, TRAIN, *map(str, SMALL), "--output_dir", tmp_path / "runs"], env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, TRAIN, *map(str, SMALL), "--output_dir", tmp_path / "runs"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert_one_line_error(result, fragment)
     assert "run the command again to retry" in result.stderr
     assert sorted(p.relative_to(cache).as_posix() for p in cache.rglob("*")) == ["data", "data/keep.txt"]
@@ -427,15 +476,32 @@ def test_a_fresh_clone_passes_its_data_tests_with_mnist_downloaded_from_a_local_
     subprocess.run(["git", "clone", "-q", ROOT, str(clone)], check=True)
     for name in ("ms_gan", "tests", "scripts"):  # what this change has not committed yet counts too
         shutil.rmtree(clone / name)
-        shutil.copytree(os.path.join(ROOT, name), clone / name,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(os.path.join(ROOT, name), clone / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     assert not (tmp_path / "shared").exists()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MS_GAN_", "PYTEST_", "COV_"))}
-    env.update(MS_GAN_CACHE=str(tmp_path / "cache"), MS_GAN_MNIST_URL=f"{mnist_server}/MNIST_Data.zip",
-               PYTHONPATH=str(clone))
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
-                             "tests/test_data.py", "-k", "not fashion"], cwd=clone, env=env, capture_output=True,
-                            text=True, timeout=900)
+    env.update(
+        MS_GAN_CACHE=str(tmp_path / "cache"), MS_GAN_MNIST_URL=f"{mnist_server}/MNIST_Data.zip", PYTHONPATH=str(clone)
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-n",
+            "0",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_data.py",
+            "-k",
+            "not fashion",
+        ],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-3000:]
     assert " passed" in result.stdout.splitlines()[-1] and "failed" not in result.stdout.splitlines()[-1]
     assert (tmp_path / "cache" / "data" / "MNIST_Data" / "train").is_dir()  # downloaded, as train.py would
@@ -465,8 +531,13 @@ def test_a_missing_device_is_reported_before_the_data(tmp_path):
     """Offline, without the GPU it names: the user hears about the GPU, not about the download."""
     env = dict(os.environ, MS_GAN_CACHE=str(tmp_path / "cache"), MS_GAN_MNIST_URL="http://127.0.0.1:9/none.zip")
     env.pop("MS_GAN_MNIST_DIR", None)
-    result = subprocess.run([sys.executable, TRAIN, "--device_target", "GPU", "--output_dir", tmp_path / "runs"],
-                            env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, TRAIN, "--device_target", "GPU", "--output_dir", tmp_path / "runs"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert_one_line_error(result, "--device_target GPU: this MindSpore installation has no usable GPU backend")
     assert "download" not in result.stdout + result.stderr
     assert not (tmp_path / "runs").exists() or os.listdir(tmp_path / "runs") == []

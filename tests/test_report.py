@@ -6,7 +6,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from test_scripts import assert_one_line_error, run_script, trained_run  # noqa: F401  (the fixture)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -16,10 +15,23 @@ def render(page: str, tmp_path):
     """(the DOM after the page's scripts ran, console messages) from headless Chromium."""
     if CHROMIUM is None:
         pytest.fail("Chromium is missing: apt-get install chromium (.ci/run installs it)")
-    result = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
-                             "--v=0", f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
-                             "--dump-dom", "file://" + os.path.abspath(page)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            "file://" + os.path.abspath(page),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
     return result.stdout, console
@@ -30,13 +42,13 @@ def test_a_finished_run_page_shows_grid_curves_and_diagnosis(trained_run, tmp_pa
     page = os.path.join(run_dir, "index.html")
     assert f"run page: {page}" in result.stdout
     dom, console = render(page, tmp_path)
-    assert console == []                                     # no errors, no warnings
+    assert console == []  # no errors, no warnings
     # both images decoded: the last epoch's grid and the animated GIF of both epochs
     assert 'data-images-loaded="2/2"' in dom
     assert os.path.isfile(os.path.join(run_dir, "images", "progress.gif"))
     assert 'id="grid" class="grid" src="images/epoch_002.png"' in dom
     assert re.search(r'<span id="epoch_label">epoch 2</span>', dom)  # the slider's script ran
-    assert dom.count('<polyline class="series"') == 5       # D real, D fake, G, D accuracy on real and fake
+    assert dom.count('<polyline class="series"') == 5  # D real, D fake, G, D accuracy on real and fake
     assert "BCE loss" in dom
     verdict = re.search(r'<p class="verdict [a-z]+">([^<]+)</p>', dom).group(1)
     with open(os.path.join(run_dir, "diagnosis.json")) as f:
@@ -82,9 +94,11 @@ def test_each_curve_label_is_drawn_in_its_curves_colour(trained_run, tmp_path): 
 
     _, run_dir, _ = trained_run
     page = tmp_path / "probe.html"
-    probe = ("<script>window.addEventListener('load', () => { document.body.dataset.labelColours = "
-             "[...document.querySelectorAll('svg.curves text.label')].map(t => t.textContent + '=' + "
-             "getComputedStyle(t).fill).join('|'); });</script></body>")
+    probe = (
+        "<script>window.addEventListener('load', () => { document.body.dataset.labelColours = "
+        "[...document.querySelectorAll('svg.curves text.label')].map(t => t.textContent + '=' + "
+        "getComputedStyle(t).fill).join('|'); });</script></body>"
+    )
     html_text = open(os.path.join(run_dir, "index.html")).read().replace("</body>", probe)
     page.write_text(html_text.replace('src="images/', f'src="{run_dir}/images/'))
     dom, console = render(page, tmp_path)
@@ -92,7 +106,7 @@ def test_each_curve_label_is_drawn_in_its_curves_colour(trained_run, tmp_path): 
     found = dict(pair.split("=") for pair in re.search(r'data-label-colours="([^"]*)"', dom).group(1).split("|"))
     expected = {}
     for label, colour in SERIES.values():
-        r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+        r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
         expected[label] = f"rgb({r}, {g}, {b})"
     assert found == expected
     assert len({found["D loss on real"], found["D loss on fake"], found["G loss"]}) == 3

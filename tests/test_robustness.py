@@ -10,10 +10,10 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, real_subset
-from ms_gan.data import write_split
 from test_scripts import assert_one_line_error, digest, run_script
+
+from ms_gan.data import write_split
 
 TRAIN = os.path.join(ROOT, "scripts", "train.py")
 SMALL = ["--model", "fc", "--epochs", 4, "--batch_size", 64, "--latent_dim", 16]
@@ -29,16 +29,31 @@ def log_values(run_dir):
 def reference(tiny_mnist, tmp_path_factory):
     """An uninterrupted 4-epoch run to compare interrupted ones against."""
     out = tmp_path_factory.mktemp("reference")
-    result = run_script("train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", out, "--run_name", "ref",
-                        "--keep_last", 0)
+    result = run_script(
+        "train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", out, "--run_name", "ref", "--keep_last", 0
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return str(out / "ref")
 
 
 def start_training(tiny_mnist, out, *extra):
-    return subprocess.Popen([sys.executable, TRAIN, *map(str, SMALL), "--data_dir", tiny_mnist, "--output_dir",
-                             str(out), "--run_name", "run", *map(str, extra)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            TRAIN,
+            *map(str, SMALL),
+            "--data_dir",
+            tiny_mnist,
+            "--output_dir",
+            str(out),
+            "--run_name",
+            "run",
+            *map(str, extra),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(path, process, timeout=120):
@@ -88,8 +103,9 @@ def test_ctrl_c_saves_the_current_step_and_exits_cleanly(tiny_mnist, reference, 
 
 
 def test_keep_last_keeps_only_the_newest(tiny_mnist, tmp_path):
-    result = run_script("train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", "k",
-                        "--keep_last", 2)
+    result = run_script(
+        "train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", "k", "--keep_last", 2
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(os.listdir(tmp_path / "k" / "checkpoints")) == ["epoch003-step0000012", "epoch004-step0000016"]
 
@@ -128,8 +144,18 @@ def test_a_linear_schedule_changes_only_the_second_half_and_resumes_on_its_curve
     """--lr_schedule linear keeps the full rate for the first half of the run, so its log equals the constant-rate
     run's up to there and differs after; a run resumed from its epoch-2 checkpoint picks the curve up where the
     optimizers' saved step counts say, ending exactly as the uninterrupted run; a longer --epochs then stretches it."""
-    result = run_script("train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", "linear",
-                        "--lr_schedule", "linear")
+    result = run_script(
+        "train.py",
+        *SMALL,
+        "--data_dir",
+        tiny_mnist,
+        "--output_dir",
+        tmp_path,
+        "--run_name",
+        "linear",
+        "--lr_schedule",
+        "linear",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     scheduled, constant = log_values(tmp_path / "linear"), log_values(reference)
     # 16 steps: updates 1-9 at the full rate, so the rows of steps 1-9 agree (step 10's G loss comes after D's
@@ -148,8 +174,9 @@ def test_top_k_changes_gs_updates_and_resumes_on_its_schedule(tiny_mnist, refere
     """--top_k trains G on fewer fakes from its second update on, so the log leaves the plain run's after step 2;
     a run resumed from its epoch-2 checkpoint reads the share at G's saved update count and ends exactly as the
     uninterrupted run."""
-    result = run_script("train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", "top",
-                        "--top_k", 0.5)
+    result = run_script(
+        "train.py", *SMALL, "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", "top", "--top_k", 0.5
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     top, plain = log_values(tmp_path / "top"), log_values(reference)
     # rows 1-2 (steps 1-2) are read before G's second update, the first on fewer fakes, has changed anything
@@ -161,8 +188,22 @@ def test_stop_on_failure_ends_a_losing_run_after_the_epoch_it_is_found(tiny_mnis
     """D learning 500x faster than G wins within the first epoch: the diagnosis after epoch 1 finds the
     convergence failure, warns, and --stop_on_failure ends the run there with one line, the checkpoint and
     the run page kept; without the flag the same warning is printed and the run trains on."""
-    losing = ["--model", "fc", "--batch_size", 16, "--latent_dim", 16, "--lr", 1e-5, "--lr_d", 5e-3,
-              "--data_dir", tiny_mnist, "--output_dir", tmp_path]
+    losing = [
+        "--model",
+        "fc",
+        "--batch_size",
+        16,
+        "--latent_dim",
+        16,
+        "--lr",
+        1e-5,
+        "--lr_d",
+        5e-3,
+        "--data_dir",
+        tiny_mnist,
+        "--output_dir",
+        tmp_path,
+    ]
     result = run_script("train.py", *losing, "--epochs", 3, "--run_name", "stopped", "--stop_on_failure")
     assert_one_line_error(result, "stopped on failure (--stop_on_failure): convergence failure after epoch 1")
     assert result.returncode == 1
@@ -175,7 +216,10 @@ def test_stop_on_failure_ends_a_losing_run_after_the_epoch_it_is_found(tiny_mnis
     assert "so far, after epoch 1, step 16" in (run_dir / "index.html").read_text()
     # the cures, best first: one rate for both (fc's tested 2e-4, as G's 1e-5 is below it), then the others
     assert [cure["flags"] for cure in diagnosis["cures"]][:3] == [
-        "--lr 0.0002 --lr_d 0", "--label_smoothing 0.9 --fake_label 0.1", "--loss hinge"]
+        "--lr 0.0002 --lr_d 0",
+        "--label_smoothing 0.9 --fake_label 0.1",
+        "--loss hinge",
+    ]
     assert "<code>--lr 0.0002 --lr_d 0</code>" in (run_dir / "index.html").read_text()
 
     result = run_script("train.py", *losing, "--epochs", 2, "--run_name", "warned")
@@ -224,9 +268,31 @@ def test_cure_refuses_what_it_cannot_cure(tiny_mnist, tmp_path):
 @pytest.mark.parametrize("mode", ["graph", "pynative"])
 def test_same_seed_same_losses_and_samples(tiny_mnist, tmp_path, mode):
     for name in ("a", "b"):
-        result = run_script("train.py", "--model", "cgan", "--ngf", 8, "--ndf", 8, "--epochs", 1, "--batch_size", 64,
-                            "--latent_dim", 16, "--data_dir", tiny_mnist, "--mode", mode, "--seed", 5,
-                            "--output_dir", tmp_path, "--run_name", name)
+        result = run_script(
+            "train.py",
+            "--model",
+            "cgan",
+            "--ngf",
+            8,
+            "--ndf",
+            8,
+            "--epochs",
+            1,
+            "--batch_size",
+            64,
+            "--latent_dim",
+            16,
+            "--data_dir",
+            tiny_mnist,
+            "--mode",
+            mode,
+            "--seed",
+            5,
+            "--output_dir",
+            tmp_path,
+            "--run_name",
+            name,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         result = run_script("infer.py", "--ckpt", tmp_path / name, "--num", 10, "--seed", 1)
         assert result.returncode == 0, result.stderr[-3000:]
@@ -236,6 +302,7 @@ def test_same_seed_same_losses_and_samples(tiny_mnist, tmp_path, mode):
 
 
 # --- bad input: one line, non-zero exit, nothing on disk touched -------------------------------------
+
 
 @pytest.fixture(scope="module")
 def bad_data(tmp_path_factory):
@@ -251,39 +318,45 @@ def bad_data(tmp_path_factory):
     path.write_bytes(b"\xff" * path.stat().st_size)
     os.makedirs(root / "wrong_size" / "train")
     (root / "wrong_size" / "train" / "train-images-idx3-ubyte").write_bytes(
-        np.array([2051, 4, 32, 32], ">u4").tobytes() + bytes(4 * 32 * 32))
-    (root / "wrong_size" / "train" / "train-labels-idx1-ubyte").write_bytes(np.array([2049, 4], ">u4").tobytes()
-                                                                           + bytes(4))
+        np.array([2051, 4, 32, 32], ">u4").tobytes() + bytes(4 * 32 * 32)
+    )
+    (root / "wrong_size" / "train" / "train-labels-idx1-ubyte").write_bytes(
+        np.array([2049, 4], ">u4").tobytes() + bytes(4)
+    )
     return root
 
 
-@pytest.mark.parametrize("case, args, fragment", [
-    ("missing data dir", ["--data_dir", "{bad}/nope"], "does not exist"),
-    ("empty data dir", ["--data_dir", "{bad}/empty"], "train-images-idx3-ubyte is missing"),
-    ("truncated IDX", ["--data_dir", "{bad}/truncated"], "truncated or corrupt"),
-    ("corrupt IDX header", ["--data_dir", "{bad}/corrupt"], "not an MNIST IDX file"),
-    ("wrong image size", ["--data_dir", "{bad}/wrong_size"], "32x32 images"),
-    ("epochs 0", ["--epochs", "0"], "argument --epochs: expected an integer from 1 to 100000, got '0'"),
-    ("batch size 0", ["--batch_size", "0"], "argument --batch_size: expected an integer from 2 to 65536"),
-    ("batch size 1", ["--batch_size", "1"], "argument --batch_size: expected an integer from 2 to 65536, got '1'"),
-    ("negative lr", ["--lr", "-0.1"], "argument --lr: expected a number in (0, 10], got '-0.1'"),
-    ("batch larger than data", ["--batch_size", "60000"], "larger than the 256 images"),
-    ("unknown model", ["--model", "vae"], "invalid choice: 'vae'"),
-    ("unknown device", ["--device_target", "TPU"], "invalid choice: 'TPU'"),
-    ("GPU not installed", ["--device_target", "GPU"], "no usable GPU backend"),
-    ("epochs not a number", ["--epochs", "ten"], "expected an integer from 1 to 100000, got 'ten'"),
-    ("unwritable output", ["--output_dir", "{reference}/log.csv/runs"], "cannot create run directory"),
-    ("resume without config", ["--resume", "{bad}/empty"], "no config.json"),
-    ("resume changing the model", ["--resume", "{reference}", "--model", "dcgan"], "--model cannot change"),
-    ("resume a finished run", ["--resume", "{reference}", "--epochs", "4"], "already at step 16 (epoch 4)"),
-])
+@pytest.mark.parametrize(
+    "case, args, fragment",
+    [
+        ("missing data dir", ["--data_dir", "{bad}/nope"], "does not exist"),
+        ("empty data dir", ["--data_dir", "{bad}/empty"], "train-images-idx3-ubyte is missing"),
+        ("truncated IDX", ["--data_dir", "{bad}/truncated"], "truncated or corrupt"),
+        ("corrupt IDX header", ["--data_dir", "{bad}/corrupt"], "not an MNIST IDX file"),
+        ("wrong image size", ["--data_dir", "{bad}/wrong_size"], "32x32 images"),
+        ("epochs 0", ["--epochs", "0"], "argument --epochs: expected an integer from 1 to 100000, got '0'"),
+        ("batch size 0", ["--batch_size", "0"], "argument --batch_size: expected an integer from 2 to 65536"),
+        ("batch size 1", ["--batch_size", "1"], "argument --batch_size: expected an integer from 2 to 65536, got '1'"),
+        ("negative lr", ["--lr", "-0.1"], "argument --lr: expected a number in (0, 10], got '-0.1'"),
+        ("batch larger than data", ["--batch_size", "60000"], "larger than the 256 images"),
+        ("unknown model", ["--model", "vae"], "invalid choice: 'vae'"),
+        ("unknown device", ["--device_target", "TPU"], "invalid choice: 'TPU'"),
+        ("GPU not installed", ["--device_target", "GPU"], "no usable GPU backend"),
+        ("epochs not a number", ["--epochs", "ten"], "expected an integer from 1 to 100000, got 'ten'"),
+        ("unwritable output", ["--output_dir", "{reference}/log.csv/runs"], "cannot create run directory"),
+        ("resume without config", ["--resume", "{bad}/empty"], "no config.json"),
+        ("resume changing the model", ["--resume", "{reference}", "--model", "dcgan"], "--model cannot change"),
+        ("resume a finished run", ["--resume", "{reference}", "--epochs", "4"], "already at step 16 (epoch 4)"),
+    ],
+)
 def test_train_bad_input(tiny_mnist, reference, bad_data, case, args, fragment):
     before = digest(reference)
     args = [a.format(bad=bad_data, reference=reference) for a in args]
     if "--data_dir" not in args and "--resume" not in args:
         args += ["--data_dir", tiny_mnist]
-    result = run_script("train.py", "--epochs", 1, "--batch_size", 64, "--output_dir", os.path.dirname(reference),
-                        *args)
+    result = run_script(
+        "train.py", "--epochs", 1, "--batch_size", 64, "--output_dir", os.path.dirname(reference), *args
+    )
     assert_one_line_error(result, fragment)
     assert digest(reference) == before
 
@@ -307,24 +380,41 @@ def broken_checkpoints(reference, tiny_mnist, tmp_path_factory):
         f.write("this is not a checkpoint\n")
     _, g = runs["missing"]
     os.remove(g)
-    for case, flags in (("other architecture", ["--model", "dcgan", "--ngf", 8, "--ndf", 8]),
-                        ("other latent size", ["--model", "fc", "--latent_dim", 8])):
+    for case, flags in (
+        ("other architecture", ["--model", "dcgan", "--ngf", 8, "--ndf", 8]),
+        ("other latent size", ["--model", "fc", "--latent_dim", 8]),
+    ):
         out = root / f"donor_{case.replace(' ', '_')}"
-        result = run_script("train.py", *flags, "--epochs", 1, "--batch_size", 64, "--data_dir", tiny_mnist,
-                            "--output_dir", out, "--run_name", "d")
+        result = run_script(
+            "train.py",
+            *flags,
+            "--epochs",
+            1,
+            "--batch_size",
+            64,
+            "--data_dir",
+            tiny_mnist,
+            "--output_dir",
+            out,
+            "--run_name",
+            "d",
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         donor = os.path.join(list_checkpoints(str(out / "d"))[-1], "generator.ckpt")
         shutil.copyfile(donor, runs[case][1])
     return runs
 
 
-@pytest.mark.parametrize("case, fragment", [
-    ("truncated", "not a readable MindSpore checkpoint"),
-    ("not a checkpoint", "not a readable MindSpore checkpoint"),
-    ("other architecture", "missing"),
-    ("other latent size", "shape mismatch in generator.model.0.weight (128, 8) vs (128, 16)"),
-    ("missing", "generator.ckpt is missing"),
-])
+@pytest.mark.parametrize(
+    "case, fragment",
+    [
+        ("truncated", "not a readable MindSpore checkpoint"),
+        ("not a checkpoint", "not a readable MindSpore checkpoint"),
+        ("other architecture", "missing"),
+        ("other latent size", "shape mismatch in generator.model.0.weight (128, 8) vs (128, 16)"),
+        ("missing", "generator.ckpt is missing"),
+    ],
+)
 def test_infer_bad_checkpoint(broken_checkpoints, tmp_path, case, fragment):
     run_dir, _ = broken_checkpoints[case]
     before = digest(run_dir)
@@ -334,15 +424,18 @@ def test_infer_bad_checkpoint(broken_checkpoints, tmp_path, case, fragment):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--num", "0"], "argument --num: expected an integer from 1 to 100000, got '0'"),
-    (["--label", "3"], "--label needs a conditional model"),
-    (["--output_dir", "{reference}/log.csv/out"], "cannot create --output_dir"),
-    (["--device_target", "Ascend"], "no usable Ascend backend"),
-    (["--truncation", "-1"], "argument --truncation: expected a number in [0, 100], got '-1'"),
-    (["--keep", "0"], "argument --keep: expected a number in (0, 1], got '0'"),
-    (["--keep", "1.5"], "argument --keep: expected a number in (0, 1], got '1.5'"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--num", "0"], "argument --num: expected an integer from 1 to 100000, got '0'"),
+        (["--label", "3"], "--label needs a conditional model"),
+        (["--output_dir", "{reference}/log.csv/out"], "cannot create --output_dir"),
+        (["--device_target", "Ascend"], "no usable Ascend backend"),
+        (["--truncation", "-1"], "argument --truncation: expected a number in [0, 100], got '-1'"),
+        (["--keep", "0"], "argument --keep: expected a number in (0, 1], got '0'"),
+        (["--keep", "1.5"], "argument --keep: expected a number in (0, 1], got '1.5'"),
+    ],
+)
 def test_infer_bad_input(reference, args, fragment):
     before = digest(reference)
     result = run_script("infer.py", "--ckpt", reference, *[a.format(reference=reference) for a in args])
@@ -350,8 +443,9 @@ def test_infer_bad_input(reference, args, fragment):
     assert digest(reference) == before
 
 
-@pytest.mark.parametrize("script, out_flag, out_name", [("infer.py", "--output_dir", "out"),
-                                                        ("evaluate.py", "--output", "out/metrics.json")])
+@pytest.mark.parametrize(
+    "script, out_flag, out_name", [("infer.py", "--output_dir", "out"), ("evaluate.py", "--output", "out/metrics.json")]
+)
 def test_keep_needs_the_runs_discriminator(script, out_flag, out_name, tmp_path):
     """A showcase folder keeps only its generator: --keep says so in one line and writes nothing."""
     showcase = os.path.join(ROOT, "result", "showcase", "dcgan")

@@ -10,14 +10,19 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, small_config
 
 
 def run_script(name, *args, cwd=None):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name), *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "scripts", name), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
+    )
 
 
 def assert_one_line_error(result, fragment):
@@ -27,15 +32,22 @@ def assert_one_line_error(result, fragment):
     assert len(error_lines) == 1 and fragment in error_lines[0], result.stderr[-2000:]
 
 
-@pytest.mark.parametrize("script", ["train.py", "infer.py", "evaluate.py", "diagnose.py", "export.py",
-                                    "train_classifier.py", "report.py"])
+@pytest.mark.parametrize(
+    "script", ["train.py", "infer.py", "evaluate.py", "diagnose.py", "export.py", "train_classifier.py", "report.py"]
+)
 def test_scripts_read_their_flags_before_mindspore_is_imported(script):
     """prepare_process must run before MindSpore's import (it sets switches MindSpore reads once), so
     what a script imports at the top, and everything --help needs, stays free of MindSpore."""
-    result = subprocess.run([sys.executable, "-X", "importtime", os.path.join(ROOT, "scripts", script), "--help"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", os.path.join(ROOT, "scripts", script), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0 and "usage:" in result.stdout, result.stderr[-2000:]
-    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    imported = [
+        line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")
+    ]
     assert "ms_gan.errors" in imported
     assert not [name for name in imported if name.split(".")[0] == "mindspore"]
 
@@ -43,9 +55,29 @@ def test_scripts_read_their_flags_before_mindspore_is_imported(script):
 @pytest.fixture(scope="module", params=["fc", "cgan"])
 def trained_run(request, tiny_mnist, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"runs_{request.param}")
-    result = run_script("train.py", "--model", request.param, "--data_dir", tiny_mnist, "--epochs", 2,
-                        "--batch_size", 64, "--latent_dim", 16, "--ngf", 8, "--ndf", 8, "--save_every", 1,
-                        "--output_dir", out, "--run_name", "run")
+    result = run_script(
+        "train.py",
+        "--model",
+        request.param,
+        "--data_dir",
+        tiny_mnist,
+        "--epochs",
+        2,
+        "--batch_size",
+        64,
+        "--latent_dim",
+        16,
+        "--ngf",
+        8,
+        "--ndf",
+        8,
+        "--save_every",
+        1,
+        "--output_dir",
+        out,
+        "--run_name",
+        "run",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return request.param, str(out / "run"), result
 
@@ -88,8 +120,9 @@ def test_infer_draws_from_the_saved_generator(trained_run, tmp_path):
     # a run directory stands for its newest generator: the moving average where there is one (cgan's default)
     name = "generator_ema.ckpt" if os.path.isfile(os.path.join(folder, "generator_ema.ckpt")) else "generator.ckpt"
     assert (name == "generator_ema.ckpt") == (model == "cgan")
-    again = run_script("infer.py", "--ckpt", os.path.join(folder, name), "--num", 20, "--output_dir", tmp_path / "again",
-                       "--seed", 3)
+    again = run_script(
+        "infer.py", "--ckpt", os.path.join(folder, name), "--num", 20, "--output_dir", tmp_path / "again", "--seed", 3
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     np.testing.assert_array_equal(np.load(tmp_path / "again" / "samples-001.npz")["images"], samples["images"])
 
@@ -111,26 +144,33 @@ def test_infer_label_draws_one_digit_or_refuses(trained_run, tmp_path):
     if model == "cgan":
         assert result.returncode == 0, result.stderr[-3000:]
         assert np.load(tmp_path / "samples-001.npz")["labels"].tolist() == [7] * 8
-        assert_one_line_error(run_script("infer.py", "--ckpt", run_dir, "--label", 10, "--output_dir", tmp_path),
-                              "--label must be in 0-9")
+        assert_one_line_error(
+            run_script("infer.py", "--ckpt", run_dir, "--label", 10, "--output_dir", tmp_path), "--label must be in 0-9"
+        )
     else:
         assert_one_line_error(result, "--label needs a conditional model")
 
 
 def digest(folder):
-    return {os.path.relpath(os.path.join(d, f), folder): hashlib.sha256(open(os.path.join(d, f), "rb").read()).hexdigest()
-            for d, _, files in os.walk(folder) for f in files}
+    return {
+        os.path.relpath(os.path.join(d, f), folder): hashlib.sha256(open(os.path.join(d, f), "rb").read()).hexdigest()
+        for d, _, files in os.walk(folder)
+        for f in files
+    }
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["--device_target", "GPU"], "no usable GPU backend"),
-    (["--device_target", "Ascend"], "no usable Ascend backend"),
-    (["--epochs", "0"], "argument --epochs: expected an integer from 1 to 100000, got '0'"),
-    (["--lr", "-1"], "argument --lr: expected a number in (0, 10], got '-1'"),
-    (["--ema_decay", "-1"], "argument --ema_decay: expected a number in [0, 1), got '-1'"),
-    (["--batch_size", "1000"], "larger than the 256 images"),
-    (["--data_dir", "/nonexistent/mnist"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--device_target", "GPU"], "no usable GPU backend"),
+        (["--device_target", "Ascend"], "no usable Ascend backend"),
+        (["--epochs", "0"], "argument --epochs: expected an integer from 1 to 100000, got '0'"),
+        (["--lr", "-1"], "argument --lr: expected a number in (0, 10], got '-1'"),
+        (["--ema_decay", "-1"], "argument --ema_decay: expected a number in [0, 1), got '-1'"),
+        (["--batch_size", "1000"], "larger than the 256 images"),
+        (["--data_dir", "/nonexistent/mnist"], "does not exist"),
+    ],
+)
 def test_train_bad_input_is_one_line_and_touches_nothing(tiny_mnist, trained_run, args, fragment):
     _, run_dir, _ = trained_run
     output_dir = os.path.dirname(run_dir)
@@ -144,8 +184,19 @@ def test_train_bad_input_is_one_line_and_touches_nothing(tiny_mnist, trained_run
 def test_train_refuses_to_overwrite_an_existing_run(tiny_mnist, trained_run):
     _, run_dir, _ = trained_run
     before = digest(run_dir)
-    result = run_script("train.py", "--data_dir", tiny_mnist, "--output_dir", os.path.dirname(run_dir),
-                        "--run_name", "run", "--epochs", 1, "--batch_size", 64)
+    result = run_script(
+        "train.py",
+        "--data_dir",
+        tiny_mnist,
+        "--output_dir",
+        os.path.dirname(run_dir),
+        "--run_name",
+        "run",
+        "--epochs",
+        1,
+        "--batch_size",
+        64,
+    )
     assert_one_line_error(result, "already exists")
     assert digest(run_dir) == before
 
@@ -167,7 +218,9 @@ def test_config_records_where_the_data_is_and_what_it_is(trained_run, tiny_mnist
     _, run_dir, _ = trained_run
     config = json.load(open(os.path.join(run_dir, "config.json")))
     assert os.path.isabs(config["data_dir"]) and os.path.samefile(config["data_dir"], tiny_mnist)
-    assert config["data_fingerprint"].startswith("train 256 sha256:") and ", test 64 sha256:" in config["data_fingerprint"]
+    assert (
+        config["data_fingerprint"].startswith("train 256 sha256:") and ", test 64 sha256:" in config["data_fingerprint"]
+    )
 
 
 def test_a_run_works_from_any_folder_and_with_a_copy_of_its_data(tiny_mnist, tmp_path):
@@ -176,8 +229,24 @@ def test_a_run_works_from_any_folder_and_with_a_copy_of_its_data(tiny_mnist, tmp
     import shutil
 
     shutil.copytree(tiny_mnist, tmp_path / "mnist")
-    result = run_script("train.py", "--model", "fc", "--data_dir", "mnist", "--epochs", 1, "--batch_size", 64,
-                        "--latent_dim", 16, "--output_dir", "out", "--run_name", "r", cwd=tmp_path)
+    result = run_script(
+        "train.py",
+        "--model",
+        "fc",
+        "--data_dir",
+        "mnist",
+        "--epochs",
+        1,
+        "--batch_size",
+        64,
+        "--latent_dim",
+        16,
+        "--output_dir",
+        "out",
+        "--run_name",
+        "r",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "1 epoch x 4 steps" in result.stdout
     run_dir = tmp_path / "out" / "r"
@@ -190,6 +259,7 @@ def test_a_run_works_from_any_folder_and_with_a_copy_of_its_data(tiny_mnist, tmp
     assert_one_line_error(run_script("train.py", "--resume", run_dir, "--epochs", 2, cwd=elsewhere), "is gone")
     other = tmp_path / "other"
     from conftest import real_subset
+
     from ms_gan.data import write_split
 
     (x, y), (tx, ty) = real_subset(320, 128)
@@ -233,8 +303,23 @@ def test_mindspores_compile_cache_is_turned_off_with_a_note(tiny_mnist, tmp_path
     monkeypatch.setenv("MS_COMPILER_CACHE_ENABLE", "1")
     monkeypatch.setenv("MS_COMPILER_CACHE_PATH", str(tmp_path / "compile_cache"))
     for name in ("first", "second"):
-        result = run_script("train.py", "--model", "fc", "--epochs", 1, "--batch_size", 64, "--latent_dim", 16,
-                            "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", name)
+        result = run_script(
+            "train.py",
+            "--model",
+            "fc",
+            "--epochs",
+            1,
+            "--batch_size",
+            64,
+            "--latent_dim",
+            16,
+            "--data_dir",
+            tiny_mnist,
+            "--output_dir",
+            tmp_path,
+            "--run_name",
+            name,
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         assert result.stdout.startswith("note: MS_COMPILER_CACHE_ENABLE ignored")
     assert not os.path.exists(tmp_path / "compile_cache")
@@ -246,9 +331,25 @@ def test_profile_step_tables_a_steps_operators_and_leaves_nothing_behind(tmp_pat
     that is removed, and nothing lands in the working folder."""
     work, scratch = tmp_path / "work", tmp_path / "tmp"
     work.mkdir(), scratch.mkdir()
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "profile_step.py"), "--model", "fc",
-                             "--steps", "2", "--warmup", "1", "--top", "3"], capture_output=True, text=True,
-                            cwd=work, env=dict(os.environ, TMPDIR=str(scratch)), timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "benchmarks", "profile_step.py"),
+            "--model",
+            "fc",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--top",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=dict(os.environ, TMPDIR=str(scratch)),
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     total = float(result.stdout.split("fc, batch 128: ")[1].split(" ms")[0])
     rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| ") and "%" in line]
@@ -321,15 +422,24 @@ def test_the_fc_floor_runs_the_steps_products_in_its_dataflow():
     config = small_config("fc")
     net_g, net_d = build_generator(config), build_discriminator(config)
     run, products = bench.matmul_floor_graph(net_g, net_d, 64)
-    g, d = ([tuple(p.shape) for p in net.trainable_params() if p.name.endswith("weight") and p.ndim == 2]
-            for net in (net_g, net_d))
+    g, d = (
+        [tuple(p.shape) for p in net.trainable_params() if p.name.endswith("weight") and p.ndim == 2]
+        for net in (net_g, net_d)
+    )
     assert products == bench.step_products(g, d, 64, net_d.per_sample) and len(products) == 28
-    expected = bench.step_dataflow(lambda a, b, ta, tb: (a.T if ta else a) @ (b.T if tb else b),
-                                   *bench.floor_operands(g, d, 64, net_d.per_sample, np.asarray), net_d.per_sample)
+    expected = bench.step_dataflow(
+        lambda a, b, ta, tb: (a.T if ta else a) @ (b.T if tb else b),
+        *bench.floor_operands(g, d, 64, net_d.per_sample, np.asarray),
+        net_d.per_sample,
+    )
     np.testing.assert_allclose(run().asnumpy(), np.array(expected), rtol=1e-4, atol=1e-4)
 
 
 def test_profile_step_refuses_bad_flags_in_one_line():
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "profile_step.py"), "--steps", "0"],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "profile_step.py"), "--steps", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert_one_line_error(result, "--steps and --warmup must be at least 1")

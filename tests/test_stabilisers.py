@@ -4,7 +4,6 @@ import os
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, rng_inputs, small_config
 from test_robustness import log_values
 from test_scripts import run_script
@@ -24,8 +23,11 @@ def test_each_loss_matches_hand_computed_values():
     real, fake = [2.0, -0.5], [0.5, -3.0]
     expected = {
         # (D on real, D on fake, G), by hand from the formulas in the papers
-        "lsgan": (0.5 * ((2 - 1) ** 2 + (-0.5 - 1) ** 2) / 2, 0.5 * (0.5 ** 2 + 3 ** 2) / 2,
-                  0.5 * ((0.5 - 1) ** 2 + (-3 - 1) ** 2) / 2),
+        "lsgan": (
+            0.5 * ((2 - 1) ** 2 + (-0.5 - 1) ** 2) / 2,
+            0.5 * (0.5**2 + 3**2) / 2,
+            0.5 * ((0.5 - 1) ** 2 + (-3 - 1) ** 2) / 2,
+        ),
         "hinge": ((0 + 1.5) / 2, (1.5 + 0) / 2, -(0.5 - 3) / 2),
         "wgan-gp": (-(2 - 0.5) / 2, (0.5 - 3) / 2, -(0.5 - 3) / 2),
     }
@@ -50,8 +52,11 @@ def test_two_sided_smoothing_raises_the_fake_target():
     real, fake = tensor([2.0, -0.5]), tensor([0.5, -3.0])
     softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
     _, smoothed_fake = bce_d_loss(real, fake, 0.9, 0.1)
-    np.testing.assert_allclose(float(smoothed_fake.asnumpy()), np.mean(softplus(np.array([0.5, -3.0])) -
-                                                                       0.1 * np.array([0.5, -3.0])), rtol=1e-6)
+    np.testing.assert_allclose(
+        float(smoothed_fake.asnumpy()),
+        np.mean(softplus(np.array([0.5, -3.0])) - 0.1 * np.array([0.5, -3.0])),
+        rtol=1e-6,
+    )
     _, ls_fake = lsgan_d_loss(real, fake, 0.9, 0.1)
     np.testing.assert_allclose(float(ls_fake.asnumpy()), 0.5 * ((0.5 - 0.1) ** 2 + (-3 - 0.1) ** 2) / 2, rtol=1e-6)
 
@@ -63,8 +68,11 @@ def test_label_smoothing_lowers_only_the_real_target():
     softplus = lambda x: np.log1p(np.exp(x))  # noqa: E731
     smoothed_real, smoothed_fake = bce_d_loss(real, fake, 0.9)
     # BCE(x, y) = softplus(x) - x y
-    np.testing.assert_allclose(float(smoothed_real.asnumpy()), np.mean(softplus(np.array([2.0, -0.5])) -
-                                                                       0.9 * np.array([2.0, -0.5])), rtol=1e-6)
+    np.testing.assert_allclose(
+        float(smoothed_real.asnumpy()),
+        np.mean(softplus(np.array([2.0, -0.5])) - 0.9 * np.array([2.0, -0.5])),
+        rtol=1e-6,
+    )
     np.testing.assert_allclose(float(smoothed_fake.asnumpy()), float(bce_d_loss(real, fake)[1].asnumpy()))
     ls_real, _ = lsgan_d_loss(real, fake, 0.9)
     np.testing.assert_allclose(float(ls_real.asnumpy()), 0.5 * ((2 - 0.9) ** 2 + (-0.5 - 0.9) ** 2) / 2, rtol=1e-6)
@@ -132,7 +140,7 @@ def test_ema_update_arithmetic():
     net_g = build_generator(config)
     ema = GeneratorEMA(net_g, build_generator(config), decay=0.9)
     weights = {p.name: p for p in net_g.get_parameters()}
-    averages = {p.name[len(PREFIX):]: p for p in ema.net.get_parameters()}
+    averages = {p.name[len(PREFIX) :]: p for p in ema.net.get_parameters()}
     assert sorted(averages) == sorted(weights)
     shadow = {n: p.asnumpy().copy() for n, p in weights.items()}  # the shadow starts as a copy of G
     for n in weights:
@@ -171,7 +179,7 @@ def test_the_ema_sweeps_p9_average_is_the_runs_own_moving_average():
             param.set_data(tensor(param.asnumpy() + rng.standard_normal(param.shape)))
         ema()
         averages.update(step, net_g)
-    own = {p.name[len(PREFIX):]: p.asnumpy() for p in ema.net.get_parameters()}
+    own = {p.name[len(PREFIX) :]: p.asnumpy() for p in ema.net.get_parameters()}
     for name, p9, p3 in zip(averages.names, averages.values[9], averages.values[3]):
         np.testing.assert_array_equal(p9, own[name])
         if name.endswith("weight"):
@@ -179,14 +187,29 @@ def test_the_ema_sweeps_p9_average_is_the_runs_own_moving_average():
             assert np.abs(p3 - now).mean() > np.abs(p9 - now).mean()  # further from G's latest weights
 
 
-@pytest.mark.parametrize("flags, message", [(["--averages", "0,x"], "--averages takes positive integers"),
-                                            (["--lr_schedule", "weekly"], "invalid choice: 'weekly'")])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--averages", "0,x"], "--averages takes positive integers"),
+        (["--lr_schedule", "weekly"], "invalid choice: 'weekly'"),
+    ],
+)
 def test_the_ema_sweep_refuses_bad_flags_before_training(flags, message):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "ema_sweep.py"), *flags,
-                             "--output_dir", "/nonexistent/not-written"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "benchmarks", "ema_sweep.py"),
+            *flags,
+            "--output_dir",
+            "/nonexistent/not-written",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0 and message in result.stderr
     assert "Traceback" not in result.stderr and not os.path.exists("/nonexistent/not-written")
 
@@ -287,20 +310,25 @@ def read_log(run_dir):
 TINY = ["--epochs", 1, "--batch_size", 64, "--latent_dim", 16, "--ngf", 8, "--ndf", 8]
 
 
-@pytest.mark.parametrize("options", [  # every option at least once; options that combine share a run
-    ["--model", "dcgan", "--loss", "lsgan", "--top_k", 0.5],
-    ["--model", "dcgan", "--loss", "hinge", "--minibatch_disc"],
-    ["--model", "dcgan", "--loss", "wgan-gp", "--n_critic", 2],
-    ["--model", "cgan", "--loss", "wgan-gp", "--spectral_norm"],
-    ["--model", "dcgan", "--label_smoothing", 0.9, "--fake_label", 0.1, "--spectral_norm"],
-    ["--model", "cgan", "--minibatch_disc", "--spectral_norm", "--ema_decay", 0.99],
-    ["--model", "dcgan", "--lr", 1e-4, "--lr_d", 4e-4, "--clip_grad_norm", 1.0],
-    ["--model", "dcgan", "--ema_decay", 0, "--amp_level", "O2"],  # the conv models' EMA off; O2 on CPU: a notice
-    ["--model", "fc_improved"],
-], ids=lambda o: " ".join(map(str, o)))
+@pytest.mark.parametrize(
+    "options",
+    [  # every option at least once; options that combine share a run
+        ["--model", "dcgan", "--loss", "lsgan", "--top_k", 0.5],
+        ["--model", "dcgan", "--loss", "hinge", "--minibatch_disc"],
+        ["--model", "dcgan", "--loss", "wgan-gp", "--n_critic", 2],
+        ["--model", "cgan", "--loss", "wgan-gp", "--spectral_norm"],
+        ["--model", "dcgan", "--label_smoothing", 0.9, "--fake_label", 0.1, "--spectral_norm"],
+        ["--model", "cgan", "--minibatch_disc", "--spectral_norm", "--ema_decay", 0.99],
+        ["--model", "dcgan", "--lr", 1e-4, "--lr_d", 4e-4, "--clip_grad_norm", 1.0],
+        ["--model", "dcgan", "--ema_decay", 0, "--amp_level", "O2"],  # the conv models' EMA off; O2 on CPU: a notice
+        ["--model", "fc_improved"],
+    ],
+    ids=lambda o: " ".join(map(str, o)),
+)
 def test_short_real_run_per_option_stays_finite(tiny_mnist, tmp_path, options):
-    result = run_script("train.py", *options, *TINY, "--data_dir", tiny_mnist, "--output_dir", tmp_path,
-                        "--run_name", "run")
+    result = run_script(
+        "train.py", *options, *TINY, "--data_dir", tiny_mnist, "--output_dir", tmp_path, "--run_name", "run"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     run_dir = tmp_path / "run"
     log = read_log(run_dir)
@@ -322,8 +350,25 @@ def test_short_real_run_per_option_stays_finite(tiny_mnist, tmp_path, options):
 def test_stabilised_run_resumes_exactly(tiny_mnist, tmp_path):
     """WGAN-GP's interpolation weights, the n_critic rhythm, the EMA and spectral norm's power-iteration
     vector all survive a stop and --resume: the log matches an uninterrupted run loss for loss."""
-    options = ["--model", "fc", "--loss", "wgan-gp", "--n_critic", 3, "--ema_decay", 0.9, "--spectral_norm",
-               "--batch_size", 64, "--latent_dim", 16, "--data_dir", tiny_mnist, "--output_dir", tmp_path]
+    options = [
+        "--model",
+        "fc",
+        "--loss",
+        "wgan-gp",
+        "--n_critic",
+        3,
+        "--ema_decay",
+        0.9,
+        "--spectral_norm",
+        "--batch_size",
+        64,
+        "--latent_dim",
+        16,
+        "--data_dir",
+        tiny_mnist,
+        "--output_dir",
+        tmp_path,
+    ]
     straight = run_script("train.py", *options, "--epochs", 4, "--run_name", "straight")
     assert straight.returncode == 0, straight.stderr[-3000:]
     first = run_script("train.py", *options, "--epochs", 2, "--run_name", "resumed")

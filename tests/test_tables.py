@@ -6,7 +6,6 @@ import os
 import re
 
 import pytest
-
 from conftest import ROOT
 
 
@@ -45,8 +44,9 @@ def test_the_results_commands_are_train_py_commands_that_parse():
 def test_the_front_door_is_short_and_every_link_resolves():
     readme = open(os.path.join(ROOT, "README.md")).read()
     assert readme.count("\n") <= 300
-    pages = [os.path.join(ROOT, "README.md")] + [os.path.join(ROOT, "docs", p) for p in os.listdir(
-        os.path.join(ROOT, "docs")) if p.endswith(".md")]
+    pages = [os.path.join(ROOT, "README.md")] + [
+        os.path.join(ROOT, "docs", p) for p in os.listdir(os.path.join(ROOT, "docs")) if p.endswith(".md")
+    ]
     for page in pages:
         text = open(page).read()
         assert text.count("\n") <= 400, page

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from conftest import numpy_params, rng_inputs, small_config
 
 MODES = pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
@@ -44,8 +43,10 @@ def test_default_rates_cgans_d_twice_gs_unless_told():
     from ms_gan.config import TrainConfig
     from ms_gan.errors import UserError
 
-    rates = {m: (c.learning_rates("g", 10), c.learning_rates("d", 10))
-             for m, c in ((m, TrainConfig(model=m).validate()) for m in ("fc", "dcgan", "cgan"))}
+    rates = {
+        m: (c.learning_rates("g", 10), c.learning_rates("d", 10))
+        for m, c in ((m, TrainConfig(model=m).validate()) for m in ("fc", "dcgan", "cgan"))
+    }
     assert rates == {"fc": (2e-4, 2e-4), "dcgan": (1e-3, 1e-3), "cgan": (2e-4, 4e-4)}
     assert TrainConfig(model="cgan", lr=1e-3).validate().lr_d == 2e-3  # the multiple follows --lr
     assert TrainConfig(model="cgan", lr_d=0.0).validate().learning_rates("d", 10) == 2e-4  # 0: G's rate
@@ -88,13 +89,13 @@ def test_each_update_touches_only_its_own_network(graph_or_pynative, model):
     d_stats = np.array([v.asnumpy() for v in update_d(real, z, labels)])
     g1, d1 = numpy_params(net_g), numpy_params(net_d)
     assert np.all(np.isfinite(d_stats))
-    assert changed(g0, g1) == []                 # D's update left every trainable G parameter alone
-    assert len(changed(d0, d1)) == len(d0)       # and moved every D parameter
+    assert changed(g0, g1) == []  # D's update left every trainable G parameter alone
+    assert len(changed(d0, d1)) == len(d0)  # and moved every D parameter
 
     g_loss = float(update_g(z, labels).asnumpy())
     g2, d2 = numpy_params(net_g), numpy_params(net_d)
     assert np.isfinite(g_loss)
-    assert changed(d1, d2) == []                 # G's update left every trainable D parameter alone
+    assert changed(d1, d2) == []  # G's update left every trainable D parameter alone
     assert len(changed(g1, g2)) == len(g1)
 
 
@@ -127,10 +128,17 @@ def test_one_forward_of_g_gives_the_two_updates_in_a_row(model):
         np.testing.assert_allclose(d_1[name], d_2[name], rtol=1e-5, atol=1e-7, err_msg=name)
 
 
-@pytest.mark.parametrize("model, overrides, per_sample", [
-    ("fc", {}, True), ("fc", {"spectral_norm": True}, False), ("dcgan", {}, False),
-    ("dcgan", {"loss": "wgan-gp"}, True), ("cgan", {"loss": "wgan-gp"}, True),
-    ("cgan", {"minibatch_disc": True}, False)])
+@pytest.mark.parametrize(
+    "model, overrides, per_sample",
+    [
+        ("fc", {}, True),
+        ("fc", {"spectral_norm": True}, False),
+        ("dcgan", {}, False),
+        ("dcgan", {"loss": "wgan-gp"}, True),
+        ("cgan", {"loss": "wgan-gp"}, True),
+        ("cgan", {"minibatch_disc": True}, False),
+    ],
+)
 def test_d_scores_reals_and_fakes_in_one_call_only_where_that_changes_nothing(model, overrides, per_sample):
     """A discriminator without BatchNorm, minibatch discrimination or spectral normalisation sees the reals and
     the fakes as one batch of twice the size; D's update then lands on the same losses and weights as with a call
@@ -174,7 +182,9 @@ def test_bce_losses_match_hand_computed_values():
     sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
     loss_real, loss_fake = bce_d_loss(real, fake)
     np.testing.assert_allclose(float(loss_real.asnumpy()), -np.mean(np.log(sigmoid(np.array([2.0, -1.0])))), rtol=1e-5)
-    np.testing.assert_allclose(float(loss_fake.asnumpy()), (np.log(2) + 30.0) / 2, rtol=1e-5)  # -log(1-sigmoid(30)) ~ 30
+    np.testing.assert_allclose(
+        float(loss_fake.asnumpy()), (np.log(2) + 30.0) / 2, rtol=1e-5
+    )  # -log(1-sigmoid(30)) ~ 30
     np.testing.assert_allclose(float(bce_g_loss(fake).asnumpy()), (np.log(2) + np.log1p(np.exp(-30.0))) / 2, rtol=1e-5)
 
 

@@ -54,15 +54,21 @@ def main():
 
     # the three conditional BatchNorm tails of a cgan G at batch 128, forward and backward
     shapes = [(128, 256, 7, 7), (128, 128, 14, 14), (128, 64, 28, 28)]
-    inputs = [ms.Tensor(rng.standard_normal(s).astype(np.float32)) for shape in shapes
-              for s in (shape, shape[:2], shape[:2], shape)]
+    inputs = [
+        ms.Tensor(rng.standard_normal(s).astype(np.float32))
+        for shape in shapes
+        for s in (shape, shape[:2], shape[:2], shape)
+    ]
 
     def layer_step(impl):
         layers = [Layers(impl).scale_shift_relu() for _ in shapes]
 
         def loss(x0, s0, b0, w0, x1, s1, b1, w1, x2, s2, b2, w2):  # (x, scale, shift, weights) per layer
-            return (ops.sum(layers[0](x0, s0, b0) * w0) + ops.sum(layers[1](x1, s1, b1) * w1)
-                    + ops.sum(layers[2](x2, s2, b2) * w2))
+            return (
+                ops.sum(layers[0](x0, s0, b0) * w0)
+                + ops.sum(layers[1](x1, s1, b1) * w1)
+                + ops.sum(layers[2](x2, s2, b2) * w2)
+            )
 
         step = ms.jit(ms.value_and_grad(loss, grad_position=tuple(i for i in range(12) if i % 4 != 3)))
         return lambda: step(*inputs)[0].asnumpy()
@@ -96,7 +102,9 @@ def main():
     folded.resolve = lambda *a: "native"
     plain = folded.FoldedFCGenerator(net_g).load_from()
     folded.resolve = resolve
-    draws = {name: (lambda net=net: _draw(net, z, no_labels, 2000)) for name, net in (("plain", plain), ("fused", fused))}
+    draws = {
+        name: (lambda net=net: _draw(net, z, no_labels, 2000)) for name, net in (("plain", plain), ("fused", fused))
+    }
     for draw in draws.values():
         draw()  # compile
     ms_per = alternate(draws, args.rounds, 3)

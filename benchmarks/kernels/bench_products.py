@@ -44,6 +44,7 @@ def main():
         @ms.jit
         def product(a, b):
             return op(a, b)
+
         return product
 
     def seconds(f, a, b):
@@ -63,8 +64,11 @@ def main():
         flop = 2 * m * n * depth
         native = seconds(compiled(ops.MatMul(transpose_a=ta, transpose_b=tb)), a, b)
         ours = seconds(compiled(kernel_ops[(ta, tb)]), a, b)
-        print(f"| {what} ({m} x {n} x {depth}) | {flop / native / 1e9:.0f} | {flop / ours / 1e9:.0f} | "
-              f"{native / ours:.2f}x |", flush=True)
+        print(
+            f"| {what} ({m} x {n} x {depth}) | {flop / native / 1e9:.0f} | {flop / ours / 1e9:.0f} | "
+            f"{native / ours:.2f}x |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

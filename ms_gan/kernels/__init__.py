@@ -71,8 +71,12 @@ def library_path() -> str:
     if compiler is None:
         raise KernelUnavailable("no C++ compiler (g++) found to build ms_gan's CPU kernels")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    print(f"building ms_gan's CPU kernels with {compiler} (once for this machine and MindSpore, about 10 s; "
-          f"kept in {os.path.dirname(path)})", file=sys.stderr, flush=True)
+    print(
+        f"building ms_gan's CPU kernels with {compiler} (once for this machine and MindSpore, a few seconds; "
+        f"kept in {os.path.dirname(path)})",
+        file=sys.stderr,
+        flush=True,
+    )
     # build beside the target and rename: several processes (msrun workers) may build at once
     tmp = temp_path(path, ".so")
     try:
@@ -110,8 +114,10 @@ def resolve(conv_impl: str, device_target: str, mode: str = "graph", twice_diffe
     if device_target != "CPU":
         raise KernelUnavailable(f"--conv_impl gemm is for CPU; on {device_target} use auto or native")
     if mode != "graph" and twice_differentiated:
-        raise KernelUnavailable("--conv_impl gemm cannot be differentiated twice (wgan-gp) in PyNative mode; "
-                                "use --mode graph or --conv_impl native")
+        raise KernelUnavailable(
+            "--conv_impl gemm cannot be differentiated twice (wgan-gp) in PyNative mode; "
+            "use --mode graph or --conv_impl native"
+        )
     try:
         load()
     except (KernelUnavailable, OSError, TypeError) as err:  # TypeError: MindSpore refused the library path
@@ -196,8 +202,12 @@ def _make_ops(path: str):
         planes = (x.shape[0], x.shape[1], 1, 1)
         s4, b4, dds4, ddb4 = (ops.reshape(t, planes) for t in (s, b, dds, ddb))
         masked = ops.cast(x * s4 + b4 > 0, x.dtype) * dy
-        return (masked * dds4, ops.reduce_sum(masked * ddx, (2, 3)), ops.zeros_like(b),
-                ops.cast(x * s4 + b4 > 0, x.dtype) * (s4 * ddx + x * dds4 + ddb4))
+        return (
+            masked * dds4,
+            ops.reduce_sum(masked * ddx, (2, 3)),
+            ops.zeros_like(b),
+            ops.cast(x * s4 + b4 > 0, x.dtype) * (s4 * ddx + x * dds4 + ddb4),
+        )
 
     # BatchNorm (training) + scale + shift + (leaky) ReLU, settings [eps, slope]: (y, mean, var); mean and var
     # only move the running statistics, under stop_gradient, so their gradients are not taken
@@ -218,8 +228,14 @@ def _make_ops(path: str):
     k.mm_nt = custom("MatMulNT", lambda a, b: (a[0], b[0]), mm_nt_bprop)
     k.mm_tn = custom("MatMulTN", lambda a, b: (a[1], b[1]), mm_tn_bprop)
     k.scale_shift_relu = custom("ScaleShiftReLU", lambda x, s, b: x, ssr_bprop)
-    k.scale_shift_relu_grad = ops.Custom(f"{path}:ScaleShiftReLUGrad", lambda x, s, b, dy: (x, s, b),
-                                         lambda x, s, b, dy: (x, x, x), func_type="aot", bprop=ssr_grad_bprop)
+    k.scale_shift_relu_grad = ops.Custom(
+        f"{path}:ScaleShiftReLUGrad",
+        lambda x, s, b, dy: (x, s, b),
+        lambda x, s, b, dy: (x, x, x),
+        func_type="aot",
+        bprop=ssr_grad_bprop,
+    )
+
     # settings [2, 1, L]: L = 2 hands y over channel-major, [C, N, H, W]; L = 3 takes x channel-major too
     # (gemm_conv.cc)
     def bn_ssr_shape(x, s, t, settings):
@@ -227,22 +243,39 @@ def _make_ops(path: str):
         channels = x[0:1] if settings[2] == 3 else x[1:2]
         return y, channels, channels
 
-    k.bn_ssr = ops.Custom(f"{path}:BatchNormScaleShiftReLU", bn_ssr_shape, lambda x, s, t, settings: (x, x, x),
-                          func_type="aot", bprop=bn_ssr_bprop)
+    k.bn_ssr = ops.Custom(
+        f"{path}:BatchNormScaleShiftReLU",
+        bn_ssr_shape,
+        lambda x, s, t, settings: (x, x, x),
+        func_type="aot",
+        bprop=bn_ssr_bprop,
+    )
     # differentiated once only: nothing differentiates BatchNorm twice (WGAN-GP's critic has LayerNorm instead)
-    k.bn_ssr_grad = ops.Custom(f"{path}:BatchNormScaleShiftReLUGrad",
-                               lambda x, s, t, mean, var, settings, dy: (x, s, t),
-                               lambda x, s, t, mean, var, settings, dy: (x, x, x), func_type="aot")
+    k.bn_ssr_grad = ops.Custom(
+        f"{path}:BatchNormScaleShiftReLUGrad",
+        lambda x, s, t, mean, var, settings, dy: (x, s, t),
+        lambda x, s, t, mean, var, settings, dy: (x, x, x),
+        func_type="aot",
+    )
+
     # the fc generator's BatchNorm1d + ReLU in training, x [N, C], settings [eps, slope]: (y, mean, var), as bn_ssr
     def bn1d_relu_bprop(x, gamma, beta, settings, out, dout):
         dx, dgamma, dbeta = k.bn1d_relu_grad(x, gamma, beta, out[1], out[2], settings, dout[0])
         return dx, dgamma, dbeta, ops.zeros_like(settings)
 
-    k.bn1d_relu = ops.Custom(f"{path}:BatchNorm1dReLU", lambda x, gamma, beta, settings: (x, gamma, gamma),
-                             lambda x, gamma, beta, settings: (x, x, x), func_type="aot", bprop=bn1d_relu_bprop)
-    k.bn1d_relu_grad = ops.Custom(f"{path}:BatchNorm1dReLUGrad",
-                                  lambda x, gamma, beta, mean, var, settings, dy: (x, gamma, beta),
-                                  lambda x, gamma, beta, mean, var, settings, dy: (x, x, x), func_type="aot")
+    k.bn1d_relu = ops.Custom(
+        f"{path}:BatchNorm1dReLU",
+        lambda x, gamma, beta, settings: (x, gamma, gamma),
+        lambda x, gamma, beta, settings: (x, x, x),
+        func_type="aot",
+        bprop=bn1d_relu_bprop,
+    )
+    k.bn1d_relu_grad = ops.Custom(
+        f"{path}:BatchNorm1dReLUGrad",
+        lambda x, gamma, beta, mean, var, settings, dy: (x, gamma, beta),
+        lambda x, gamma, beta, mean, var, settings, dy: (x, x, x),
+        func_type="aot",
+    )
     # for drawing only, not differentiated: x [N, in], w [out, in], b [out] -> relu(x @ w^T + b), x @ w^T + b
     k.dense_relu = ops.Custom(f"{path}:DenseReLU", lambda x, w, b: (x[0], w[0]), same, func_type="aot")
     k.dense_bias = ops.Custom(f"{path}:DenseBias", lambda x, w, b: (x[0], w[0]), same, func_type="aot")

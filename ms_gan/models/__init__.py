@@ -47,11 +47,22 @@ def _discriminator(config, layers):
     if config.model in ("fc", "fc_improved"):
         return FCDiscriminator(config.spectral_norm, layers=layers)
     elif config.model == "dcgan":
-        return DCGANDiscriminator(config.ndf, norm=config.d_norm, spectral=config.spectral_norm,
-                                  minibatch=config.minibatch_disc, layers=layers)
+        return DCGANDiscriminator(
+            config.ndf,
+            norm=config.d_norm,
+            spectral=config.spectral_norm,
+            minibatch=config.minibatch_disc,
+            layers=layers,
+        )
     else:
-        return CGANDiscriminator(config.ndf, config.num_classes, norm=config.d_norm, spectral=config.spectral_norm,
-                                 minibatch=config.minibatch_disc, layers=layers)
+        return CGANDiscriminator(
+            config.ndf,
+            config.num_classes,
+            norm=config.d_norm,
+            spectral=config.spectral_norm,
+            minibatch=config.minibatch_disc,
+            layers=layers,
+        )
 
 
 def to_mixed_precision(net, amp_level: str):
@@ -59,7 +70,6 @@ def to_mixed_precision(net, amp_level: str):
     renames its parameters (dropping the generator./discriminator. prefixes that keep G and D apart). The
     rewrite also saves the new network's source (which GRAPH mode parses) to ./rewritten_network; it is
     done from a temporary folder so the user's working directory stays clean."""
-
 
     names = {id(p): p.name for p in net.get_parameters()}
     here = os.getcwd()

@@ -16,8 +16,7 @@ class CGANGenerator(nn.Cell):
     cGAN) after every layer, where each digit has its own BatchNorm scale and shift. With the label at the
     input alone, ~2% of the samples of 950 steps read as another digit (5s and 7s the worst, ~5%)."""
 
-    def __init__(self, latent_dim: int = 100, ngf: int = 64, num_classes: int = 10, embed_dim: int = 50,
-                 layers=NATIVE):
+    def __init__(self, latent_dim: int = 100, ngf: int = 64, num_classes: int = 10, embed_dim: int = 50, layers=NATIVE):
         super().__init__()
         self.ngf = ngf
         # unit-scale init: the label must be as loud as z from the first step, or G learns to ignore it
@@ -28,9 +27,9 @@ class CGANGenerator(nn.Cell):
         self.norm1 = ConditionalBatchNormReLU(ngf * 4, num_classes, layers, channel_major=True)
         self.up1 = layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1, channel_major=True)  # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
         self.norm2 = ConditionalBatchNormReLU(ngf * 2, num_classes, layers, channel_major=True)
-        self.up2 = layers.conv_t(ngf * 2, ngf, 4, 2, 1, channel_major=True)      # -> [N, ngf, 28, 28]
+        self.up2 = layers.conv_t(ngf * 2, ngf, 4, 2, 1, channel_major=True)  # -> [N, ngf, 28, 28]
         self.norm3 = ConditionalBatchNormReLU(ngf, num_classes, layers, channel_major=True)
-        self.out = layers.conv(ngf, 1, 3, 1, 1, channel_major=True)              # -> [N, 1, 28, 28]
+        self.out = layers.conv(ngf, 1, 3, 1, 1, channel_major=True)  # -> [N, 1, 28, 28]
         self.tanh = nn.Tanh()
 
     def construct(self, z, labels):
@@ -75,8 +74,15 @@ class CGANDiscriminator(nn.Cell):
     input plane alone, 5 epochs left ~13% of samples reading as the wrong digit. MINIBATCH: as in
     DCGANDiscriminator. PER_SAMPLE: see layers.is_per_sample."""
 
-    def __init__(self, ndf: int = 64, num_classes: int = 10, norm: str = "batch", spectral: bool = False,
-                 minibatch: bool = False, layers=NATIVE):
+    def __init__(
+        self,
+        ndf: int = 64,
+        num_classes: int = 10,
+        norm: str = "batch",
+        spectral: bool = False,
+        minibatch: bool = False,
+        layers=NATIVE,
+    ):
         super().__init__()
         self.ndf = ndf
         self.per_sample = is_per_sample(norm, spectral, minibatch)

@@ -27,9 +27,11 @@ class DCGANGenerator(nn.Cell):
             layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1, channel_major=True),
             *layers.batch_norm_relu(ngf * 2, channel_major=True),
             # [N, 2ngf, 14, 14] -> [N, ngf, 28, 28]
-            layers.conv_t(ngf * 2, ngf, 4, 2, 1, channel_major=True), *layers.batch_norm_relu(ngf, channel_major=True),
+            layers.conv_t(ngf * 2, ngf, 4, 2, 1, channel_major=True),
+            *layers.batch_norm_relu(ngf, channel_major=True),
             # [N, ngf, 28, 28] -> [N, 1, 28, 28]
-            layers.conv(ngf, 1, 3, 1, 1, channel_major=True), nn.Tanh(),
+            layers.conv(ngf, 1, 3, 1, 1, channel_major=True),
+            nn.Tanh(),
         )
 
     def construct(self, z, labels=None):  # labels: ignored, kept for the shared G(z, labels) signature
@@ -44,11 +46,14 @@ def discriminator_features(layers, in_channels: int, ndf: int, norm: str, spectr
     cm = layers.discriminator_channel_major(norm)
     return nn.SequentialCell(
         # [N, C, 28, 28] -> [N, ndf, 14, 14]; no normalisation on the input layer, as in DCGAN
-        layers.conv(in_channels, ndf, 4, 2, 1, spectral, channel_major_out=cm), layers.leaky_relu(0.2),
+        layers.conv(in_channels, ndf, 4, 2, 1, spectral, channel_major_out=cm),
+        layers.leaky_relu(0.2),
         # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-        layers.conv(ndf, ndf * 2, 4, 2, 1, spectral, cm, cm), *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2, cm),
+        layers.conv(ndf, ndf * 2, 4, 2, 1, spectral, cm, cm),
+        *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2, cm),
         # [N, 2ndf, 7, 7] -> [N, 4ndf, 4, 4]
-        layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral, cm, cm), *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2, cm),
+        layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral, cm, cm),
+        *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2, cm),
         layers.sample_major(cm),
     )
 
@@ -59,8 +64,15 @@ class DCGANDiscriminator(nn.Cell):
     on every conv; MINIBATCH adds minibatch discrimination on the last features (layers.MinibatchHead).
     PER_SAMPLE: see layers.is_per_sample."""
 
-    def __init__(self, ndf: int = 64, in_channels: int = 1, norm: str = "batch", spectral: bool = False,
-                 minibatch: bool = False, layers=NATIVE):
+    def __init__(
+        self,
+        ndf: int = 64,
+        in_channels: int = 1,
+        norm: str = "batch",
+        spectral: bool = False,
+        minibatch: bool = False,
+        layers=NATIVE,
+    ):
         super().__init__()
         self.ndf = ndf
         self.per_sample = is_per_sample(norm, spectral, minibatch)

@@ -50,8 +50,10 @@ class FCDiscriminator(nn.Cell):
         super().__init__()
         self.per_sample = is_per_sample("none", spectral, minibatch=False)
         self.model = nn.SequentialCell(
-            dense(IMAGE_PIXELS, 512, spectral), layers.leaky_relu(0.2),
-            dense(512, 256, spectral), layers.leaky_relu(0.2),
+            dense(IMAGE_PIXELS, 512, spectral),
+            layers.leaky_relu(0.2),
+            dense(512, 256, spectral),
+            layers.leaky_relu(0.2),
             dense(256, 1, spectral),  # a logit: the tutorial's Sigmoid lives inside the BCE-with-logits loss
         )
 

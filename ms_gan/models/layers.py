@@ -32,17 +32,29 @@ class Layers:
     def conv_t(self, c_in, c_out, kernel, stride, padding, channel_major: bool = False):
         if self.impl == "gemm":
             return GemmConv2dTranspose(c_in, c_out, kernel, stride, padding, channel_major)
-        return nn.Conv2dTranspose(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding,
-                                  weight_init=Normal(0.02), has_bias=False)
+        return nn.Conv2dTranspose(
+            c_in, c_out, kernel, stride, pad_mode="pad", padding=padding, weight_init=Normal(0.02), has_bias=False
+        )
 
-    def conv(self, c_in, c_out, kernel, stride, padding, spectral: bool = False, channel_major: bool = False,
-             channel_major_out: bool = False):
+    def conv(
+        self,
+        c_in,
+        c_out,
+        kernel,
+        stride,
+        padding,
+        spectral: bool = False,
+        channel_major: bool = False,
+        channel_major_out: bool = False,
+    ):
         if self.impl == "gemm":
-            return (SNGemmConv2d if spectral else GemmConv2d)(c_in, c_out, kernel, stride, padding, channel_major,
-                                                              channel_major_out)
+            return (SNGemmConv2d if spectral else GemmConv2d)(
+                c_in, c_out, kernel, stride, padding, channel_major, channel_major_out
+            )
         cls = SNConv2d if spectral else nn.Conv2d
-        return cls(c_in, c_out, kernel, stride, pad_mode="pad", padding=padding, weight_init=Normal(0.02),
-                   has_bias=False)
+        return cls(
+            c_in, c_out, kernel, stride, pad_mode="pad", padding=padding, weight_init=Normal(0.02), has_bias=False
+        )
 
     def leaky_relu(self, alpha: float = 0.2):
         return FusedLeakyReLU(alpha) if self.impl == "gemm" else nn.LeakyReLU(alpha)
@@ -137,8 +149,9 @@ class MinibatchDiscrimination(nn.Cell):
         self.num_kernels, self.kernel_dim = num_kernels, kernel_dim
         # scaled so that at the start ||M_ib - M_jb||_1 is about 1 for features of unit size: exp(-d) neither
         # 0 nor 1, so the layer has a gradient from the first step
-        self.T = Parameter(initializer(Normal(0.1 / in_features ** 0.5), (in_features, num_kernels * kernel_dim)),
-                           name="T")
+        self.T = Parameter(
+            initializer(Normal(0.1 / in_features**0.5), (in_features, num_kernels * kernel_dim)), name="T"
+        )
 
     def construct(self, features):
         n = features.shape[0]
@@ -237,8 +250,9 @@ class GemmConv2d(nn.Cell):
     read and written again backward, for a product of almost no arithmetic. There the same convolution runs as
     a transposed one with the kernel flipped, whose unfolded side is the k * k times smaller output."""
 
-    def __init__(self, c_in, c_out, kernel, stride, padding, channel_major: bool = False,
-                 channel_major_out: bool = False):
+    def __init__(
+        self, c_in, c_out, kernel, stride, padding, channel_major: bool = False, channel_major_out: bool = False
+    ):
         super().__init__()
         self.weight = Parameter(initializer(Normal(0.02), (c_out, c_in, kernel, kernel)), name="weight")
         # CHANNEL_MAJOR: x is [in, N, H, W]; CHANNEL_MAJOR_OUT: y is [out, N, Ho, Wo], the product's own layout
@@ -269,8 +283,9 @@ class GemmConv2d(nn.Cell):
         cols = self.ops.im2col(x, self.geometry)  # [N, in, H, W] or [in, N, H, W] -> [in * k * k, N, Ho, Wo]
         rows, n, ho, wo = cols.shape
         # [out, in * k * k] @ [in * k * k, N * Ho * Wo] -> [out, N, Ho, Wo] (-> [N, out, Ho, Wo])
-        y = ops.reshape(self.ops.mm(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo))),
-                        (c_out, n, ho, wo))
+        y = ops.reshape(
+            self.ops.mm(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo))), (c_out, n, ho, wo)
+        )
         return y if self.channel_major_out else self.ops.swap_nc(y)
 
     @staticmethod
@@ -301,8 +316,10 @@ class _TransposedProduct(nn.Cell):
         x_cols = ops.reshape(x, (c_in, n * h * w))
         # [in, out * k * k]^T @ [in, N * H * W] -> [out * k * k, N, H, W]
         cols = ops.reshape(self.ops.mm_tn(ops.reshape(weight, (c_in, -1)), x_cols), (-1, n, h, w))
-        size = ((h - 1) * self.stride - 2 * self.padding + self.kernel,
-                (w - 1) * self.stride - 2 * self.padding + self.kernel)
+        size = (
+            (h - 1) * self.stride - 2 * self.padding + self.kernel,
+            (w - 1) * self.stride - 2 * self.padding + self.kernel,
+        )
         # -> [N, out, Ho, Wo]; the zeros only tell Col2Im the output size
         return self.ops.col2im(cols, self.geometry, ops.zeros(size, x.dtype))
 
@@ -410,8 +427,9 @@ class FusedBatchNorm(nn.BatchNorm2d):
     a scale, a shift and ReLU after it as one kernel (kernels' BatchNormScaleShiftReLU: two passes each way,
     where BatchNorm, the scale and shift, ReLU and their gradients each read and write the whole activation)."""
 
-    def __init__(self, channels, slope: float = 0.0, channel_major: bool = False, channel_major_in: bool = False,
-                 **kwargs):
+    def __init__(
+        self, channels, slope: float = 0.0, channel_major: bool = False, channel_major_in: bool = False, **kwargs
+    ):
         super().__init__(channels, **kwargs)
         if channel_major_in and not channel_major:
             raise ValueError("a channel-major input gives a channel-major output")
@@ -446,7 +464,8 @@ class FusedBatchNormReLU(FusedBatchNorm):
     def construct(self, x):
         if self.training:
             channels = self.num_features
-            return self.normalize_scale_shift_relu(x, ops.reshape(self.gamma, (1, channels)),
-                                                   ops.reshape(self.beta, (1, channels)))
+            return self.normalize_scale_shift_relu(
+                x, ops.reshape(self.gamma, (1, channels)), ops.reshape(self.beta, (1, channels))
+            )
         y = super().construct(self.ops.swap_nc(x) if self.channel_major_in else x)
         return self.handover(ops.maximum(y, y * self.slope) if self.slope > 0 else ops.relu(y))
