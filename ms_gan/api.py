@@ -16,6 +16,9 @@ _DEVICE = []  # the device this process set MindSpore up for: it cannot change o
 
 def _set_up(device: str) -> None:
     """Prepare the process and MindSpore's context for DEVICE, once; a second, different device is an error."""
+    from ms_gan.log import show
+
+    show()  # a notebook sees what a script would print (unless it set up logging for "ms_gan" itself)
     if _DEVICE:
         if _DEVICE[0] != device:
             raise UserError(f"MindSpore is already set up for {_DEVICE[0]} in this process; it cannot move to {device}")
@@ -131,8 +134,10 @@ def train(config=None, resume: str = "", **settings) -> str:
             raise UserError(f"unknown settings: {', '.join(unknown)} (see TrainConfig)")
         config = TrainConfig(**fields)
     config.validate()
+    from ms_gan.log import show
     from ms_gan.runtime import prepare_process
 
+    show()
     prepare_process(config.device_target)  # the trainer sets the context up itself
     from ms_gan.trainer import train as train_run
 

@@ -7,6 +7,7 @@ whole, so a reader (or a resumed run) never sees half of one.
 """
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -17,6 +18,8 @@ from ms_gan.config import load_config
 from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import atomic, remove_quietly, write_json
 from ms_gan.models import build_discriminator, build_generator
+
+log = logging.getLogger(__name__)
 
 CKPT_DIR = "checkpoints"
 CONFIG_NAME = "config.json"
@@ -100,9 +103,7 @@ def run_to_resume(path: str) -> str:
         raise UserError(f"--resume {path} does not exist")
     run_dir = find_run_dir(path)
     if os.path.abspath(path) != run_dir:
-        print(
-            f"note: --resume {path} is inside run {run_dir}; resuming that run from its newest checkpoint", flush=True
-        )
+        log.info(f"note: --resume {path} is inside run {run_dir}; resuming that run from its newest checkpoint")
     if not (os.path.isfile(os.path.join(run_dir, "log.csv")) or os.path.isdir(os.path.join(run_dir, CKPT_DIR))):
         raise UserError(f"{run_dir} holds a config.json but no log.csv or checkpoints: it is not a run train.py made")
     return run_dir

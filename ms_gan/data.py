@@ -3,6 +3,7 @@
 import contextlib
 import gzip
 import hashlib
+import logging
 import os
 import shutil
 import struct
@@ -15,6 +16,8 @@ from download import download
 
 from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import remove_quietly, temp_path, user_cache_dir
+
+log = logging.getLogger(__name__)
 
 IMAGE_SIZE = 28
 SPLIT_FILES = {  # usage -> (images, labels), the names MindSpore's MnistDataset looks for
@@ -188,7 +191,7 @@ def download_mnist(url: str, dest_root: str) -> str:
     Everything lands in a temporary folder first and moves into place only once both splits check out, so a
     failed or damaged download leaves the cache as it was."""
 
-    print(f"MNIST not found under {dest_root}; downloading {url}", flush=True)
+    log.info(f"MNIST not found under {dest_root}; downloading {url}")
     target = os.path.join(dest_root, "MNIST_Data")
     with _staging(target) as staging:
         try:
@@ -207,7 +210,7 @@ def download_idx(base_url: str, dest: str, title: str) -> str:
     """Fetch the four gzipped IDX files (train-*, t10k-*) from BASE_URL into DEST, side by side (as
     download_mnist: all four, checked, or nothing)."""
 
-    print(f"{title} not found; downloading it from {base_url} into {dest}", flush=True)
+    log.info(f"{title} not found; downloading it from {base_url} into {dest}")
     with _staging(dest) as staging:
         for name in (n for names in SPLIT_FILES.values() for n in names):
             url = base_url.rstrip("/") + "/" + name + ".gz"

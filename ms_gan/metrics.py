@@ -3,6 +3,7 @@ recall, class coverage, conditional accuracy and diversity, always beside the sa
 
 import hashlib
 import json
+import logging
 import os
 
 import numpy as np
@@ -13,6 +14,8 @@ from ms_gan.data import read_split
 from ms_gan.fileio import save_npz, sha256, user_cache_dir, write_json
 from ms_gan.sampling import candidate_labels, draw_discriminator_picked, generate, latent_codes
 from ms_gan.visualize import to_uint8
+
+log = logging.getLogger(__name__)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -199,10 +202,9 @@ class Evaluator:
         if cached:
             self.reference, self.reference_radii, self.classifier_test_accuracy = cached
         else:
-            print(
+            log.info(
                 f"computing what real digits score ({len(test_x)} test digits through the classifier): once for "
-                f"this data and classifier, then cached in {user_cache_dir('metrics')}",
-                flush=True,
+                f"this data and classifier, then cached in {user_cache_dir('metrics')}"
             )
             self.reference, test_probs = features_and_probs(self.classifier, test_x)
             self.reference_radii = _kth_neighbour_radius(self.reference, K_NEIGHBOURS)  # kept for every precision

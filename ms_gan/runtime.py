@@ -1,9 +1,12 @@
 """Process and MindSpore context set-up: device, execution mode, seeds and CPU-only switches."""
 
+import logging
 import os
 import sys
 
 from ms_gan.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def prepare_process(device_target: str) -> None:
@@ -22,10 +25,9 @@ def prepare_process(device_target: str) -> None:
         # MindSpore 2.10 on CPU: a run whose graphs came from its compile cache had NaN losses at its first step
         # (fc and dcgan, MindSpore's own layers too); the cache saved under 2 s of compiling anyway
         del os.environ["MS_COMPILER_CACHE_ENABLE"]
-        print(
+        log.info(
             "note: MS_COMPILER_CACHE_ENABLE ignored: MindSpore 2.10's compile cache gave these graphs NaN losses "
-            "from the first step of a cached run; compiling afresh",
-            flush=True,
+            "from the first step of a cached run; compiling afresh"
         )
     if device_target == "CPU":
         os.environ.setdefault("MS_DEV_HOST_BLOCKING_RUN", "1")

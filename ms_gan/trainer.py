@@ -1,6 +1,7 @@
 """The training loop around the compiled step: data, logging, grids, curves, the run page, checkpoints, resume,
 signals."""
 
+import logging
 import os
 import signal
 import time
@@ -18,6 +19,7 @@ from ms_gan.distributed import Replicas, parameter_checksum
 from ms_gan.ema import GeneratorEMA
 from ms_gan.errors import UserError
 from ms_gan.fileio import remove_quietly, save_npz, write_json
+from ms_gan.log import EVERY_RANK, only_rank_0
 from ms_gan.metrics import Evaluator
 from ms_gan.models import build_discriminator, build_generator, to_mixed_precision
 from ms_gan.progress import Progress, format_seconds
@@ -29,6 +31,7 @@ from ms_gan.sampling import generate, grid_inputs, row_names
 from ms_gan.train_step import make_optimizers, make_steps
 from ms_gan.visualize import plot_curves, save_grid
 
+log = logging.getLogger(__name__)
 _SHORT = dict(zip(STEP_METRICS, ("d_real", "d_fake", "g", "acc_r", "acc_f")))
 ALARMS = ("convergence failure", "mode collapse", "D dominant")  # live verdicts that print a warning
 FAILURES = ("convergence failure", "mode collapse")  # and those --stop_on_failure stops on
@@ -202,6 +205,7 @@ class _Run:
         # the device first: a user without the GPU they named hears that, not what the data download said
         setup_context(config.device_target, config.mode, config.seed)
         self.replicas = Replicas(config.distribute)  # one process unless started by msrun with --distribute
+        only_rank_0(self.replicas.lead)
         if config.batch_size % self.replicas.size or config.batch_size < 2 * self.replicas.size:
             raise UserError(
                 f"--batch_size {config.batch_size} is the global batch; it must divide evenly among the "
@@ -285,7 +289,7 @@ class _Run:
         )
         self.grid = self._grid_noise()
         self.no_labels = ms.Tensor(np.zeros(batch_size, dtype=np.int32))
-        self._print(
+        log.info(
             f"run {self.run_dir}: {config.model} on {self.data_dir} ({self.steps_per_epoch * config.batch_size} "
             f"images/epoch"
             + (f", digits {config.classes}" if config.classes else "")
@@ -297,7 +301,7 @@ class _Run:
         self.quality = _Quality(config, self.run_dir, self.data_dir, self.cells) if config.eval_every and lead else None
         self.progress = Progress(self.total, self.steps_per_epoch, stream=None if lead else open(os.devnull, "w"))
         if lead:
-            self._print(f"run page (reloads itself while training): {write_run_page(self.run_dir)}")
+            log.info(f"run page (reloads itself while training): {write_run_page(self.run_dir)}")
 
     def _build_cells(self):
         """{name: cell} of everything a checkpoint holds, and the EMA of G (or None)."""
@@ -307,7 +311,7 @@ class _Run:
         if config.mixed_precision:  # casts the ops, keeps float32 parameters (and so checkpoints)
             net_g, net_d = to_mixed_precision(net_g, config.amp_level), to_mixed_precision(net_d, config.amp_level)
         elif config.amp_level != "O0":
-            self._print(f"note: --amp_level {config.amp_level} is for GPU/Ascend; on CPU ms_gan trains in float32")
+            log.info(f"note: --amp_level {config.amp_level} is for GPU/Ascend; on CPU ms_gan trains in float32")
         opt_g, opt_d = make_optimizers(net_g, net_d, config, self.total)
         cells = {"generator": net_g, "discriminator": net_d, "optim_g": opt_g, "optim_d": opt_d}
         ema = None
@@ -330,7 +334,7 @@ class _Run:
         found, config.cluster_shares = clusters.fit(
             read_split(self.data_dir, "train")[0], config.clusters, config.seed, config.cluster_space
         )
-        self._print(
+        log.info(
             f"{config.clusters} k-means clusters of the training images ({config.cluster_space}) in "
             f"{time.perf_counter() - started:.1f}s; shares "
             + " ".join(f"{share:.3f}" for share in config.cluster_shares)
@@ -361,7 +365,7 @@ class _Run:
                 f"{run_dir} is already at step {start_step} (epoch {start_step // self.steps_per_epoch}), "
                 f"the end of --epochs {self.config.epochs}; pass a larger --epochs to train on"
             )
-        self._print(
+        log.info(
             f"resuming {run_dir} at step {start_step} of {self.total}"
             + (f" from {checkpoints[-1]}" if checkpoints else " (no complete checkpoint yet: from the start)")
         )
@@ -378,10 +382,6 @@ class _Run:
         elif self.replicas.lead:
             save_npz(path, z=z, labels=labels)
         return z, labels, cols
-
-    def _print(self, text: str) -> None:
-        if self.replicas.lead:
-            print(text, flush=True)
 
     def checkpoint(self, epoch: int, step: int, complete: bool) -> str:
         """Save every cell at STEP (rank 0 alone); refuses non-finite parameters."""
@@ -438,10 +438,7 @@ class _Run:
         if verdict in ALARMS:
             self.progress.close()
             cures = prescribe(verdict, config)
-            print(
-                f"warning: {verdict} {so_far}: {evidence[-1]}" + (f" (cure: {cures[0].flags})" if cures else ""),
-                flush=True,
-            )
+            log.info(f"warning: {verdict} {so_far}: {evidence[-1]}" + (f" (cure: {cures[0].flags})" if cures else ""))
         if config.stop_on_failure and verdict in FAILURES:
             return (
                 f"{verdict} {so_far} ({evidence[-1]}); checkpoints kept in {self.run_dir}/checkpoints; "
@@ -475,10 +472,10 @@ class _Run:
         config, trained = self.config, step - self.start_step
         speed = (trained - 1) * config.batch_size / max(wall - self.first_step_seconds, 1e-9) if trained > 1 else 0.0
         if self.replicas.size > 1:  # equal on every worker when data parallelism works; msrun keeps each worker's log
-            print(
+            log.info(
                 f"rank {self.replicas.rank} of {self.replicas.size}: parameter checksum "
                 f"{parameter_checksum(*self.cells.values())}",
-                flush=True,
+                extra=EVERY_RANK,
             )
         if not self.replicas.lead:
             return self.run_dir
@@ -495,22 +492,21 @@ class _Run:
         )
         kept = list_checkpoints(self.run_dir)
         size = sum(os.path.getsize(os.path.join(folder, name)) for folder in kept for name in os.listdir(folder))
-        print(
+        log.info(
             f"done in {format_seconds(wall)} ({speed:.0f} images/s after a {self.first_step_seconds:.1f}s first "
             f"step); samples in {self.run_dir}/images, {plural(len(kept), 'checkpoint')} ({size / 1e6:.0f} MB; "
-            f"--keep_last {config.keep_last}) in {self.run_dir}/checkpoints",
-            flush=True,
+            f"--keep_last {config.keep_last}) in {self.run_dir}/checkpoints"
         )
         metrics, real = self.quality.latest() if self.quality else _final_samples(config, self.data_dir, self.sampler)
         verdict, evidence = diagnose(
             read_log(self.log_path), metrics, real, expected_classes=config.digit_classes, loss=config.loss
         )
         write_json(os.path.join(self.run_dir, "diagnosis.json"), record(verdict, evidence, config))
-        print(report(verdict, evidence), flush=True)
+        log.info(report(verdict, evidence))
         cures = prescription(prescribe(verdict, config), self.run_dir)
         if cures:
-            print(cures, flush=True)
-        print(f"run page: {write_run_page(self.run_dir)}", flush=True)
+            log.info(cures)
+        log.info(f"run page: {write_run_page(self.run_dir)}")
         return self.run_dir
 
 
@@ -538,12 +534,11 @@ class _Quality:
         self.best_fd = read_state(os.path.dirname(self.best_path))["fd"] if os.path.isfile(self.best_path) else np.inf
         self.last = None
         real = self.evaluator.real_row
-        print(
+        log.info(
             f"evaluating every {config.eval_every} epochs on {config.eval_samples} samples with "
             f"{self.evaluator.classifier_id}; real digits score "
             f"FD {real['fd']:.2f}, IS {real['inception_score']:.2f}, precision {real['precision']:.3f}, "
-            f"recall {real['recall']:.3f}",
-            flush=True,
+            f"recall {real['recall']:.3f}"
         )
 
     def evaluate(self, epoch, step, net_g):
@@ -561,12 +556,11 @@ class _Quality:
             self.best_fd = m["fd"]
             generators = {k: v for k, v in self.cells.items() if k in ("generator", "generator_ema")}
             save_checkpoint(self.run_dir, {"epoch": epoch, "step": step, "fd": m["fd"]}, generators, name="best")
-        print(
+        log.info(
             f"epoch {epoch}: FD {m['fd']:.2f}, IS {m['inception_score']:.2f}, precision {m['precision']:.3f}, "
             f"recall {m['recall']:.3f}, digits covered {m['digits_covered']}"
             + (f", label accuracy {m['label_accuracy']:.3f}" if "label_accuracy" in m else "")
-            + (" (best so far: saved checkpoints/best)" if improved else ""),
-            flush=True,
+            + (" (best so far: saved checkpoints/best)" if improved else "")
         )
 
     def latest(self):
@@ -580,7 +574,7 @@ def _final_samples(config, data_dir, net_g, num: int = 2000):
     try:
         evaluator = Evaluator.for_run(config, data_dir, num)
     except UserError as e:
-        print(f"note: samples not scored for the diagnosis: {e}", flush=True)
+        log.info(f"note: samples not scored for the diagnosis: {e}")
         return None, None
     return evaluator.score_generator(net_g, config, seed=config.seed), evaluator.real_row
 

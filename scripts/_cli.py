@@ -5,10 +5,11 @@ import argparse
 import sys
 import warnings
 
-from ms_gan import stops
+from ms_gan import log, stops
 
 # first of all, before numpy or MindSpore start threads of their own (each inherits the blocked SIGTERM)
 stops.watch()
+log.show()  # the library's messages, as they are, on stdout
 
 
 # ms_gan's warnings (e.g. kernels.KernelFallback) are notes to the user: one line each, not file:line + source

@@ -18,15 +18,17 @@ KernelUnavailable with the reason, and `resolve` falls back to MindSpore's own o
 
 import functools
 import hashlib
+import logging
 import os
 import platform
 import shutil
 import subprocess
-import sys
 import warnings
 
 from ms_gan.errors import UserError
 from ms_gan.fileio import temp_path, user_cache_dir
+
+log = logging.getLogger(__name__)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCES = [os.path.join(HERE, name) for name in ("gemm_conv.cc", "gemm.cc")]
@@ -71,11 +73,9 @@ def library_path() -> str:
     if compiler is None:
         raise KernelUnavailable("no C++ compiler (g++) found to build ms_gan's CPU kernels")
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    print(
+    log.info(
         f"building ms_gan's CPU kernels with {compiler} (once for this machine and MindSpore, a few seconds; "
-        f"kept in {os.path.dirname(path)})",
-        file=sys.stderr,
-        flush=True,
+        f"kept in {os.path.dirname(path)})"
     )
     # build beside the target and rename: several processes (msrun workers) may build at once
     tmp = temp_path(path, ".so")
