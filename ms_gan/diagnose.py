@@ -22,7 +22,7 @@ Verdicts, checked in this order:
   it looks like so far and what to expect.
 
 Each failing verdict comes with its cures (prescribe), as train.py flags, in the order they worked on the
-guide's digit-8 experiments (README, Cures); `train.py --cure RUN` starts a new run with the first.
+guide's digit-8 experiments (docs/diagnosis.md); `train.py --cure RUN` starts a new run with the first.
 """
 
 import os
@@ -33,7 +33,7 @@ import numpy as np
 from ms_gan.config import DEFAULT_LR
 from ms_gan.runlog import LOG_COLUMNS
 
-# Thresholds, from the signatures in the guide and checked on ms_gan's own runs (see README, Diagnosis).
+# Thresholds, from the signatures in the guide and checked on ms_gan's own runs (docs/diagnosis.md).
 D_LOSS_WON = 0.1  # D loss (real + fake) below this: D is winning outright
 D_ACC_WON = 0.95  # D accuracy on real and fake above this
 G_LOSS_LOST = 3.0  # G loss above this (BCE; ln 2 ~ 0.69 is balance)
@@ -207,7 +207,7 @@ class Cure:
 
 def prescribe(verdict: str, config) -> list:
     """The cures for VERDICT that CONFIG (a TrainConfig) has not tried, best first: the order in which they
-    worked on the guide's digit-8 experiments (README, Cures), then the guide's untested advice. Each cure's
+    worked on the guide's digit-8 experiments (docs/diagnosis.md), then the guide's untested advice. Each cure's
     changes keep the config valid (switching --loss drops options that loss does not take)."""
     cures, conv = [], config.model in ("dcgan", "cgan")
     plain = {"label_smoothing": 1.0, "fake_label": 0.0} if (config.label_smoothing, config.fake_label) != (1, 0) else {}

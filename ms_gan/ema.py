@@ -12,7 +12,7 @@ class GeneratorEMA(nn.Cell):
     (BatchNorm statistics included). d = min(decay, (1 + n) / (10 + n)) after n updates, so the shadow
     forgets its random start quickly instead of carrying decay**n of it. The warm-up reaches 0.999 only after
     8,990 updates: until then it sets d, and the shadow weighs step k of n about as (k / n)**8, an average
-    centred a tenth of the run back (longer averages scored worse: README, "The moving average of G")."""
+    centred a tenth of the run back (longer averages scored worse: docs/losses.md)."""
 
     def __init__(self, net_g, shadow, decay: float):
         super().__init__(auto_prefix=False)  # keep the shadow's names as given

@@ -12,9 +12,9 @@ log = logging.getLogger(__name__)
 def prepare_process(device_target: str) -> None:
     """Set environment switches that MindSpore reads once at import; call before `import mindspore`.
 
-    On CPU, MindSpore's host dispatch thread spin-waits for work and keeps one core busy; on a
-    small machine that core is half the compute. Blocking dispatch gives it back (see README,
-    Performance). GPU and Ascend keep the asynchronous default. A value the user set wins.
+    On CPU, MindSpore's host dispatch thread spin-waits for work and keeps one core busy; on a small machine
+    that core is half the compute. Blocking dispatch gives it back (docs/performance.md). GPU and Ascend keep
+    the asynchronous default. A value the user set wins.
     """
     if "mindspore" in sys.modules:
         return  # too late to matter; the caller already imported MindSpore
@@ -32,7 +32,7 @@ def prepare_process(device_target: str) -> None:
     if device_target == "CPU":
         os.environ.setdefault("MS_DEV_HOST_BLOCKING_RUN", "1")
         # ms_gan's CPU kernels (ms_gan/kernels) use OpenMP; by default its threads spin after each kernel and
-        # take the cores from the next matrix product. Sleeping at once made a DCGAN step ~12% faster.
+        # take the cores from the next matrix product; sleeping at once gives them back (docs/performance.md).
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("GLOG_v", "3")  # keep MindSpore's INFO/WARNING chatter out of the progress display
 

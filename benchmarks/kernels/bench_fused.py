@@ -8,7 +8,7 @@
 
     python benchmarks/kernels/bench_fused.py [--rounds 8]
 
-This is the measured reason for these two kernels (README, Performance).
+This is the measured reason for these two kernels (docs/performance.md).
 """
 
 import argparse

@@ -3,7 +3,7 @@ shapes of a dcgan step at batch 128 and of the fc models, each timed alone in a 
 
     python benchmarks/kernels/bench_products.py [--repeats 20]
 
-This is the measured reason ms_gan's conv layers multiply through the kernels on CPU (README, Performance).
+This is the measured reason ms_gan's conv layers multiply through the kernels on CPU (docs/performance.md).
 """
 
 import argparse

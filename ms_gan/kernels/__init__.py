@@ -1,12 +1,12 @@
 """ms_gan's CPU kernels: gemm_conv.cc and gemm.cc compiled on first use and wrapped as MindSpore custom operators.
 
-On CPU, MindSpore 2.10 runs convolutions through oneDNN's plain-layout GEMM path, about half PyTorch's
-speed for these layers, and builds LeakyReLU from Maximum, whose backward takes several kernels. ms_gan
+On CPU, MindSpore 2.10 runs convolutions through oneDNN's plain-layout GEMM path, much slower than its matrix
+products on these layers, and builds LeakyReLU from Maximum, whose backward takes several kernels. ms_gan
 instead computes each convolution as one large matrix product between an unfolded input and the weights
 (models/layers.py): gemm_conv.cc rearranges memory around it (Im2Col, Col2Im, SwapNC), applies LeakyReLU in
 one pass, and runs BatchNorm in training with the scale, shift and (leaky) ReLU after it in two passes each way;
-gemm.cc multiplies through the sgemm of the oneDNN that MindSpore ships, one call per core, 1.2-1.7x the speed
-of MindSpore's MatMul on these shapes (benchmarks/kernels/bench_products.py), and for drawing from the fc generator,
+gemm.cc multiplies through the sgemm of the oneDNN that MindSpore ships, one call per core, faster than
+MindSpore's MatMul on these shapes (benchmarks/kernels/bench_products.py), and for drawing from the fc generator,
 runs each hidden layer's product, bias and ReLU in one pass (models/folded.py).
 Each training operator's gradient is built from these operators, so they differentiate twice (WGAN-GP), except
 BatchNorm's, which nothing differentiates twice (WGAN-GP's critic has LayerNorm).

@@ -1,9 +1,8 @@
 // Matrix products for ms_gan's CPU layers (ms_gan/kernels/__init__.py), through oneDNN's sgemm: the oneDNN that
 // MindSpore itself ships (mindspore/lib/libdnnl.so.3) and runs its CPU convolutions with.
 //
-// Why not MindSpore's MatMul: on this project's 2-core AVX-512 machine MindSpore 2.10's CPU MatMul multiplied the
-// dcgan's conv products at 139-229 GFLOP/s, where oneDNN's sgemm, one call per core, reached 224-281
-// (benchmarks/bench_products.py; README, Performance). MindSpore's oneDNN is built with the
+// Why not MindSpore's MatMul: MindSpore 2.10's CPU MatMul multiplies the dcgan's conv products well below the rate
+// oneDNN's sgemm reaches, one call per core (benchmarks/kernels/bench_products.py measures both). MindSpore's oneDNN is built with the
 // "threadpool" runtime and no pool is handed to it here, so one dnnl_sgemm call runs on one thread: the products
 // are split into one block per OpenMP thread, each block one sequential call.
 //

@@ -51,8 +51,8 @@ bool IsFloat32(const char *dtype) { return std::strcmp(dtype, "float32") == 0 ||
 constexpr int64_t kMaxRun = 256;
 
 // The geometry of every stride-2 layer but one in ms_gan's models: a 4x4 kernel, stride 2, padding 1, between
-// H x W and H/2 x W/2. Its unfolding and folding have a path of their own (below), 1.7-2.9x faster than the
-// general loops on the dcgan's layers (README, Performance).
+// H x W and H/2 x W/2. Its unfolding and folding have a path of their own (below), several times faster than the
+// general loops on the dcgan's layers (benchmarks/kernels/bench_fused.py).
 bool IsHalving(const Geometry &g, int64_t h, int64_t w, int64_t ho, int64_t wo) {
   return g.k == 4 && g.s == 2 && g.p == 1 && h == 2 * ho && w == 2 * wo && wo < kMaxRun;
 }
@@ -543,7 +543,7 @@ extern "C" int BatchNormScaleShiftReLUGrad(int nparam, void **params, int *ndims
 //   BatchNorm1dReLUGrad(x, gamma, beta, mean, var, settings, dy) -> (dx, dgamma, dbeta),
 // the formulas of BatchNormScaleShiftReLU(Grad) with H = W = 1 and one scale and shift per channel.
 // These activations are small (at most [128, 1024], 0.5 MB), so the kernels run on the calling thread: an OpenMP
-// region's wake-up costs more here than the work (README, Performance). Each sum runs over the samples in order,
+// region's wake-up costs more here than the work (docs/kernels.md). Each sum runs over the samples in order,
 // every channel's in its own lane, so results are deterministic; the variance is the mean of squared deviations.
 namespace {
 

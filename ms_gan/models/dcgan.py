@@ -11,14 +11,14 @@ class DCGANGenerator(nn.Cell):
 
     Two stride-2 transposed convs take 7x7 to 28x28, as in the tutorial; a 3x3 conv at full resolution
     then draws the image from ngf channels, where the tutorial's last transposed conv draws it straight
-    from 2ngf channels at 14x14. That extra layer is what makes strokes smooth and closed early (see README,
-    How it is built: it roughly halved the FD at 950 steps)."""
+    from 2ngf channels at 14x14. That extra layer is what makes strokes smooth and closed early (its A/B is in the
+    git history of this file)."""
 
     def __init__(self, latent_dim: int = 100, ngf: int = 64, layers=NATIVE):
         super().__init__()
         self.ngf = ngf
         # [N, latent] -> [N, 4ngf * 7 * 7]. The tutorial's first layer is a 7x7 transposed conv on a
-        # 1x1 input, which is exactly this linear map; as a Dense it runs ~5x faster on CPU.
+        # 1x1 input, which is exactly this linear map; as a Dense it runs much faster on CPU.
         self.project = nn.Dense(latent_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
         # each BatchNorm + ReLU hands its conv the layout the conv multiplies in (Layers.conv_t: channel_major)
         self.model = nn.SequentialCell(
