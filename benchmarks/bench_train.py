@@ -198,7 +198,7 @@ FLOOR_ROUNDS, FLOOR_REPEATS = 10, 10
 
 def _floor_record(products, rounds) -> dict:
     """ROUNDS: seconds of each run, per round. The floor is the quickest round's median: from one round to the next
-    the same graph moved by up to 2x here, with MindSpore's kernel threads placed well or badly (docs/performance.md)."""
+    the same graph moves a lot, with MindSpore's kernel threads placed well or badly (docs/performance.md)."""
     gflop = sum(2 * m * k * n for m, k, n in products) / 1e9
     medians = [1000 * statistics.median(times) for times in rounds]
     return {"floor_ms": min(medians), "floor_rounds_ms": medians, "floor_gflop": gflop, "floor_products": len(products)}
