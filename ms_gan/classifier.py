@@ -13,13 +13,13 @@ import numpy as np
 from mindspore import nn, ops
 
 from ms_gan.checkpoint import load_into, save_cell
+from ms_gan.config import ASSETS, default_classifier
 from ms_gan.data import read_split
 from ms_gan.errors import UserError
 from ms_gan.fileio import sha256, write_json
 from ms_gan.kernels import resolve
 from ms_gan.models.layers import Layers
 
-ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")
 REGISTRY = os.path.join(ASSETS, "classifiers.json")
 
 
@@ -107,7 +107,7 @@ def train_classifier(data_dir: str, path: str, epochs: int = 8, seed: int = 0, l
 
 
 def shipped_path(dataset: str) -> str:
-    return os.path.join(ASSETS, f"{dataset}_classifier.ckpt")
+    return default_classifier(dataset)
 
 
 def registry() -> dict:

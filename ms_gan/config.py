@@ -9,7 +9,6 @@ import numpy as np
 
 from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import write_json
-from ms_gan.kernels import CONV_IMPLS
 from ms_gan.ranges import HUGE, SEED, Range, cores, count, share
 
 MODELS = ("fc", "fc_improved", "dcgan", "cgan")
@@ -21,6 +20,8 @@ AMP_LEVELS = ("O0", "O1", "O2", "O3")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 CLUSTER_SPACES = ("deskewed", "pixels")  # clusters.SPACES' keys, known here without importing it
 DATASET_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments
+CONV_IMPLS = ("auto", "gemm", "native")  # --conv_impl: auto = ms_gan's CPU kernels on CPU when they build, else native
+ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")  # the shipped classifiers
 # each model's default --lr: the tutorial's 2e-4, except for dcgan, whose short runs train cleaner strokes at 1e-3
 # with G averaged (the cgan lost recall at higher rates, so it keeps 2e-4); the measurements are in git history
 DEFAULT_LR = {"fc": 2e-4, "fc_improved": 2e-4, "dcgan": 1e-3, "cgan": 2e-4}
@@ -373,9 +374,8 @@ def _checked(f: dataclasses.Field, value):
 
 
 def default_classifier(dataset: str) -> str:
-    from ms_gan.classifier import shipped_path
-
-    return shipped_path(dataset)
+    """The evaluation classifier ms_gan ships for DATASET (ms_gan/assets)."""
+    return os.path.join(ASSETS, f"{dataset}_classifier.ckpt")
 
 
 def save_config(config: TrainConfig, path: str) -> None:

@@ -35,7 +35,6 @@ SOURCES = [os.path.join(HERE, name) for name in ("gemm_conv.cc", "gemm.cc")]
 # -fno-trapping-math lets GCC vectorise the LeakyReLU selects (IEEE traps are never enabled here)
 FLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-fopenmp", "-shared", "-fPIC", "-std=c++17"]
 DNNL = "libdnnl.so.3"  # the oneDNN MindSpore ships in mindspore/lib; gemm.cc calls its sgemm
-CONV_IMPLS = ("auto", "gemm", "native")  # --conv_impl: auto = gemm on CPU when the kernels build, else native
 
 
 class KernelUnavailable(UserError):
