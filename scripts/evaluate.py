@@ -86,6 +86,18 @@ def main(args):
         ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
         if args.keep < 1:
             discriminator_path(ckpt_path)  # there is one, before anything is written
+        out_name = (
+            "_".join(
+                ["metrics"]
+                + ([f"truncation{args.truncation:g}"] if args.truncation else [])
+                + ([f"keep{args.keep:g}"] if args.keep < 1 else [])
+            )
+            + ".json"
+        )
+        out_path = args.output or os.path.join(find_run_dir(ckpt_path), "samples", out_name)
+    else:
+        out_path = args.output or os.path.join(os.path.dirname(os.path.abspath(args.samples)), "metrics.json")
+    check_output(out_path)  # before anything slow
     if args.data_dir:
         data_dir = resolve_data_dir(args.data_dir)
         if config:  # the samples are scored against the test split: it must be the very one the run recorded
@@ -115,18 +127,8 @@ def main(args):
         )
         name = f"{config.model} ({os.path.relpath(ckpt_path)}){drawn}"
         scores = evaluator.score_generator(net_g, config, args.seed, args.truncation, net_d, args.keep)
-        out_name = (
-            "_".join(
-                ["metrics"]
-                + ([f"truncation{args.truncation:g}"] if args.truncation else [])
-                + ([f"keep{args.keep:g}"] if args.keep < 1 else [])
-            )
-            + ".json"
-        )
-        out_path = args.output or os.path.join(find_run_dir(ckpt_path), "samples", out_name)
     else:
         name, scores = os.path.relpath(args.samples), evaluator.score_images(images, labels)
-        out_path = args.output or os.path.join(os.path.dirname(os.path.abspath(args.samples)), "metrics.json")
     rows = {name: scores, "real digits (held-out train vs test)": evaluator.real_row}
     print(format_table(rows))
     print(
@@ -150,6 +152,32 @@ def main(args):
 
 
 MIN_SAMPLES = 100  # what FD's covariances, the IS's 10 splits and the k-NN manifolds need to mean anything
+
+
+def check_output(path: str) -> None:
+    """PATH may receive the metrics: not a folder, not a file evaluate.py did not write (it is never replaced), and
+    in a place that can be written. A one-line UserError otherwise."""
+    import json
+
+    if os.path.isdir(path):
+        raise UserError(
+            f"--output {path} is a folder; name the metrics file, e.g. {os.path.join(path, 'metrics.json')}"
+        )
+    if os.path.exists(path):
+        try:
+            with open(path) as f:
+                ours = {"samples", "real", "classifier"} <= set(json.load(f))
+        except (OSError, ValueError, TypeError):
+            ours = False
+        if not ours:
+            raise UserError(
+                f"{path} exists and was not written by evaluate.py; it is left as it is (name another --output)"
+            )
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write {path}: {folder} is not a writable folder")
 
 
 def _read_samples(path: str):

@@ -46,6 +46,10 @@ def main(args):
 
     ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
     output = args.output or os.path.join(find_run_dir(ckpt_path), "export", "generator" + SUFFIX[args.file_format])
+    if args.output and os.path.lexists(args.output):  # the default path is export.py's own, and is refreshed
+        raise UserError(
+            f"--output {args.output} already exists; export.py replaces only its default file (name another)"
+        )
     if not output.endswith(SUFFIX[args.file_format]):
         raise UserError(f"--output for {args.file_format} must end in {SUFFIX[args.file_format]}, got {output}")
     folder = os.path.dirname(os.path.abspath(output))

@@ -541,3 +541,60 @@ def test_a_missing_device_is_reported_before_the_data(tmp_path):
     assert_one_line_error(result, "--device_target GPU: this MindSpore installation has no usable GPU backend")
     assert "download" not in result.stdout + result.stderr
     assert not (tmp_path / "runs").exists() or os.listdir(tmp_path / "runs") == []
+
+
+SHOWCASE_FC = os.path.join(ROOT, "result", "showcase", "fc")
+# (script, the flag, the other arguments it needs): every path a script other than train.py reads or writes
+PATH_FLAGS = [
+    ("infer.py", "--ckpt", ["--num", "4", "--output_dir", "{tmp}/out"]),
+    ("infer.py", "--output_dir", ["--ckpt", SHOWCASE_FC, "--num", "4"]),
+    ("evaluate.py", "--ckpt", ["--num", "100", "--output", "{tmp}/m.json"]),
+    ("evaluate.py", "--samples", ["--data_dir", "{mnist}"]),
+    ("evaluate.py", "--data_dir", ["--ckpt", SHOWCASE_FC, "--num", "100", "--output", "{tmp}/m.json"]),
+    ("evaluate.py", "--classifier", ["--ckpt", SHOWCASE_FC, "--num", "100", "--output", "{tmp}/m.json"]),
+    ("evaluate.py", "--output", ["--ckpt", SHOWCASE_FC, "--num", "100"]),
+    ("diagnose.py", "", ["--no_samples"]),
+    ("diagnose.py", "--classifier", [SHOWCASE_FC, "--num", "100"]),
+    ("export.py", "--ckpt", ["--output", "{tmp}/g.mindir"]),
+    ("export.py", "--output", ["--ckpt", SHOWCASE_FC]),
+    ("report.py", "", []),
+    ("report.py", "--output", [SHOWCASE_FC]),
+]
+
+
+@pytest.mark.parametrize("script, flag, others", PATH_FLAGS, ids=[f"{s} {f or 'positional'}" for s, f, _ in PATH_FLAGS])
+def test_every_path_of_the_other_scripts_is_refused_cleanly_or_used(script, flag, others, tiny_mnist, tmp_path):
+    """Each given a missing path, a file, a folder and an unwritable place: a one-line refusal or a success, never a
+    traceback, and nothing of a committed run changed."""
+    from conftest import mnist_dir
+
+    (tmp_path / "file.txt").write_text("not what it wants")
+    (tmp_path / "folder").mkdir()
+    before = digest(SHOWCASE_FC)
+    for kind, path in (
+        ("missing", tmp_path / "missing"),
+        ("file", tmp_path / "file.txt"),
+        ("folder", tmp_path / "folder"),
+        ("unwritable", "/proc/ms_gan/x"),
+    ):
+        args = [a.format(tmp=tmp_path, mnist=mnist_dir()) for a in others]
+        result = run_script(script, *(([flag] if flag else []) + [path] + args))
+        assert "Traceback" not in result.stderr, (kind, result.stderr[-2000:])
+        if result.returncode != 0:
+            errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+            assert len(errors) == 1, (kind, result.stderr[-2000:])
+        assert (tmp_path / "file.txt").read_text() == "not what it wants"  # never written over
+    assert digest(SHOWCASE_FC) == before
+
+
+def test_infer_calls_never_replace_each_others_files(tmp_path):
+    first = run_script("infer.py", "--ckpt", SHOWCASE_FC, "--num", 8, "--output_dir", tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    kept = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
+    assert sorted(kept) == ["samples-001.npz", "samples-001.png"]
+    second = run_script(
+        "infer.py", "--ckpt", SHOWCASE_FC, "--num", 8, "--seed", 1, "--output_dir", tmp_path, "--interpolate", 4
+    )
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "samples-002.npz, samples-002.png, interpolation-002.png" in second.stdout
+    assert all((tmp_path / name).read_bytes() == data for name, data in kept.items())
