@@ -386,7 +386,9 @@ class _Run:
     def checkpoint(self, epoch: int, step: int, complete: bool) -> str:
         """Save every cell at STEP (rank 0 alone); refuses non-finite parameters."""
         if not _all_finite(*self.cells.values()):
-            raise TrainingDiverged(f"non-finite parameters at epoch {epoch}, step {step}; not saved")
+            raise TrainingDiverged(
+                f"non-finite parameters at epoch {epoch}, step {step}; not saved; {self.last_good_checkpoint()}"
+            )
         state = {"epoch": epoch, "step": step, "epoch_complete": complete, "steps_per_epoch": self.steps_per_epoch}
         if not self.replicas.lead:
             return "(by rank 0)"

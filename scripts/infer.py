@@ -114,7 +114,7 @@ def main(args):
     if not os.access(output_dir, os.W_OK):
         raise UserError(f"--output_dir {output_dir} is not writable")
 
-    generator = load_generator(ckpt_path, args.device_target, ema=not args.no_ema)
+    generator = load_generator(args.ckpt, args.device_target, ema=not args.no_ema)  # resolves as above
     net_g = generator.net
     if args.keep < 1:
         labels = generator.labels_for(args.num, args.label)
