@@ -64,7 +64,7 @@ def worker_ms(args) -> dict:
 
     config = TrainConfig(
         model=args.model, batch_size=args.batch_size, data_dir=args.data_dir, conv_impl=args.conv_impl
-    ).validate()
+    ).settled()
     setup_context("CPU", "graph", 0)
     dataset = create_dataset(
         args.data_dir,

@@ -97,7 +97,7 @@ def main():
             data_dir=args.data_dir,
             output_dir=args.output_dir,
             run_name=name,
-        ).validate()
+        ).settled()
         run_dir = train(config, after_step=averages.update)
     except UserError as e:
         raise SystemExit(f"error: {e}") from None

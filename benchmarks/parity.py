@@ -69,7 +69,7 @@ def _check_defaults(run_dir, model, seed, args) -> None:
     from ms_gan.config import TrainConfig, load_config
 
     saved = load_config(os.path.join(run_dir, "config.json")).to_dict()
-    wanted = TrainConfig(model=model, seed=seed, epochs=args.epochs, lr_d=args.lr_d).validate().to_dict()
+    wanted = TrainConfig(model=model, seed=seed, epochs=args.epochs, lr_d=args.lr_d).settled().to_dict()
     ignore = {"data_dir", "data_fingerprint", "output_dir", "run_name", "num_workers"}
     differ = sorted(k for k in wanted if k not in ignore and saved.get(k) != wanted[k])
     if differ:
@@ -119,7 +119,7 @@ def torch_worker(out_dir, model, seed, args) -> None:
     from ms_gan.data import read_split
     from ms_gan.visualize import to_uint8
 
-    config = TrainConfig(model=model, seed=seed, epochs=args.epochs, lr_d=args.lr_d).validate()
+    config = TrainConfig(model=model, seed=seed, epochs=args.epochs, lr_d=args.lr_d).settled()
     torch.manual_seed(seed)
     images, labels = read_split(args.data_dir, "train")
     data = Batches(images, labels, config.batch_size, config.latent_dim, seed=seed)

@@ -52,7 +52,7 @@ def profile(model: str, batch_size: int, steps: int, warmup: int, folder: str):
     from ms_gan.config import TrainConfig
     from ms_gan.runtime import setup_context
 
-    config = TrainConfig(model=model, batch_size=batch_size).validate()
+    config = TrainConfig(model=model, batch_size=batch_size).settled()
     setup_context("CPU", "graph", 0)
     ms.set_context(save_graphs=2, save_graphs_path=os.path.join(folder, "graphs"))  # for kernel_names
     step = random_batch_step(config)

@@ -61,7 +61,7 @@ def train_command(config: dict) -> str:
     sys.path.insert(0, ROOT)
     from ms_gan.config import TrainConfig
 
-    defaults = dataclasses.asdict(TrainConfig(model=config["model"], dataset=config.get("dataset", "mnist")).validate())
+    defaults = dataclasses.asdict(TrainConfig(model=config["model"], dataset=config.get("dataset", "mnist")).settled())
     flags = []
     for name, value in config.items():
         if name in NOT_FLAGS or name not in defaults or defaults[name] == value or name == "model":

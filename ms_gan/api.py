@@ -7,6 +7,8 @@
 MindSpore is imported and set up on first use (CPU unless a device is named), never at `import ms_gan`.
 """
 
+import os
+
 import numpy as np
 
 from ms_gan.errors import UserError
@@ -58,9 +60,10 @@ class Generator:
             return np.zeros(n, dtype=np.int32)
         if labels is None:
             if self.config.clusters:
+                from ms_gan.checkpoint import run_record
                 from ms_gan.clusters import draw_counts
 
-                return draw_counts(self.config.cluster_shares, n)
+                return draw_counts(run_record(self.path).cluster_shares, n)
             counts = [len(part) for part in np.array_split(np.arange(n), self.num_classes)]
             return np.repeat(np.arange(self.num_classes, dtype=np.int32), counts)
         drawn = np.broadcast_to(np.asarray(labels), (n,)) if np.ndim(labels) == 0 else np.asarray(labels)
@@ -97,8 +100,8 @@ def load_generator(path: str, device: str = "CPU", ema: bool = True) -> Generato
     if device not in DEVICES:
         raise UserError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
     _set_up(device)
-    from ms_gan.checkpoint import load_generator as load_weights
     from ms_gan.checkpoint import resolve_generator
+    from ms_gan.models import load_generator as load_weights
 
     ckpt_path, config = resolve_generator(path, ema=ema)
     config.device_target = device
@@ -112,8 +115,13 @@ def train(config=None, resume: str = "", **settings) -> str:
     import dataclasses
 
     from ms_gan.config import TrainConfig
+    from ms_gan.log import show
+    from ms_gan.runtime import prepare_process
 
     fields = dict(dataclasses.asdict(config) if isinstance(config, TrainConfig) else (config or {}), **settings)
+    show()
+    # before MindSpore is imported (looking a model up imports it); a resumed run's device is in its config.json
+    prepare_process(str(fields.get("device_target", _saved_device(resume))))
     if resume:
         from ms_gan.checkpoint import CONFIG_NAME, run_to_resume
         from ms_gan.config import load_config
@@ -133,12 +141,17 @@ def train(config=None, resume: str = "", **settings) -> str:
         if unknown:
             raise UserError(f"unknown settings: {', '.join(unknown)} (see TrainConfig)")
         config = TrainConfig(**fields)
-    config.validate()
-    from ms_gan.log import show
-    from ms_gan.runtime import prepare_process
-
-    show()
-    prepare_process(config.device_target)  # the trainer sets the context up itself
+    config = config.settled()
     from ms_gan.trainer import train as train_run
 
     return train_run(config, resume_dir=resume)
+
+
+def _saved_device(run_dir: str) -> str:
+    import json
+
+    try:
+        with open(os.path.join(run_dir, "config.json")) as f:
+            return str(json.load(f).get("device_target", "CPU"))
+    except (OSError, ValueError, AttributeError):
+        return "CPU"

@@ -14,10 +14,9 @@ import shutil
 
 import mindspore as ms
 
-from ms_gan.config import load_config
+from ms_gan.config import load_config, load_record
 from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import atomic, remove_quietly, write_json
-from ms_gan.models import build_discriminator, build_generator
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +118,11 @@ def find_run_dir(path: str) -> str:
     raise UserError(f"no config.json in or above {path}: is this a run directory written by scripts/train.py?")
 
 
+def run_record(path: str):
+    """The RunRecord of the run PATH (a run, a checkpoint folder or a file in it) belongs to."""
+    return load_record(os.path.join(find_run_dir(path), CONFIG_NAME))
+
+
 def resolve_generator(ckpt: str, ema: bool = True):
     """--ckpt takes a run directory (its newest checkpoint), a checkpoint folder, or a generator .ckpt
     inside a run; returns (generator .ckpt path, TrainConfig). For a folder or run trained with
@@ -139,14 +143,6 @@ def resolve_generator(ckpt: str, ema: bool = True):
     return (averaged if ema and os.path.isfile(averaged) else os.path.join(folder, "generator.ckpt")), config
 
 
-def load_generator(config, ckpt_path: str):
-    """CONFIG's generator with the weights at CKPT_PATH (from resolve_generator); the context must be set up."""
-
-    net_g = build_generator(config)
-    load_into(net_g, ckpt_path, what=f"{config.model} generator (latent_dim {config.latent_dim})")
-    return net_g
-
-
 def discriminator_path(generator_path: str) -> str:
     """The discriminator.ckpt of the checkpoint folder GENERATOR_PATH (from resolve_generator) is in."""
     path = os.path.join(os.path.dirname(generator_path), "discriminator.ckpt")
@@ -156,13 +152,6 @@ def discriminator_path(generator_path: str) -> str:
             "run (the showcase folders keep only the generator)"
         )
     return path
-
-
-def load_discriminator(config, generator_path: str):
-    """CONFIG's discriminator from the checkpoint folder GENERATOR_PATH is in; the context must be set up."""
-    net_d = build_discriminator(config)
-    load_into(net_d, discriminator_path(generator_path), what=f"{config.model} discriminator")
-    return net_d
 
 
 def load_into(cell, path: str, what: str = "checkpoint", keep=()) -> None:

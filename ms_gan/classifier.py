@@ -17,24 +17,23 @@ from ms_gan.config import ASSETS, default_classifier
 from ms_gan.data import read_split
 from ms_gan.errors import UserError
 from ms_gan.fileio import sha256, write_json
-from ms_gan.kernels import resolve
-from ms_gan.models.layers import Layers
+from ms_gan.kernels import accelerate, resolve
+from ms_gan.models.layers import conv
 
 REGISTRY = os.path.join(ASSETS, "classifiers.json")
 
 
 def build_classifier():
-    """The classifier's layers. Its convolutions are ms_gan's GEMM kernels on CPU, where MindSpore's own were
-    ~10x slower here in GRAPH mode and ~40x in PyNative mode (9.5 s against 0.23 s for 1,000 digits), and
-    MindSpore's elsewhere: same parameters either way. The classifier is differentiated at most once (its own
-    training), so the kernels serve it in PyNative mode too, which the generators' WGAN-GP rules out."""
-    layers = Layers(resolve("auto", ms.get_context("device_target"), "graph"))
+    """The classifier's layers: MindSpore's, with ms_gan's CPU kernels swapped in on CPU, where MindSpore's own
+    convolutions were ~10x slower in GRAPH mode and ~40x in PyNative mode (same parameters either way). The
+    classifier is differentiated at most once (its own training), so the kernels serve it in PyNative mode too,
+    which the generators' WGAN-GP rules out."""
     # [N,1,28,28] -conv5+pool-> [N,32,14,14] -conv3+pool-> [N,64,7,7] -> [N,128] -> [N,10]
-    return nn.SequentialCell(
-        layers.conv(1, 32, 5, 1, 2),
+    net = nn.SequentialCell(
+        conv(1, 32, 5, 1, 2),
         nn.ReLU(),
         nn.MaxPool2d(2, 2),
-        layers.conv(32, 64, 3, 1, 1),
+        conv(32, 64, 3, 1, 1),
         nn.ReLU(),
         nn.MaxPool2d(2, 2),
         nn.Flatten(),
@@ -43,6 +42,7 @@ def build_classifier():
         nn.Dropout(p=0.3),
         nn.Dense(128, 10),
     )
+    return accelerate(net) if resolve("auto", ms.get_context("device_target"), "graph") == "gemm" else net
 
 
 def _as_input(images_u8: np.ndarray) -> np.ndarray:

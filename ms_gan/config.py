@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ms_gan import registry
 from ms_gan.errors import UserError, one_line
 from ms_gan.fileio import write_json
 from ms_gan.ranges import HUGE, SEED, Range, cores, count, share
 
-MODELS = ("fc", "fc_improved", "dcgan", "cgan")
-LOSS_NAMES = ("bce", "lsgan", "hinge", "wgan-gp")  # losses.LOSSES' keys, known here without importing MindSpore
 DEVICES = ("CPU", "GPU", "Ascend")
 MODES = ("graph", "pynative")
 DATASET_NAMES = ("mnist", "fashion_mnist")
@@ -22,12 +21,6 @@ CLUSTER_SPACES = ("deskewed", "pixels")  # clusters.SPACES' keys, known here wit
 DATASET_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments
 CONV_IMPLS = ("auto", "gemm", "native")  # --conv_impl: auto = ms_gan's CPU kernels on CPU when they build, else native
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")  # the shipped classifiers
-# each model's default --lr: the tutorial's 2e-4, except for dcgan, whose short runs train cleaner strokes at 1e-3
-# with G averaged (the cgan lost recall at higher rates, so it keeps 2e-4); the measurements are in git history
-DEFAULT_LR = {"fc": 2e-4, "fc_improved": 2e-4, "dcgan": 1e-3, "cgan": 2e-4}
-# D's default rate as a multiple of G's where it differs (two time-scale updates, TTUR): the cgan's D at twice G's
-# rate gave a clearly lower FD on both seeds at 5 epochs
-D_LR_FACTOR = {"cgan": 2.0}
 
 
 STABILISERS = "losses and stabilisers"  # the --help group of the options below that change how D and G learn
@@ -36,7 +29,8 @@ STABILISERS = "losses and stabilisers"  # the --help group of the options below 
 def option(
     default, help: str, choices=(), resumable: bool = False, group: str = "", flag: bool = True, allowed: Range = None
 ):
-    """A TrainConfig field that also describes its scripts/train.py flag: HELP, CHOICES (checked by validate),
+    """A TrainConfig field that also describes its scripts/train.py flag: HELP, CHOICES (checked by validate; a
+    function, such as registry.models, gives {name: declaration with .help}, listed in the flag's help),
     whether --resume may change it (RESUMABLE), its --help GROUP, whether it is a flag at all (FLAG), and for a
     number the Range of values it ALLOWED (checked by validate, and by the flag's parser)."""
     metadata = {
@@ -56,12 +50,7 @@ def option(
 class TrainConfig:
     """Everything a run is: each field is a train.py flag (see option), and config.json holds them all."""
 
-    model: str = option(
-        "dcgan",
-        "fc: the tutorial's MLP GAN; fc_improved: its LayerNorm + LeakyReLU generator; "
-        "dcgan: conv GAN; cgan: conditional conv GAN that draws the digit you ask for",
-        MODELS,
-    )
+    model: str = option("dcgan", "the networks", registry.models)
     dataset: str = option(
         "mnist", "picks the default data folder, download source and evaluation classifier", DATASET_NAMES
     )
@@ -76,12 +65,6 @@ class TrainConfig:
         "",
         "where to download from when --data_dir is not given (MNIST: a zip; Fashion-MNIST: "
         "the folder URL of the four .gz files)",
-    )
-    data_fingerprint: str = option(
-        "",
-        "image counts and checksums of data_dir's splits, recorded when a run starts; "
-        "--resume and evaluate.py accept another --data_dir only if it matches",
-        flag=False,
     )
     epochs: int = option(5, "passes over the training split", resumable=True, allowed=count(1, 100_000))
     batch_size: int = option(
@@ -104,16 +87,10 @@ class TrainConfig:
         "first, so clusters follow shapes, not slants) or pixels (as they are)",
         CLUSTER_SPACES,
     )
-    cluster_shares: list = option(
-        [],
-        "each cluster's share of the training images, found when a --clusters run "
-        "starts (its centroids are the run's clusters.npz)",
-        flag=False,
-    )
     lr: float = option(
         None,
-        "Adam learning rate of G, and of D unless --lr_d (default: 1e-3 for dcgan, the "
-        "tutorials' 2e-4 for the other models)",
+        "Adam learning rate of G, and of D unless --lr_d (default: the model's, 1e-3 for dcgan, the "
+        "tutorials' 2e-4 for the others)",
         resumable=True,
         allowed=Range(float, 0.0, 10.0, low_open=True, none=True),
     )
@@ -195,20 +172,14 @@ class TrainConfig:
         flag=False,
         allowed=count(1, 1024),
     )
-    loss: str = option(
-        "bce",
-        "bce: non-saturating BCE; lsgan: least squares; hinge; wgan-gp: Wasserstein critic "
-        "with gradient penalty (D gets LayerNorm)",
-        LOSS_NAMES,
-        group=STABILISERS,
-    )
+    loss: str = option("bce", "the GAN loss", registry.losses, group=STABILISERS)
     gp_weight: float = option(
         10.0, "wgan-gp: weight (lambda) of the gradient penalty", group=STABILISERS, allowed=Range(float, 0.0, 1e6)
     )
     n_critic: int = option(1, "D updates per G update (wgan-gp: try 5)", group=STABILISERS, allowed=count(1, 100))
     label_smoothing: float = option(
         1.0,
-        "D's target for real images, e.g. 0.9 = one-sided label smoothing (bce and lsgan; 1 = off)",
+        "D's target for real images, e.g. 0.9 = one-sided label smoothing (losses with targets: bce, lsgan; 1 = off)",
         group=STABILISERS,
         allowed=share(low_open=True),
     )
@@ -257,13 +228,10 @@ class TrainConfig:
         "such an epoch prints a warning and training goes on",
         resumable=True,
     )
-    cured_from: str = option(
-        "", "the run this one cures (train.py --cure): its folder, verdict and the cure's flags", flag=False
-    )
 
     @property
     def conditional(self) -> bool:
-        return self.model == "cgan"
+        return registry.model(self.model).conditional
 
     @property
     def labelled(self) -> bool:
@@ -286,9 +254,9 @@ class TrainConfig:
 
     @property
     def d_norm(self) -> str:
-        """What follows D's hidden convs: per-sample LayerNorm for wgan-gp (its penalty needs each sample's
+        """What follows D's hidden convs: per-sample LayerNorm under a gradient penalty (it needs each sample's
         own gradient), nothing under spectral normalisation, DCGAN's BatchNorm otherwise."""
-        if self.loss == "wgan-gp":
+        if registry.loss(self.loss).gradient_penalty:
             return "layer"
         return "none" if self.spectral_norm else "batch"
 
@@ -313,42 +281,56 @@ class TrainConfig:
         return (1.0 - (1.0 - self.top_k) * np.arange(updates) / max(1, updates - 1)).astype(np.float32)
 
     def validate(self) -> "TrainConfig":
+        """Check every setting and how they combine; raises UserError naming the flag. Changes nothing."""
         for f in dataclasses.fields(self):
-            setattr(self, f.name, _checked(f, getattr(self, f.name)))
+            _checked(f, getattr(self, f.name))
+        model, loss = registry.model(self.model), registry.loss(self.loss)
         bad = [c for c in self.classes if not (isinstance(c, int) and 0 <= c < DATASET_CLASSES)]
         if bad or len(set(self.classes)) != len(self.classes):
             raise UserError(f"--classes takes distinct digits 0-{DATASET_CLASSES - 1}, got {self.classes}")
         if self.clusters:
-            if self.model != "cgan":
+            if not model.conditional:
+                conditional = ", ".join(name for name, m in registry.models().items() if m.conditional)
                 raise UserError(
-                    f"--clusters trains the cgan's conditional networks on clusters; use --model cgan, not {self.model}"
+                    f"--clusters trains a conditional model's networks on clusters; use --model {conditional}, "
+                    f"not {self.model}"
                 )
             if self.classes:
                 raise UserError("--clusters learns without labels; --classes picks digits by their labels")
             if not 2 <= self.clusters <= 255:
                 raise UserError(f"--clusters must be between 2 and 255 (0 = off), got {self.clusters}")
-            self.num_classes = self.clusters
-        if self.lr is None:  # not given: the model's (config.json always holds the number)
-            self.lr = DEFAULT_LR[self.model]
-        if self.lr_d is None:  # not given: as G's, or the model's multiple of it (config.json holds the number)
-            self.lr_d = D_LR_FACTOR[self.model] * self.lr if self.model in D_LR_FACTOR else 0.0
         if not 0 <= self.fake_label < self.label_smoothing:
             raise UserError(
                 f"--fake_label is D's target for generated images, in [0, --label_smoothing), got {self.fake_label}"
             )
         for name, off in (("label_smoothing", 1.0), ("fake_label", 0.0)):
-            if getattr(self, name) != off and self.loss not in ("bce", "lsgan"):
-                raise UserError(f"--{name} works with --loss bce or lsgan; {self.loss} has no targets to smooth")
-        if self.minibatch_disc and self.model not in ("dcgan", "cgan"):
-            raise UserError(f"--minibatch_disc is for the conv models (dcgan, cgan), not {self.model}")
-        if self.minibatch_disc and self.loss == "wgan-gp":
+            if getattr(self, name) != off and not loss.targets:
+                with_targets = " or ".join(name for name, spec in registry.losses().items() if spec.targets)
+                raise UserError(f"--{name} works with --loss {with_targets}; {self.loss} has no targets to smooth")
+        if self.minibatch_disc and not model.convolutional:
+            raise UserError(f"--minibatch_disc compares conv features; {self.model} has none")
+        if self.minibatch_disc and loss.gradient_penalty:
             raise UserError(
-                "--minibatch_disc compares the images of a batch; wgan-gp's penalty needs each image's "
+                f"--minibatch_disc compares the images of a batch; {self.loss}'s penalty needs each image's "
                 "gradient on its own"
             )
-        if self.ema_decay is None:  # an averaged G draws far better digits from a short conv run
-            self.ema_decay = 0.999 if self.model in ("dcgan", "cgan") else 0.0
         return self
+
+    def settled(self) -> "TrainConfig":
+        """A validated copy with every setting left to the model (None) given its value, and each number as its
+        field's type: what a run trains with and config.json holds."""
+        self.validate()
+        model = registry.model(self.model)
+        values = {f.name: _checked(f, getattr(self, f.name)) for f in dataclasses.fields(self)}
+        if values["lr"] is None:
+            values["lr"] = model.lr
+        if values["lr_d"] is None:  # as G's (0), or the model's multiple of it
+            values["lr_d"] = model.lr_d_factor * values["lr"] if model.lr_d_factor != 1.0 else 0.0
+        if values["ema_decay"] is None:
+            values["ema_decay"] = model.ema_decay
+        if self.clusters:
+            values["num_classes"] = self.clusters
+        return TrainConfig(**values)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -359,7 +341,7 @@ FIELD_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": lis
 
 def _checked(f: dataclasses.Field, value):
     """VALUE of field F as its type, within its Range; a UserError names the field as its flag."""
-    allowed, name, choices = f.metadata.get("allowed"), "--" + f.name, f.metadata.get("choices")
+    allowed, name, choices = f.metadata.get("allowed"), "--" + f.name, choices_of(f)
     if choices and value not in choices:
         raise UserError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
     if allowed is not None:
@@ -373,18 +355,51 @@ def _checked(f: dataclasses.Field, value):
     return value
 
 
+def choices_of(f: dataclasses.Field) -> tuple:
+    """The names field F may take (empty: any)."""
+    choices = f.metadata.get("choices") or ()
+    return tuple(choices()) if callable(choices) else tuple(choices)
+
+
+def described_choices(f: dataclasses.Field) -> str:
+    """ "name: help; ..." for a field whose choices are declarations (registry.models, registry.losses), else ""."""
+    choices = f.metadata.get("choices")
+    return "; ".join(f"{name}: {spec.help}" for name, spec in choices().items()) if callable(choices) else ""
+
+
 def default_classifier(dataset: str) -> str:
     """The evaluation classifier ms_gan ships for DATASET (ms_gan/assets)."""
     return os.path.join(ASSETS, f"{dataset}_classifier.ckpt")
 
 
-def save_config(config: TrainConfig, path: str) -> None:
-    """Write config.json atomically (a reader never sees half a file)."""
-    write_json(path, config.to_dict())
+@dataclass
+class RunRecord:
+    """What a run found out when it started, kept beside its settings in config.json (none of it is a flag)."""
+
+    data_fingerprint: str = ""  # image counts and checksums of the data's splits: a resume or evaluation on
+    # another --data_dir must match it
+    cluster_shares: list = field(default_factory=list)  # --clusters: each cluster's share of the training images
+    cured_from: str = ""  # train.py --cure: the run this one cures, its verdict and the cure's flags
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
 
 
-def load_config(path: str) -> TrainConfig:
-    """Read a run's config.json; unknown keys (from newer versions) are an error, missing ones take defaults."""
+RECORD_KEYS = {f.name for f in dataclasses.fields(RunRecord)}
+
+
+def save_config(config: TrainConfig, path: str, record: RunRecord = None) -> None:
+    """Write config.json atomically (a reader never sees half a file): CONFIG's settings and RECORD."""
+    write_json(path, {**config.to_dict(), **(record or RunRecord()).to_dict()})
+
+
+def load_record(path: str) -> RunRecord:
+    """The RunRecord in a run's config.json (load_config has checked the file)."""
+    raw = _read_json(path)
+    return RunRecord(**{k: v for k, v in raw.items() if k in RECORD_KEYS})
+
+
+def _read_json(path: str) -> dict:
     if not os.path.isfile(path):
         raise UserError(f"no config.json at {path}: is this a run directory written by scripts/train.py?")
     try:
@@ -399,13 +414,21 @@ def load_config(path: str) -> TrainConfig:
         ) from None
     if not isinstance(raw, dict):
         raise UserError(f"{path} does not hold a JSON object")
+    return raw
+
+
+def load_config(path: str) -> TrainConfig:
+    """Read a run's settings from its config.json; unknown keys (from newer versions) are an error, missing ones
+    take defaults."""
+    raw = _read_json(path)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(raw) - known)
+    unknown = sorted(set(raw) - known - RECORD_KEYS)
     if unknown:
         raise UserError(f"{path} has keys this version does not know: {', '.join(unknown)}")
-    if isinstance(raw.get("num_workers"), int) and raw["num_workers"] > cores():
-        raw["num_workers"] = cores()  # how this machine reads the data, not a property of the run
+    settings = {k: v for k, v in raw.items() if k in known}
+    if isinstance(settings.get("num_workers"), int) and settings["num_workers"] > cores():
+        settings["num_workers"] = cores()  # how this machine reads the data, not a property of the run
     try:
-        return TrainConfig(**raw).validate()
+        return TrainConfig(**settings).settled()
     except UserError as e:
         raise UserError(f"{path}: {str(e).replace('--', '', 1)}") from None

@@ -165,13 +165,13 @@ def resolve_data_dir(data_dir: str, data_url: str = "", dataset: str = "mnist") 
     return cached
 
 
-def run_data_dir(config) -> str:
+def run_data_dir(config, fingerprint: str) -> str:
     """Where a finished run's data is now: its recorded folder, else (a run made on another machine, or
     moved) where train.py would find its dataset; the test split must be the one the run recorded, since
-    every sample metric is measured against it."""
+    every sample metric is measured against it (FINGERPRINT, the run's RunRecord.data_fingerprint)."""
     folder = config.data_dir if os.path.isdir(config.data_dir) else ""
     data_dir = resolve_data_dir(folder, "", config.dataset)
-    check_same_data(data_dir, config.data_fingerprint, "this run was evaluated against", splits=("test",))
+    check_same_data(data_dir, fingerprint, "this run was evaluated against", splits=("test",))
     return data_dir
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ms_gan.config import DEFAULT_LR
+from ms_gan import registry
 from ms_gan.runlog import LOG_COLUMNS
 
 # Thresholds, from the signatures in the guide and checked on ms_gan's own runs (docs/diagnosis.md).
@@ -42,6 +42,28 @@ RECALL_COLLAPSED = 0.25  # recall below this share of real digits' recall: few r
 PRECISION_POOR = 0.5  # precision below this share of real digits' under a winning D: samples unlike digits
 EARLY_STEPS = 500  # fewer steps, or fewer epochs, than these: the samples of any GAN are still blurry
 EARLY_EPOCHS = 3  # and alike (the quick start's 2 fc epochs are 936 steps on the full MNIST)
+
+
+def won_by_bce(stats) -> str:
+    """The BCE loss's signature of a won D. It needs no comparison with G's start: G's loss often starts high (7 on
+    the digit-8 runs)."""
+    d_sure = min(stats["acc_real"], stats["acc_fake"]) > D_ACC_WON
+    if d_sure and stats["d_loss"] < D_LOSS_WON and stats["g_loss"] > G_LOSS_LOST:
+        return (
+            f"D loss < {D_LOSS_WON}, D accuracy > {D_ACC_WON:.0%} on both, G loss > {G_LOSS_LOST}: "
+            "the discriminator has won and G gets no useful gradient"
+        )
+    return ""
+
+
+def won_by_accuracy(stats) -> str:
+    """A won D for losses without BCE's scale: D's accuracy, and G's loss risen above its start."""
+    if min(stats["acc_real"], stats["acc_fake"]) > D_ACC_WON and stats["g_loss"] > stats["g_loss_start"]:
+        return (
+            f"D accuracy > {D_ACC_WON:.0%} on both and G loss above its start: the discriminator "
+            "has won and G gets no useful gradient"
+        )
+    return ""
 
 
 def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classes: int = 10, loss: str = "bce"):
@@ -75,25 +97,14 @@ def diagnose(log: dict, metrics: dict = None, real: dict = None, expected_classe
         f"fake {stats['acc_fake']:.2f}, G loss {stats['g_loss']:.2f} (std {stats['g_loss_std']:.2f}; "
         f"{stats['g_loss_start']:.2f} over {span(start)})"
     ]
-    d_sure = min(stats["acc_real"], stats["acc_fake"]) > D_ACC_WON
-    d_won = d_sure and stats["g_loss"] > stats["g_loss_start"]
-    # BCE's signature needs no comparison with G's start: G's loss often starts high (7 on the digit-8 runs)
-    if loss == "bce" and d_sure and stats["d_loss"] < D_LOSS_WON and stats["g_loss"] > G_LOSS_LOST:
-        evidence.append(
-            f"D loss < {D_LOSS_WON}, D accuracy > {D_ACC_WON:.0%} on both, G loss > {G_LOSS_LOST}: "
-            f"the discriminator has won and G gets no useful gradient"
-        )
-        return "convergence failure", evidence + _since(log)
-    if loss in ("lsgan", "hinge") and d_won:
-        evidence.append(
-            f"D accuracy > {D_ACC_WON:.0%} on both and G loss above its start: the discriminator "
-            f"has won and G gets no useful gradient"
-        )
-        return "convergence failure", evidence + _since(log)
-    if loss == "wgan-gp":
-        evidence.append("wgan-gp: a critic that separates reals from fakes is expected; D winning is not checked")
+    check = registry.loss(loss).d_won
+    won = check(stats) if check else ""
+    if won:
+        return "convergence failure", evidence + [won] + _since(log)
+    if check is None:
+        evidence.append(f"{loss}: a critic that separates reals from fakes is expected; D winning is not checked")
 
-    d_dominant = loss != "wgan-gp" and min(stats["acc_real"], stats["acc_fake"]) >= D_ACC_WON
+    d_dominant = check is not None and min(stats["acc_real"], stats["acc_fake"]) >= D_ACC_WON
     verdict, evidence = _from_samples(stats, d_dominant, metrics, real, expected_classes, evidence, log)
     epochs = int(log["epoch"][-1])
     if verdict in ("mode collapse", "D dominant") and (steps[-1] < EARLY_STEPS or epochs < EARLY_EPOCHS):
@@ -209,7 +220,8 @@ def prescribe(verdict: str, config) -> list:
     """The cures for VERDICT that CONFIG (a TrainConfig) has not tried, best first: the order in which they
     worked on the guide's digit-8 experiments (docs/diagnosis.md), then the guide's untested advice. Each cure's
     changes keep the config valid (switching --loss drops options that loss does not take)."""
-    cures, conv = [], config.model in ("dcgan", "cgan")
+    cures, conv = [], registry.model(config.model).convolutional
+    penalised = registry.loss(config.loss).gradient_penalty
     plain = {"label_smoothing": 1.0, "fake_label": 0.0} if (config.label_smoothing, config.fake_label) != (1, 0) else {}
     if verdict == "mode collapse":
         if config.latent_dim < 16:
@@ -220,7 +232,7 @@ def prescribe(verdict: str, config) -> list:
                     f"noise to turn into images; the DCGAN's 100-d one gives it room for every digit",
                 )
             )
-        if conv and not config.minibatch_disc and config.loss != "wgan-gp":
+        if conv and not config.minibatch_disc and not penalised:
             cures.append(
                 Cure(
                     {"minibatch_disc": True},
@@ -228,7 +240,7 @@ def prescribe(verdict: str, config) -> list:
                     "penalised for drawing the same digit for all noise",
                 )
             )
-        if config.loss != "wgan-gp":
+        if not penalised:
             changes = {"loss": "wgan-gp", "n_critic": 5, **plain}
             if config.minibatch_disc:  # it compares images; the penalty needs each image's gradient alone
                 changes["minibatch_disc"] = False
@@ -245,7 +257,7 @@ def prescribe(verdict: str, config) -> list:
             cures.append(Cure({"latent_dim": 100}, "a larger latent space: more room for varied images"))
         cures.append(_halved_rates(config, "G moves less far towards the one image D accepts at the moment"))
     elif verdict in ("convergence failure", "D dominant"):
-        lr_d, tested = config.lr_d or config.lr, DEFAULT_LR[config.model]
+        lr_d, tested = config.lr_d or config.lr, registry.model(config.model).lr
         if lr_d > config.lr:  # one rate for both; G's own if it is not below the model's tested default
             rates = {"lr_d": 0.0} if config.lr >= tested else {"lr": tested, "lr_d": 0.0}
             cures.append(
@@ -255,7 +267,7 @@ def prescribe(verdict: str, config) -> list:
                     f"G's, {max(config.lr, tested):g}) it no longer outruns it",
                 )
             )
-        if config.loss in ("bce", "lsgan") and (config.label_smoothing, config.fake_label) == (1, 0):
+        if registry.loss(config.loss).targets and (config.label_smoothing, config.fake_label) == (1, 0):
             cures.append(
                 Cure(
                     {"label_smoothing": 0.9, "fake_label": 0.1},
@@ -277,7 +289,7 @@ def prescribe(verdict: str, config) -> list:
                     {"spectral_norm": True}, "spectral normalisation bounds how sharply D can separate reals from fakes"
                 )
             )
-        if config.loss != "wgan-gp" and not config.minibatch_disc:
+        if not penalised and not config.minibatch_disc:
             cures.append(
                 Cure(
                     {"loss": "wgan-gp", **plain},

@@ -1,12 +1,13 @@
-"""GAN loss pairs on discriminator logits, chosen by name, and the WGAN-GP gradient penalty.
-
-Each entry of LOSSES is (d_loss(real_logits, fake_logits, real_target, fake_target) -> (on real, on fake),
-g_loss(fake_logits), threshold(real_logits, fake_logits)): the logit value D's accuracy is read against.
-REAL_TARGET < 1 is one-sided label smoothing; with FAKE_TARGET > 0 too, two-sided (bce and lsgan only).
+"""GAN loss pairs on discriminator logits, each registered with what it can do (registry.Loss), and the WGAN-GP
+gradient penalty. REAL_TARGET < 1 is one-sided label smoothing; with FAKE_TARGET > 0 too, two-sided (for the
+losses with targets).
 """
 
 import mindspore as ms
 from mindspore import ops
+
+from ms_gan.diagnose import won_by_accuracy, won_by_bce
+from ms_gan.registry import register_loss
 
 
 def bce_with_logits(logits, target):
@@ -61,14 +62,44 @@ def half_threshold(real_logits, fake_logits):
     return 0.5
 
 
-# config.LOSS_NAMES repeats these keys so --loss can be checked before MindSpore is imported;
-# tests/test_stabilisers.py checks the two agree.
-LOSSES = {
-    "bce": (bce_d_loss, bce_g_loss, zero_threshold),
-    "lsgan": (lsgan_d_loss, lsgan_g_loss, half_threshold),
-    "hinge": (hinge_d_loss, wgan_g_loss, zero_threshold),
-    "wgan-gp": (wgan_d_loss, wgan_g_loss, midpoint_threshold),
-}
+register_loss(
+    "bce",
+    help="non-saturating BCE",
+    d_loss=bce_d_loss,
+    g_loss=bce_g_loss,
+    threshold=zero_threshold,
+    curve_label="BCE loss",
+    targets=True,
+    d_won=won_by_bce,
+)
+register_loss(
+    "lsgan",
+    help="least squares",
+    d_loss=lsgan_d_loss,
+    g_loss=lsgan_g_loss,
+    threshold=half_threshold,
+    curve_label="least-squares loss",
+    targets=True,
+    d_won=won_by_accuracy,
+)
+register_loss(
+    "hinge",
+    help="hinge",
+    d_loss=hinge_d_loss,
+    g_loss=wgan_g_loss,
+    threshold=zero_threshold,
+    curve_label="hinge loss (G: -D(G(z)))",
+    d_won=won_by_accuracy,
+)
+register_loss(
+    "wgan-gp",
+    help="Wasserstein critic with gradient penalty (D gets LayerNorm)",
+    d_loss=wgan_d_loss,
+    g_loss=wgan_g_loss,
+    threshold=midpoint_threshold,
+    curve_label="Wasserstein loss (+ penalty on fake)",
+    gradient_penalty=True,
+)
 
 
 def top_k_fakes(fake_logits, share):

@@ -234,16 +234,17 @@ class Evaluator:
         return score(features, probs, self.reference, requested, self.classes, self.reference_radii)
 
     def score_generator(
-        self, net_g, config, seed: int = 0, truncation: float = 0.0, net_d=None, keep: float = 1.0
+        self, net_g, config, seed: int = 0, truncation: float = 0.0, net_d=None, keep: float = 1.0, shares=()
     ) -> dict:
         """Scores of NUM_SAMPLES images drawn from NET_G, labels cycling through the classes for a conditional
         model (with --clusters: each cluster as often as its share of the training images); TRUNCATION as in
         sampling.latent_codes (0: off, the plain N(0, I) of training). With NET_D and KEEP < 1, NUM_SAMPLES / KEEP
-        are drawn and NUM_SAMPLES of them picked by NET_D's odds (sampling.draw_discriminator_picked)."""
+        are drawn and NUM_SAMPLES of them picked by NET_D's odds (sampling.draw_discriminator_picked). SHARES: a
+        --clusters run's cluster shares (its RunRecord)."""
         pool = np.array(self.classes if self.classes is not None else range(config.num_classes), dtype=np.int32)
         wanted = pool[np.arange(self.num_samples) % len(pool)]
         if config.clusters:
-            wanted = clusters.draw_counts(config.cluster_shares, self.num_samples)
+            wanted = clusters.draw_counts(shares, self.num_samples)
         elif not config.conditional:
             wanted = np.zeros_like(wanted)
         if net_d is None or keep >= 1:

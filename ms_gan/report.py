@@ -22,7 +22,7 @@ from ms_gan.errors import UserError
 from ms_gan.fileio import atomic, write_text
 from ms_gan.progress import format_seconds
 from ms_gan.runlog import LOG_NAME, read_log
-from ms_gan.visualize import LOSS_LABELS, smooth
+from ms_gan.visualize import loss_label, smooth
 
 PAGE_NAME = "index.html"
 # in the head of every page ms_gan writes: a page without it was written by someone else, and is never replaced
@@ -267,7 +267,7 @@ def _curves_svg(log: dict, loss: str, width: int = 720) -> str:
         return '<p class="curves">no curves yet</p>'
     window = max(1, len(steps) // 100)
     panels = [
-        (LOSS_LABELS.get(loss, "loss"), ("d_loss_real", "d_loss_fake", "g_loss"), None),
+        (loss_label(loss), ("d_loss_real", "d_loss_fake", "g_loss"), None),
         ("accuracy", ("d_acc_real", "d_acc_fake"), (0.0, 1.0)),
     ]
     height, left, pad = 170, 48, 14

@@ -1,17 +1,10 @@
 """Drawing images from a generator in inference mode (and picking among them as its discriminator says), and the
 fixed noise a run is watched with."""
 
-import weakref
-
 import mindspore as ms
 import numpy as np
 
 from ms_gan.errors import UserError
-from ms_gan.models.fc import FCGenerator
-from ms_gan.models.folded import FoldedFCGenerator
-
-# the folded copy each fc generator draws through, made on its first drawing and refreshed on each
-_FOLDED = weakref.WeakKeyDictionary()
 
 
 def grid_inputs(config, seed: int):
@@ -56,12 +49,7 @@ def row_names(config, labels) -> list:
 
 def generate(net_g, z: np.ndarray, labels: np.ndarray, batch_size: int = 0) -> np.ndarray:
     """G(z, labels) in inference mode (BatchNorm uses running statistics), as float32 [N, 1, 28, 28], in
-    batches of BATCH_SIZE (0: 2,000 for the fc generator, which draws through its folded copy, and 500 for
-    the conv ones, whose unfolded columns grow with the batch)."""
-    if isinstance(net_g, FCGenerator):
-        if net_g not in _FOLDED:
-            _FOLDED[net_g] = FoldedFCGenerator(net_g)
-        return _draw(_FOLDED[net_g].load_from(), z, labels, batch_size or 2000)
+    batches of BATCH_SIZE (0: 500, which keeps a conv generator's unfolded columns small)."""
     was_training = net_g.training
     net_g.set_train(False)
     try:

@@ -3,7 +3,8 @@
 import mindspore as ms
 from mindspore import amp, nn, ops
 
-from ms_gan.losses import LOSSES, gradient_penalty, top_k_fakes
+from ms_gan import registry
+from ms_gan.losses import gradient_penalty, top_k_fakes
 from ms_gan.runlog import STEP_METRICS  # noqa: F401  (the order train_step's numbers come in)
 
 
@@ -64,7 +65,8 @@ def make_updates(
     update_g(z, labels) -> g_loss, and update_both(real, z, labels, mix) -> (update_d's numbers, g_loss), the
     two in a row on one forward pass of G (the same numbers as update_d then update_g, one G forward cheaper).
 
-    LOSS names a LOSSES pair; LABEL_SMOOTHING and FAKE_LABEL are D's targets for reals and fakes; for wgan-gp,
+    LOSS names a registered loss; LABEL_SMOOTHING and FAKE_LABEL are D's targets for reals and fakes; with a
+    gradient penalty (wgan-gp),
     GP_WEIGHT * penalty on the interpolates mix * real + (1 - mix) * fake joins D's loss on fakes. CLIP_GRAD_NORM >
     0 clips each net's gradients to that global norm before its optimizer sees them. REDUCERS (for D, for G) average
     the gradients over data-parallel workers first (None: one process). LOSS_SCALE (mixed precision) scales each
@@ -72,8 +74,9 @@ def make_updates(
     shrinking the scale, as float16 gradients would otherwise underflow to zero. TOP_K_SHARES (float32 [G updates],
     or None = all) is the share of each batch's fakes G learns from at each of its updates (losses.top_k_fakes),
     read at opt_g's own step count, as a learning-rate schedule is."""
-    d_loss_fn, g_loss_fn, threshold_fn = LOSSES[loss]
-    penalised = loss == "wgan-gp"
+    declared = registry.loss(loss)
+    d_loss_fn, g_loss_fn, threshold_fn = declared.d_loss, declared.g_loss, declared.threshold
+    penalised = declared.gradient_penalty
     one_call = getattr(net_d, "per_sample", False)
     scale_d, scale_g = _loss_scaler("d", loss_scale), _loss_scaler("g", loss_scale)
 

@@ -75,12 +75,12 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return (sums[ends] - sums[starts]) / (ends - starts)
 
 
-LOSS_LABELS = {
-    "bce": "BCE loss",
-    "lsgan": "least-squares loss",
-    "hinge": "hinge loss (G: -D(G(z)))",
-    "wgan-gp": "Wasserstein loss (+ penalty on fake)",
-}
+def loss_label(loss: str) -> str:
+    """The y axis of LOSS's curves, as its declaration (registry.Loss) names it."""
+    from ms_gan import registry
+
+    declared = registry.losses().get(loss)
+    return declared.curve_label if declared else "loss"
 
 
 def plot_curves(log: dict, path: str, title: str = "", steps_per_epoch: int = 0, loss: str = "bce") -> None:
@@ -91,7 +91,7 @@ def plot_curves(log: dict, path: str, title: str = "", steps_per_epoch: int = 0,
     fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(8, 6), sharex=True, dpi=100)
     for key, label in (("d_loss_real", "D loss on real"), ("d_loss_fake", "D loss on fake"), ("g_loss", "G loss")):
         ax_loss.plot(steps, smooth(log[key], window), label=label, linewidth=1.2)
-    ax_loss.set_ylabel(LOSS_LABELS[loss])
+    ax_loss.set_ylabel(loss_label(loss))
     ax_loss.legend(loc="upper right", fontsize=8)
     ax_loss.grid(alpha=0.3)
     for key, label in (("d_acc_real", "D accuracy on real"), ("d_acc_fake", "D accuracy on fake")):

@@ -26,6 +26,9 @@ def parse_args(argv=None):
 
 
 def main(args):
+    from ms_gan.runtime import prepare_process
+
+    prepare_process("CPU")  # before MindSpore is imported (reading the config looks its model up)
     from ms_gan.checkpoint import CONFIG_NAME, list_checkpoints
     from ms_gan.config import load_config
     from ms_gan.diagnose import diagnose, prescribe, prescription, record, report
@@ -40,18 +43,17 @@ def main(args):
         raise UserError(f"no {LOG_NAME} in {args.run_dir}")
     metrics = real = None
     if not args.no_samples and list_checkpoints(args.run_dir):
-        from ms_gan.runtime import prepare_process
-
-        prepare_process("CPU")
-        from ms_gan.checkpoint import load_generator, resolve_generator
+        from ms_gan.checkpoint import resolve_generator, run_record
         from ms_gan.data import run_data_dir
         from ms_gan.metrics import Evaluator
+        from ms_gan.models import load_generator
         from ms_gan.runtime import setup_context
 
         setup_context("CPU", "graph", config.seed)
-        evaluator = Evaluator.for_run(config, run_data_dir(config), args.num, args.classifier)
+        run = run_record(args.run_dir)
+        evaluator = Evaluator.for_run(config, run_data_dir(config, run.data_fingerprint), args.num, args.classifier)
         net_g = load_generator(config, resolve_generator(args.run_dir)[0])
-        metrics, real = evaluator.score_generator(net_g, config), evaluator.real_row
+        metrics, real = evaluator.score_generator(net_g, config, shares=run.cluster_shares), evaluator.real_row
     verdict, evidence = diagnose(
         read_log(log_path), metrics, real, expected_classes=config.digit_classes, loss=config.loss
     )

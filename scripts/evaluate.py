@@ -72,18 +72,19 @@ def main(args):
     from ms_gan.checkpoint import (
         discriminator_path,
         find_run_dir,
-        load_discriminator,
-        load_generator,
         resolve_generator,
+        run_record,
     )
     from ms_gan.config import default_classifier
     from ms_gan.data import check_same_data, resolve_data_dir, run_data_dir
     from ms_gan.fileio import write_json
     from ms_gan.metrics import Evaluator, format_table
+    from ms_gan.models import load_discriminator, load_generator
     from ms_gan.runtime import setup_context
 
     if args.ckpt:
         ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)
+        run = run_record(ckpt_path)
         if args.keep < 1:
             discriminator_path(ckpt_path)  # there is one, before anything is written
         out_name = (
@@ -101,9 +102,9 @@ def main(args):
     if args.data_dir:
         data_dir = resolve_data_dir(args.data_dir)
         if config:  # the samples are scored against the test split: it must be the very one the run recorded
-            check_same_data(data_dir, config.data_fingerprint, "this run was evaluated against", splits=("test",))
+            check_same_data(data_dir, run.data_fingerprint, "this run was evaluated against", splits=("test",))
     elif config:
-        data_dir = run_data_dir(config)
+        data_dir = run_data_dir(config, run.data_fingerprint)
     else:
         raise UserError("--data_dir is needed to score a samples.npz (the real digits to compare with)")
     setup_context("CPU", "graph", args.seed)
@@ -126,7 +127,9 @@ def main(args):
             ]
         )
         name = f"{config.model} ({os.path.relpath(ckpt_path)}){drawn}"
-        scores = evaluator.score_generator(net_g, config, args.seed, args.truncation, net_d, args.keep)
+        scores = evaluator.score_generator(
+            net_g, config, args.seed, args.truncation, net_d, args.keep, shares=run.cluster_shares
+        )
     else:
         name, scores = os.path.relpath(args.samples), evaluator.score_images(images, labels)
     rows = {name: scores, "real digits (held-out train vs test)": evaluator.real_row}

@@ -40,8 +40,9 @@ def main(args):
     import mindspore as ms
     import numpy as np
 
-    from ms_gan.checkpoint import find_run_dir, load_generator, resolve_generator
+    from ms_gan.checkpoint import find_run_dir, resolve_generator
     from ms_gan.fileio import remove_quietly, temp_path
+    from ms_gan.models import load_generator
     from ms_gan.runtime import setup_context
 
     ckpt_path, config = resolve_generator(args.ckpt, ema=not args.no_ema)

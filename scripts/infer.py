@@ -82,8 +82,9 @@ def main(args):
     import numpy as np
 
     from ms_gan.api import load_generator
-    from ms_gan.checkpoint import discriminator_path, find_run_dir, load_discriminator, resolve_generator
+    from ms_gan.checkpoint import discriminator_path, find_run_dir, resolve_generator
     from ms_gan.fileio import remove_quietly, save_npz
+    from ms_gan.models import load_discriminator
     from ms_gan.sampling import (
         candidate_labels,
         draw_discriminator_picked,

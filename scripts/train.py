@@ -15,7 +15,7 @@ import sys
 
 import _cli
 
-from ms_gan.config import TrainConfig
+from ms_gan.config import TrainConfig, choices_of, described_choices
 from ms_gan.ranges import count
 
 TYPES = {str: str, int: int, float: float}
@@ -34,12 +34,13 @@ def parse_args(argv=None):
         default = f.default_factory() if f.default is dataclasses.MISSING else f.default
         unset = default is False or default in ("", [])
         shown = "" if unset or "(default" in meta["help"] else f" (default {default})"
-        kwargs = {"help": meta["help"] + shown}
+        listed = described_choices(f)
+        kwargs = {"help": meta["help"] + (f" ({listed})" if listed else "") + shown}
         if f.type is bool:
             kwargs.update(action="store_true", default=None)
         else:
             parse = meta["allowed"].parse if meta["allowed"] else _digits if f.type is list else TYPES[f.type]
-            kwargs.update(type=parse, choices=meta["choices"] or None)
+            kwargs.update(type=parse, choices=choices_of(f) or None)
         target.add_argument("--" + f.name, **kwargs)
     p.add_argument("--resume", help="continue this run directory from its newest complete checkpoint")
     p.add_argument("--cure", help="start a new run with this run's settings and a cure for what its diagnosis found")
@@ -60,7 +61,8 @@ def _digits(text: str) -> list:
 
 
 def build_config(args):
-    """The config to train with: defaults + flags, or for --resume the saved config + the changeable flags."""
+    """(the config to train with: defaults + flags, or for --resume the saved config + the changeable flags; and
+    for --cure, the run cured, its verdict and the cure's flags, else "")."""
     import os
 
     from ms_gan.checkpoint import CONFIG_NAME, run_to_resume
@@ -78,7 +80,7 @@ def build_config(args):
             raise UserError("--cure starts a new run from a diagnosed one; it cannot be combined with --resume")
         return cured_config(args.cure, args.cure_number, given)
     if not args.resume:
-        return TrainConfig(**given).validate()
+        return TrainConfig(**given).settled(), ""
     args.resume = run_to_resume(args.resume)
     config = load_config(os.path.join(args.resume, CONFIG_NAME))
     resumable = [f.name for f in dataclasses.fields(TrainConfig) if f.metadata["resumable"]]
@@ -89,7 +91,7 @@ def build_config(args):
             f"(changeable: {', '.join('--' + k for k in resumable)})"
         )
     config.distribute = False  # how this process runs, not a property of the run: only a flag turns it on
-    return dataclasses.replace(config, **{k: given[k] for k in given if k in resumable}).validate()
+    return dataclasses.replace(config, **{k: given[k] for k in given if k in resumable}).settled(), ""
 
 
 def cured_config(run_dir: str, number: int, given: dict):
@@ -126,29 +128,46 @@ def cured_config(run_dir: str, number: int, given: dict):
     changes = {
         "run_name": f"{os.path.basename(run_dir)}-cure{number}",
         "output_dir": os.path.dirname(run_dir),
-        "data_fingerprint": "",
         "distribute": False,
         **cure.changes,
-        "cured_from": f"{run_dir} ({verdict}): {cure.flags}",
     }
-    config = dataclasses.replace(config, **{**changes, **given}).validate()
+    config = dataclasses.replace(config, **{**changes, **given}).settled()
     print(
         f"curing {run_dir} ({verdict}) with {cure.flags}: a new run in "
         f"{os.path.join(config.output_dir, config.run_name)}",
         flush=True,
     )
-    return config
+    return config, f"{run_dir} ({verdict}): {cure.flags}"
+
+
+def device_named(argv) -> str:
+    """The device ARGV asks for (--device_target, else a --resume run's own), read before the flags are parsed:
+    parsing lists the registered models, which imports MindSpore, and the process must be prepared first."""
+    import json
+    import os
+
+    values = {}
+    for i, arg in enumerate(argv):
+        for flag in ("--device_target", "--resume"):
+            if arg == flag and i + 1 < len(argv):
+                values[flag] = argv[i + 1]
+            elif arg.startswith(flag + "="):
+                values[flag] = arg.split("=", 1)[1]
+    if "--device_target" in values:
+        return values["--device_target"]
+    try:
+        with open(os.path.join(values.get("--resume", ""), "config.json")) as f:
+            return str(json.load(f).get("device_target", "CPU"))
+    except (OSError, ValueError, AttributeError):
+        return "CPU"
 
 
 def main(args):
-    from ms_gan.runtime import prepare_process
-
-    prepare_process(args.device_target or "CPU")  # before MindSpore is imported
     from ms_gan.trainer import Interrupted, StoppedOnFailure, TrainingDiverged, train
 
-    config = build_config(args)
+    config, cured_from = build_config(args)
     try:
-        train(config, resume_dir=args.resume or "")
+        train(config, resume_dir=args.resume or "", cured_from=cured_from)
     except TrainingDiverged as e:
         sys.exit(f"error: training diverged: {e}")
     except StoppedOnFailure as e:
@@ -159,4 +178,7 @@ def main(args):
 
 
 if __name__ == "__main__":
+    from ms_gan.runtime import prepare_process
+
+    prepare_process(device_named(sys.argv[1:]))  # before MindSpore is imported
     _cli.run(main, parse_args())

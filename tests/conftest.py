@@ -72,7 +72,7 @@ def small_config(model: str, **overrides):
 
     fields = dict(model=model, batch_size=8, latent_dim=16, ngf=8, ndf=8, num_workers=1)
     fields.update(overrides)
-    return TrainConfig(**fields).validate()
+    return TrainConfig(**fields).settled()
 
 
 def numpy_params(cell) -> dict:

@@ -124,7 +124,7 @@ def test_blobs_under_a_winning_d_are_a_convergence_failure_not_a_collapse(evalua
         assert verdict == "convergence failure", evidence
     from ms_gan.config import TrainConfig
 
-    cures = prescribe(verdict, TrainConfig(model="dcgan").validate())
+    cures = prescribe(verdict, TrainConfig(model="dcgan").settled())
     assert cures and not any("minibatch_disc" in cure.changes for cure in cures)
     # the same blobs with D not winning are not its failure: then low diversity is a collapse
     verdict, _ = diagnose(synthetic_log("stable"), blobs, ev.real_row)
@@ -151,7 +151,7 @@ def test_a_short_run_is_too_early_to_judge(evaluator):
     assert diagnose({k: v[:380] for k, v in synthetic_log("convergence failure").items()})[0] == "convergence failure"
     from ms_gan.config import TrainConfig
 
-    assert prescribe("too early to judge", TrainConfig(model="fc").validate()) == []
+    assert prescribe("too early to judge", TrainConfig(model="fc").settled()) == []
 
 
 @pytest.mark.parametrize(
@@ -526,12 +526,12 @@ def test_every_prescribed_cure_is_new_and_makes_a_valid_config(verdict, settings
     from ms_gan.config import TrainConfig
     from ms_gan.diagnose import prescribe
 
-    config = TrainConfig(**settings).validate()
+    config = TrainConfig(**settings).settled()
     cures = prescribe(verdict, config)
     assert cures, "every failure has at least one cure left to try"
     for cure in cures:
         assert any(getattr(config, k) != v for k, v in cure.changes.items()), cure.flags
-        dataclasses.replace(config, **cure.changes).validate()
+        dataclasses.replace(config, **cure.changes).settled()
 
 
 def test_cures_come_in_the_measured_order():
@@ -539,7 +539,7 @@ def test_cures_come_in_the_measured_order():
     from ms_gan.diagnose import prescribe
 
     def flags(verdict, **settings):
-        return [cure.flags for cure in prescribe(verdict, TrainConfig(**settings).validate())]
+        return [cure.flags for cure in prescribe(verdict, TrainConfig(**settings).settled())]
 
     assert flags("mode collapse", latent_dim=1)[0] == "--latent_dim 100"  # the cause itself, when it is that
     assert flags("mode collapse")[0] == "--minibatch_disc"

@@ -338,11 +338,11 @@ def test_every_config_field_with_a_number_has_a_range_and_types_are_checked():
             assert f.metadata["allowed"] is not None, f"{f.name} has no Range"
             for value in (float("nan"), float("inf"), -1e30, 1e30, "3", True):
                 with pytest.raises(UserError, match=f"--{f.name} takes"):
-                    TrainConfig(**{f.name: value}).validate()
+                    TrainConfig(**{f.name: value}).settled()
         else:
             wrong = 3 if f.type is not int else "x"
             with pytest.raises(UserError):
-                TrainConfig(**{f.name: wrong}).validate()
+                TrainConfig(**{f.name: wrong}).settled()
 
 
 @pytest.mark.parametrize("flag", ["--data_dir", "--output_dir", "--classifier", "--resume", "--cure"])

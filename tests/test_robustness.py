@@ -254,7 +254,7 @@ def test_cure_refuses_what_it_cannot_cure(tiny_mnist, tmp_path):
 
     run_dir = tmp_path / "run"
     os.makedirs(run_dir)
-    save_config(TrainConfig(model="fc", data_dir=str(tiny_mnist)).validate(), str(run_dir / "config.json"))
+    save_config(TrainConfig(model="fc", data_dir=str(tiny_mnist)).settled(), str(run_dir / "config.json"))
     for verdict, args, message in [
         ("stable", [], "was diagnosed 'stable': there is nothing to cure"),
         ("mode collapse", ["--cure_number", 9], "--cure_number 9: the diagnosis of"),

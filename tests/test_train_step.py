@@ -45,14 +45,14 @@ def test_default_rates_cgans_d_twice_gs_unless_told():
 
     rates = {
         m: (c.learning_rates("g", 10), c.learning_rates("d", 10))
-        for m, c in ((m, TrainConfig(model=m).validate()) for m in ("fc", "dcgan", "cgan"))
+        for m, c in ((m, TrainConfig(model=m).settled()) for m in ("fc", "dcgan", "cgan"))
     }
     assert rates == {"fc": (2e-4, 2e-4), "dcgan": (1e-3, 1e-3), "cgan": (2e-4, 4e-4)}
-    assert TrainConfig(model="cgan", lr=1e-3).validate().lr_d == 2e-3  # the multiple follows --lr
-    assert TrainConfig(model="cgan", lr_d=0.0).validate().learning_rates("d", 10) == 2e-4  # 0: G's rate
-    assert TrainConfig(model="dcgan").validate().lr_d == 0.0  # as config.json had it before the default
+    assert TrainConfig(model="cgan", lr=1e-3).settled().lr_d == 2e-3  # the multiple follows --lr
+    assert TrainConfig(model="cgan", lr_d=0.0).settled().learning_rates("d", 10) == 2e-4  # 0: G's rate
+    assert TrainConfig(model="dcgan").settled().lr_d == 0.0  # as config.json had it before the default
     with pytest.raises(UserError, match=r"--lr_d takes a number in \[0, 10\]"):
-        TrainConfig(model="cgan", lr_d=-1.0).validate()
+        TrainConfig(model="cgan", lr_d=-1.0).settled()
 
 
 @MODES

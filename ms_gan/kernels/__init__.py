@@ -7,7 +7,7 @@ instead computes each convolution as one large matrix product between an unfolde
 one pass, and runs BatchNorm in training with the scale, shift and (leaky) ReLU after it in two passes each way;
 gemm.cc multiplies through the sgemm of the oneDNN that MindSpore ships, one call per core, faster than
 MindSpore's MatMul on these shapes (benchmarks/kernels/bench_products.py), and for drawing from the fc generator,
-runs each hidden layer's product, bias and ReLU in one pass (models/folded.py).
+runs each hidden layer's product, bias and ReLU in one pass (cells.FoldedDenseStack).
 Each training operator's gradient is built from these operators, so they differentiate twice (WGAN-GP), except
 BatchNorm's, which nothing differentiates twice (WGAN-GP's critic has LayerNorm).
 
@@ -94,6 +94,13 @@ class KernelFallback(UserWarning):
     """--conv_impl auto could not use the kernels and took MindSpore's own convolutions."""
 
 
+def accelerate(net):
+    """NET with the kernels in place of the MindSpore layers they compute faster (cells.accelerate)."""
+    from ms_gan.kernels.cells import accelerate as swap_in
+
+    return swap_in(net)
+
+
 @functools.cache
 def load():
     """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad, the
@@ -132,14 +139,14 @@ def _warn_once(message: str) -> None:
     warnings.warn(message, KernelFallback, stacklevel=3)
 
 
-def geometry(kernel: int, stride: int, padding: int, channel_major: bool = False):
+def geometry(kernel: int, stride: int, padding: int):
     """The tensor that carries a convolution's geometry to Im2Col/Col2Im, in its shape: MindSpore infers
-    every instance of a custom operator with one shape function, which sees shapes, never values.
-    CHANNEL_MAJOR: the image side (Im2Col's input, Col2Im's output) is [C, N, H, W]."""
+    every instance of a custom operator with one shape function, which sees shapes, never values. (Its last
+    axis, 1, says the image is [N, C, H, W]; gemm_conv.cc also takes [C, N, H, W], which no cell uses now.)"""
     import mindspore as ms
     import numpy as np
 
-    return ms.Tensor(np.zeros((kernel, stride, padding + 1, 1 + channel_major), np.int32))
+    return ms.Tensor(np.zeros((kernel, stride, padding + 1, 1), np.int32))
 
 
 def _make_ops(path: str):
@@ -275,7 +282,15 @@ def _make_ops(path: str):
         lambda x, gamma, beta, mean, var, settings, dy: (x, x, x),
         func_type="aot",
     )
-    # for drawing only, not differentiated: x [N, in], w [out, in], b [out] -> relu(x @ w^T + b), x @ w^T + b
-    k.dense_relu = ops.Custom(f"{path}:DenseReLU", lambda x, w, b: (x[0], w[0]), same, func_type="aot")
-    k.dense_bias = ops.Custom(f"{path}:DenseBias", lambda x, w, b: (x[0], w[0]), same, func_type="aot")
+    # the folded inference of a Dense stack: x [N, in], w [out, in], b [out] -> relu(x @ w^T + b), x @ w^T + b; their
+    # gradients are plain products, for whoever differentiates a generator in inference mode
+    def dense_bias_bprop(x, w, b, out, dout):
+        return k.mm(dout, w), k.mm_tn(dout, x), ops.reduce_sum(dout, 0)
+
+    def dense_relu_bprop(x, w, b, out, dout):
+        return dense_bias_bprop(x, w, b, out, dout * ops.cast(out > 0, dout.dtype))
+
+    dense_shape = lambda x, w, b: (x[0], w[0])  # noqa: E731
+    k.dense_relu = ops.Custom(f"{path}:DenseReLU", dense_shape, same, func_type="aot", bprop=dense_relu_bprop)
+    k.dense_bias = ops.Custom(f"{path}:DenseBias", dense_shape, same, func_type="aot", bprop=dense_bias_bprop)
     return k

@@ -1,68 +1,59 @@
-"""The networks, built by name from a TrainConfig, with parameter names that never collide."""
+"""The networks: each model file in this folder declares its pair with registry.register_model (every module here is
+imported, so a new model is one new file); build_generator and build_discriminator make a config's pair, with ms_gan's
+CPU kernels swapped in where they run (kernels.accelerate) and parameter names that never collide."""
 
+import importlib
 import os
+import pkgutil
 import tempfile
 
 import mindspore as ms
 
-from ms_gan.kernels import resolve
-from ms_gan.models.cgan import CGANDiscriminator, CGANGenerator
-from ms_gan.models.dcgan import DCGANDiscriminator, DCGANGenerator
-from ms_gan.models.fc import FCDiscriminator, FCGenerator, FCImprovedGenerator
-from ms_gan.models.layers import Layers
+from ms_gan import registry
+from ms_gan.checkpoint import discriminator_path, load_into
+from ms_gan.kernels import accelerate, resolve
+
+for _module in pkgutil.iter_modules(__path__):  # each model file registers its models when imported
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 G_PREFIX, D_PREFIX = "generator", "discriminator"
 
 
 def conv_implementation(config) -> str:
-    """The convolutions CONFIG's networks use: 'gemm' (ms_gan's CPU kernels) or 'native' (kernels.resolve)."""
-    return resolve(config.conv_impl, config.device_target, config.mode, twice_differentiated=config.loss == "wgan-gp")
+    """'gemm' (ms_gan's CPU kernels) or 'native' (MindSpore's layers) for CONFIG's networks (kernels.resolve)."""
+    twice = registry.loss(config.loss).gradient_penalty
+    return resolve(config.conv_impl, config.device_target, config.mode, twice_differentiated=twice)
 
 
 def build_generator(config):
-    return _named(_generator(config, Layers(conv_implementation(config))), G_PREFIX)
+    return _built(registry.model(config.model).generator(config), config, G_PREFIX)
 
 
 def build_discriminator(config):
-    return _named(_discriminator(config, Layers(conv_implementation(config))), D_PREFIX)
+    return _built(registry.model(config.model).discriminator(config), config, D_PREFIX)
 
 
-def _named(net, prefix: str):
-    net.update_parameters_name(prefix + ".")
+def _built(net, config, prefix: str):
+    if conv_implementation(config) == "gemm":
+        net = accelerate(net)
+    for param in net.get_parameters():  # prepended, not rebuilt from the cells' paths, which accelerate changes
+        param.name = f"{prefix}.{param.name}"
     return net
 
 
-def _generator(config, layers):
-    if config.model == "fc":
-        return FCGenerator(config.latent_dim, layers=layers)
-    elif config.model == "fc_improved":
-        return FCImprovedGenerator(config.latent_dim, layers=layers)
-    elif config.model == "dcgan":
-        return DCGANGenerator(config.latent_dim, config.ngf, layers=layers)
-    else:
-        return CGANGenerator(config.latent_dim, config.ngf, config.num_classes, layers=layers)
+def load_generator(config, ckpt_path: str):
+    """CONFIG's generator with the weights at CKPT_PATH (from resolve_generator); the context must be set up."""
+
+    net_g = build_generator(config)
+    load_into(net_g, ckpt_path, what=f"{config.model} generator (latent_dim {config.latent_dim})")
+    return net_g
 
 
-def _discriminator(config, layers):
-    if config.model in ("fc", "fc_improved"):
-        return FCDiscriminator(config.spectral_norm, layers=layers)
-    elif config.model == "dcgan":
-        return DCGANDiscriminator(
-            config.ndf,
-            norm=config.d_norm,
-            spectral=config.spectral_norm,
-            minibatch=config.minibatch_disc,
-            layers=layers,
-        )
-    else:
-        return CGANDiscriminator(
-            config.ndf,
-            config.num_classes,
-            norm=config.d_norm,
-            spectral=config.spectral_norm,
-            minibatch=config.minibatch_disc,
-            layers=layers,
-        )
+def load_discriminator(config, generator_path: str):
+    """CONFIG's discriminator from the checkpoint folder GENERATOR_PATH is in; the context must be set up."""
+    net_d = build_discriminator(config)
+    load_into(net_d, discriminator_path(generator_path), what=f"{config.model} discriminator")
+    return net_d
 
 
 def to_mixed_precision(net, amp_level: str):

@@ -3,7 +3,8 @@
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.layers import NATIVE, MinibatchHead, is_per_sample
+from ms_gan.models.layers import MinibatchHead, batch_norm, conv, conv_t, d_norm, is_per_sample
+from ms_gan.registry import register_model
 
 
 class DCGANGenerator(nn.Cell):
@@ -14,23 +15,22 @@ class DCGANGenerator(nn.Cell):
     from 2ngf channels at 14x14. That extra layer is what makes strokes smooth and closed early (its A/B is in the
     git history of this file)."""
 
-    def __init__(self, latent_dim: int = 100, ngf: int = 64, layers=NATIVE):
+    def __init__(self, latent_dim: int = 100, ngf: int = 64):
         super().__init__()
         self.ngf = ngf
         # [N, latent] -> [N, 4ngf * 7 * 7]. The tutorial's first layer is a 7x7 transposed conv on a
         # 1x1 input, which is exactly this linear map; as a Dense it runs much faster on CPU.
         self.project = nn.Dense(latent_dim, ngf * 4 * 7 * 7, weight_init=Normal(0.02), has_bias=False)
-        # each BatchNorm + ReLU hands its conv the layout the conv multiplies in (Layers.conv_t: channel_major)
         self.model = nn.SequentialCell(
-            *layers.batch_norm_relu(ngf * 4, channel_major=True),
-            # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
-            layers.conv_t(ngf * 4, ngf * 2, 4, 2, 1, channel_major=True),
-            *layers.batch_norm_relu(ngf * 2, channel_major=True),
-            # [N, 2ngf, 14, 14] -> [N, ngf, 28, 28]
-            layers.conv_t(ngf * 2, ngf, 4, 2, 1, channel_major=True),
-            *layers.batch_norm_relu(ngf, channel_major=True),
-            # [N, ngf, 28, 28] -> [N, 1, 28, 28]
-            layers.conv(ngf, 1, 3, 1, 1, channel_major=True),
+            batch_norm(ngf * 4),
+            nn.ReLU(),
+            conv_t(ngf * 4, ngf * 2, 4, 2, 1),  # [N, 4ngf, 7, 7] -> [N, 2ngf, 14, 14]
+            batch_norm(ngf * 2),
+            nn.ReLU(),
+            conv_t(ngf * 2, ngf, 4, 2, 1),  # -> [N, ngf, 28, 28]
+            batch_norm(ngf),
+            nn.ReLU(),
+            conv(ngf, 1, 3, 1, 1),  # -> [N, 1, 28, 28]
             nn.Tanh(),
         )
 
@@ -39,22 +39,18 @@ class DCGANGenerator(nn.Cell):
         return self.model(ops.reshape(self.project(z), (-1, self.ngf * 4, 7, 7)))
 
 
-def discriminator_features(layers, in_channels: int, ndf: int, norm: str, spectral: bool):
+def discriminator_features(in_channels: int, ndf: int, norm: str, spectral: bool):
     """The conv discriminators' stack (DCGANDiscriminator's, and the cgan's on image + label plane):
-    [N, IN_CHANNELS, 28, 28] -> [N, 4ndf, 4, 4], strided convs with LeakyReLU(0.2), NORM after the hidden ones.
-    With the kernels it passes [C, N, H, W] between its convs (Layers.discriminator_channel_major)."""
-    cm = layers.discriminator_channel_major(norm)
+    [N, IN_CHANNELS, 28, 28] -> [N, 4ndf, 4, 4], strided convs with LeakyReLU(0.2), NORM after the hidden ones."""
     return nn.SequentialCell(
-        # [N, C, 28, 28] -> [N, ndf, 14, 14]; no normalisation on the input layer, as in DCGAN
-        layers.conv(in_channels, ndf, 4, 2, 1, spectral, channel_major_out=cm),
-        layers.leaky_relu(0.2),
-        # [N, ndf, 14, 14] -> [N, 2ndf, 7, 7]
-        layers.conv(ndf, ndf * 2, 4, 2, 1, spectral, cm, cm),
-        *layers.d_norm_leaky_relu(norm, ndf * 2, 7, 0.2, cm),
-        # [N, 2ndf, 7, 7] -> [N, 4ndf, 4, 4]
-        layers.conv(ndf * 2, ndf * 4, 3, 2, 1, spectral, cm, cm),
-        *layers.d_norm_leaky_relu(norm, ndf * 4, 4, 0.2, cm),
-        layers.sample_major(cm),
+        conv(in_channels, ndf, 4, 2, 1, spectral),  # [N, C, 28, 28] -> [N, ndf, 14, 14]; no norm here, as in DCGAN
+        nn.LeakyReLU(0.2),
+        conv(ndf, ndf * 2, 4, 2, 1, spectral),  # -> [N, 2ndf, 7, 7]
+        d_norm(norm, ndf * 2, 7),
+        nn.LeakyReLU(0.2),
+        conv(ndf * 2, ndf * 4, 3, 2, 1, spectral),  # -> [N, 4ndf, 4, 4]
+        d_norm(norm, ndf * 4, 4),
+        nn.LeakyReLU(0.2),
     )
 
 
@@ -65,20 +61,13 @@ class DCGANDiscriminator(nn.Cell):
     PER_SAMPLE: see layers.is_per_sample."""
 
     def __init__(
-        self,
-        ndf: int = 64,
-        in_channels: int = 1,
-        norm: str = "batch",
-        spectral: bool = False,
-        minibatch: bool = False,
-        layers=NATIVE,
+        self, ndf: int = 64, in_channels: int = 1, norm: str = "batch", spectral: bool = False, minibatch: bool = False
     ):
         super().__init__()
         self.ndf = ndf
         self.per_sample = is_per_sample(norm, spectral, minibatch)
-        self.features = discriminator_features(layers, in_channels, ndf, norm, spectral)
-        # [N, 4ndf, 4, 4] -> [N, 1, 1, 1]
-        self.head = layers.conv(ndf * 4, 1, 4, 1, 0, spectral)
+        self.features = discriminator_features(in_channels, ndf, norm, spectral)
+        self.head = conv(ndf * 4, 1, 4, 1, 0, spectral)  # [N, 4ndf, 4, 4] -> [N, 1, 1, 1]
         self.minibatch = MinibatchHead(ndf * 4 * 4 * 4, spectral) if minibatch else None
 
     def construct(self, images, labels=None):
@@ -87,3 +76,17 @@ class DCGANDiscriminator(nn.Cell):
         if self.minibatch is not None:
             logits = logits + self.minibatch(features)
         return logits
+
+
+register_model(
+    "dcgan",
+    help="the DCGAN tutorial's conv GAN",
+    generator=lambda config: DCGANGenerator(config.latent_dim, config.ngf),
+    discriminator=lambda config: DCGANDiscriminator(
+        config.ndf, norm=config.d_norm, spectral=config.spectral_norm, minibatch=config.minibatch_disc
+    ),
+    convolutional=True,
+    # short runs train cleaner strokes at 1e-3 with G averaged (the measurements are in git history)
+    lr=1e-3,
+    ema_decay=0.999,
+)
