@@ -313,7 +313,7 @@ def test_the_shipped_classifier_reads_alike_in_both_modes_through_the_gemm_kerne
     import mindspore as ms
 
     from ms_gan.classifier import features_and_probs, load_classifier
-    from ms_gan.models.layers import GemmConv2d
+    from ms_gan.kernels.cells import GemmConv2d
 
     _, (images, labels) = real_subset(0, 200)
     read = {}

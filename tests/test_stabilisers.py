@@ -18,7 +18,7 @@ def tensor(values):
 
 
 def test_each_loss_matches_hand_computed_values():
-    from ms_gan.losses import LOSSES
+    from ms_gan import registry
 
     real, fake = [2.0, -0.5], [0.5, -3.0]
     expected = {
@@ -32,18 +32,27 @@ def test_each_loss_matches_hand_computed_values():
         "wgan-gp": (-(2 - 0.5) / 2, (0.5 - 3) / 2, -(0.5 - 3) / 2),
     }
     for name, (d_real, d_fake, g) in expected.items():
-        d_loss, g_loss, _ = LOSSES[name]
+        d_loss, g_loss = registry.loss(name).d_loss, registry.loss(name).g_loss
         got_real, got_fake = d_loss(tensor(real), tensor(fake))
         got = [float(got_real.asnumpy()), float(got_fake.asnumpy()), float(g_loss(tensor(fake)).asnumpy())]
         np.testing.assert_allclose(got, [d_real, d_fake, g], rtol=1e-6, err_msg=name)
 
 
-def test_the_config_knows_exactly_the_losses_there_are():
-    from ms_gan.config import LOSS_NAMES
-    from ms_gan.losses import LOSSES
-    from ms_gan.visualize import LOSS_LABELS
+def test_every_loss_is_declared_and_the_flags_take_exactly_those():
+    """--loss's choices are the registered losses; each declares a curve label and its functions."""
+    import dataclasses
 
-    assert tuple(LOSSES) == LOSS_NAMES and tuple(LOSS_LABELS) == LOSS_NAMES
+    from ms_gan import registry
+    from ms_gan.config import TrainConfig, choices_of
+
+    losses = registry.losses()
+    assert set(losses) == {"bce", "lsgan", "hinge", "wgan-gp"}
+    assert choices_of(TrainConfig.__dataclass_fields__["loss"]) == tuple(losses)
+    for name, loss in losses.items():
+        assert loss.curve_label and callable(loss.d_loss) and callable(loss.g_loss) and callable(loss.threshold)
+    assert [name for name, loss in losses.items() if loss.targets] == ["bce", "lsgan"]
+    assert [name for name, loss in losses.items() if loss.gradient_penalty] == ["wgan-gp"]
+    assert dataclasses.is_dataclass(loss)
 
 
 def test_two_sided_smoothing_raises_the_fake_target():
@@ -267,12 +276,13 @@ def test_gradient_clipping_bounds_the_update():
 def test_top_k_takes_gs_gradient_from_its_best_fakes_only(graph_or_pynative):
     import mindspore as ms
 
-    from ms_gan.losses import LOSSES, top_k_fakes
+    from ms_gan import registry
+    from ms_gan.losses import top_k_fakes
 
     logits = np.array([0.5, -1.0, 2.0, 0.1, -3.0, 1.0], np.float32)
     sigmoid = 1 / (1 + np.exp(-logits))
     for name in ("bce", "hinge"):
-        g_loss = LOSSES[name][1]
+        g_loss = registry.loss(name).g_loss
 
         def objective(x, share):
             kept, factor = top_k_fakes(x, share)

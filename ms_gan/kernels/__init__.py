@@ -282,6 +282,7 @@ def _make_ops(path: str):
         lambda x, gamma, beta, mean, var, settings, dy: (x, x, x),
         func_type="aot",
     )
+
     # the folded inference of a Dense stack: x [N, in], w [out, in], b [out] -> relu(x @ w^T + b), x @ w^T + b; their
     # gradients are plain products, for whoever differentiates a generator in inference mode
     def dense_bias_bprop(x, w, b, out, dout):
