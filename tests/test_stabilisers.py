@@ -48,7 +48,7 @@ def test_every_loss_is_declared_and_the_flags_take_exactly_those():
     losses = registry.losses()
     assert set(losses) == {"bce", "lsgan", "hinge", "wgan-gp"}
     assert choices_of(TrainConfig.__dataclass_fields__["loss"]) == tuple(losses)
-    for name, loss in losses.items():
+    for loss in losses.values():
         assert loss.curve_label and callable(loss.d_loss) and callable(loss.g_loss) and callable(loss.threshold)
     assert [name for name, loss in losses.items() if loss.targets] == ["bce", "lsgan"]
     assert [name for name, loss in losses.items() if loss.gradient_penalty] == ["wgan-gp"]
