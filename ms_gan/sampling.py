@@ -49,11 +49,15 @@ def row_names(config, labels) -> list:
 
 def generate(net_g, z: np.ndarray, labels: np.ndarray, batch_size: int = 0) -> np.ndarray:
     """G(z, labels) in inference mode (BatchNorm uses running statistics), as float32 [N, 1, 28, 28], in
-    batches of BATCH_SIZE (0: 500, which keeps a conv generator's unfolded columns small)."""
+    batches of BATCH_SIZE (0: 500 for a generator with convolutions, whose unfolded columns grow with the batch,
+    2,000 for one without)."""
+    if not batch_size:
+        convolutional = any("Conv" in type(cell).__name__ for _, cell in net_g.cells_and_names())
+        batch_size = 500 if convolutional else 2000
     was_training = net_g.training
     net_g.set_train(False)
     try:
-        return _draw(net_g, z, labels, batch_size or 500)
+        return _draw(net_g, z, labels, batch_size)
     finally:
         net_g.set_train(was_training)
 
