@@ -19,6 +19,7 @@ AMP_LEVELS = ("O0", "O1", "O2", "O3")
 LR_SCHEDULES = ("constant", "linear", "cosine")
 CLUSTER_SPACES = ("deskewed", "pixels")  # clusters.SPACES' keys, known here without importing it
 DATASET_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments
+PRECISIONS = ("fp32", "bf16", "auto")  # --precision: the operands of the CPU kernels' matrix products
 CONV_IMPLS = ("auto", "gemm", "native")  # --conv_impl: auto = ms_gan's CPU kernels on CPU when they build, else native
 ASSETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "assets")  # the shipped classifiers
 
@@ -135,6 +136,14 @@ class TrainConfig:
         "convolutions: gemm = ms_gan's CPU kernels (compiled on first use with g++), "
         "native = MindSpore's; auto = gemm on CPU when they build, else native",
         CONV_IMPLS,
+        resumable=True,
+    )
+    precision: str = option(
+        "fp32",
+        "the CPU kernels' matrix products: fp32; bf16 = bfloat16 operands, float32 sums (weights, optimizer, "
+        "statistics, losses and checkpoints stay float32), for CPUs with AMX or AVX512_BF16; auto = bf16 where "
+        "the CPU has them, else fp32",
+        PRECISIONS,
         resumable=True,
     )
     num_workers: int = option(min(2, cores()), "dataset worker threads", resumable=True, allowed=count(1, cores))

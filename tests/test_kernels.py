@@ -578,3 +578,154 @@ def test_which_implementation_each_setting_gets():
         resolve("gemm", "Ascend")
     with pytest.raises(KernelUnavailable, match="differentiated twice"):
         resolve("gemm", "CPU", "pynative", twice_differentiated=True)
+
+
+def _has_bf16() -> bool:
+    from ms_gan.kernels import BF16_FLAGS, cpu_flags
+
+    return bool(cpu_flags() & set(BF16_FLAGS))
+
+
+needs_bf16 = pytest.mark.skipif(not _has_bf16(), reason="this CPU has no bfloat16 instructions (amx_bf16, avx512_bf16)")
+
+
+def _bf16(x: np.ndarray) -> np.ndarray:
+    """X rounded to bfloat16 (to nearest even), as float32."""
+    bits = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
+    return bits.astype(np.uint32).view(np.float32)
+
+
+@needs_bf16
+@pytest.mark.parametrize("case", PRODUCT_CASES, ids=lambda c: "m{}n{}k{}".format(*c))
+def test_bf16_products_are_the_products_of_the_rounded_operands(case):
+    """mm, mm_nt and mm_tn at bf16: exactly the float32 products of the operands rounded to bfloat16 (to float32
+    summation order), and within bfloat16's rounding of the float32 products."""
+    import mindspore as ms
+
+    from ms_gan.kernels import load
+
+    m, n, k = case
+    rng = np.random.default_rng(m + n + k)
+    a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
+    ops16 = load("bf16")
+    for got, want_rounded, want in (
+        (ops16.mm(ms.Tensor(a), ms.Tensor(b)), _bf16(a) @ _bf16(b), a @ b),
+        (ops16.mm_nt(ms.Tensor(a), ms.Tensor(b.T.copy())), _bf16(a) @ _bf16(b), a @ b),
+        (ops16.mm_tn(ms.Tensor(a.T.copy()), ms.Tensor(b)), _bf16(a) @ _bf16(b), a @ b),
+    ):
+        got = got.asnumpy()
+        scale = np.sqrt(k)  # the size of a sum of k unit products
+        np.testing.assert_allclose(got, want_rounded, rtol=0, atol=1e-5 * scale)
+        assert np.abs(got - want).max() <= 2**-7 * scale  # two operands, each within 2^-9 relative
+
+
+@needs_bf16
+@pytest.mark.parametrize("graph_or_pynative", ["graph", "pynative"], indirect=True)
+@pytest.mark.parametrize("model", ["fc", "dcgan", "cgan"])
+def test_bf16_nets_keep_the_parameters_and_compute_within_bf16_rounding(graph_or_pynative, model, tmp_path):
+    """G and D at --precision bf16 against fp32, the same weights: the same parameter names (a checkpoint of either
+    loads into the other), and outputs and gradients within bfloat16's rounding."""
+    import mindspore as ms
+
+    from ms_gan.kernels.cells import GemmDense
+    from ms_gan.models import build_discriminator, build_generator
+
+    config = small_config(model, conv_impl="gemm")
+    images, z, labels = rng_inputs(config, 6)
+    for build, inputs in ((build_generator, (z, labels)), (build_discriminator, (images, labels))):
+        fp32 = build(small_config(model, conv_impl="gemm"))
+        bf16 = build(small_config(model, conv_impl="gemm", precision="bf16"))
+        dense_in_it = model == "fc" or build is build_generator  # the conv discriminators' heads are convs
+        assert any(isinstance(c, GemmDense) for _, c in bf16.cells_and_names()) == dense_in_it
+        assert [(p.name, p.shape) for p in bf16.get_parameters()] == [(p.name, p.shape) for p in fp32.get_parameters()]
+        path = str(tmp_path / "net.ckpt")
+        ms.save_checkpoint(fp32, path)
+        assert ms.load_param_into_net(bf16, ms.load_checkpoint(path)) == ([], [])
+        for training in (True, False):
+            want = _outputs_and_gradients(fp32, inputs, training, graph_or_pynative)
+            got = _outputs_and_gradients(bf16, inputs, training, graph_or_pynative)
+            for g, w in zip(got, want):
+                scale = max(1e-3, np.abs(w).max())
+                assert np.abs(g - w).max() <= 0.05 * scale, (build.__name__, training, np.abs(g - w).max(), scale)
+                assert np.isfinite(g).all()
+
+
+@needs_bf16
+@pytest.mark.parametrize("model", ["fc", "dcgan", "cgan"])
+def test_bf16_train_steps_stay_finite_and_move_the_losses_as_fp32s_do(model):
+    """Ten GRAPH-mode steps from the same weights on the same batches: finite, and each step's five numbers (D's
+    losses, G's loss, D's accuracies) near fp32's."""
+    import mindspore as ms
+
+    from ms_gan.models import build_discriminator, build_generator
+    from ms_gan.train_step import make_optimizers, make_steps
+
+    ms.set_context(mode=ms.GRAPH_MODE)
+    runs, start = {}, None
+    for precision in ("fp32", "bf16"):
+        config = small_config(model, conv_impl="gemm", precision=precision, batch_size=16)
+        net_g, net_d = build_generator(config), build_discriminator(config)
+        if start is None:
+            start = {**numpy_params(net_g), **numpy_params(net_d)}
+        for p in net_g.trainable_params() + net_d.trainable_params():
+            p.set_data(ms.Tensor(start[p.name]))
+        opt_g, opt_d = make_optimizers(net_g, net_d, config)
+        step = make_steps(net_g, net_d, opt_g, opt_d, config)[0]
+        runs[precision] = np.array([step(*rng_inputs(config, 16, seed=i)).asnumpy() for i in range(10)])
+    ms.set_context(mode=ms.PYNATIVE_MODE)
+    assert np.isfinite(runs["bf16"]).all()
+    losses = slice(0, 3)
+    np.testing.assert_allclose(runs["bf16"][:, losses], runs["fp32"][:, losses], rtol=0.05, atol=0.02)
+    assert np.abs(runs["bf16"][-1, losses] - runs["bf16"][0, losses]).max() > 0.01  # they moved
+
+
+def test_bf16_where_it_cannot_run_is_one_line_or_for_auto_fp32_with_a_notice(monkeypatch):
+    """The CPU's answer faked (MS_GAN_CPU_FLAGS): without amx_bf16 or avx512_bf16, --precision bf16 is refused with
+    the reason and auto falls back to fp32 with a notice; GPU and Ascend refuse bf16 and point at --amp_level."""
+    from ms_gan import kernels
+
+    monkeypatch.setenv("MS_GAN_CPU_FLAGS", "fpu sse2 avx2 avx512f")
+    with pytest.raises(kernels.KernelUnavailable, match="this CPU has no bfloat16 instructions"):
+        kernels.resolve_precision("bf16", "CPU", "gemm")
+    kernels._warn_once.cache_clear()
+    with pytest.warns(kernels.KernelFallback, match="--precision auto: float32, since this CPU has no bfloat16"):
+        assert kernels.resolve_precision("auto", "CPU", "gemm") == "fp32"
+    with pytest.raises(kernels.KernelUnavailable, match="kernels are not in use"):
+        kernels.resolve_precision("bf16", "CPU", "native")
+    for device in ("GPU", "Ascend"):
+        with pytest.raises(kernels.KernelUnavailable, match=f"on {device} use --amp_level"):
+            kernels.resolve_precision("bf16", device, "native")
+    monkeypatch.setenv("MS_GAN_CPU_FLAGS", "avx512f avx512_bf16")
+    assert kernels.resolve_precision("bf16", "CPU", "gemm") == "bf16"
+    assert kernels.resolve_precision("auto", "CPU", "gemm") == "bf16"
+    assert kernels.resolve_precision("fp32", "CPU", "gemm") == "fp32"
+
+
+def test_train_with_bf16_on_a_cpu_without_it_exits_with_one_line(tmp_path, tiny_mnist):
+    env = {**os.environ, "MS_GAN_CPU_FLAGS": "fpu sse2 avx2"}
+    args = ["--model", "fc", "--precision", "bf16", "--output_dir", str(tmp_path), "--data_dir", tiny_mnist]
+    result = subprocess.run(
+        [sys.executable, "scripts/train.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: --precision bf16: this CPU has no bfloat16")
+    assert not os.listdir(tmp_path)  # refused before the run's folder was made
+
+
+def test_the_pass_hands_activations_between_kernels_channel_major():
+    """In a sequence, a layer that can give [C, N, H, W] does when the next non-elementwise layer takes it: the
+    dcgan generator's BatchNorms give it to the transposed convs after them; the discriminator's convs and
+    BatchNorms pass it along and a SwapNC ends the stack. (The values are checked by the interchange tests.)"""
+    from ms_gan.kernels.cells import FusedBatchNormReLU, GemmConv2d, GemmConv2dTranspose, SwapNC
+    from ms_gan.models import build_discriminator, build_generator
+
+    config = small_config("dcgan", conv_impl="gemm")
+    g = list(build_generator(config).model._cells.values())
+    assert [(type(c).__name__, c.cm_in, c.cm_out) for c in g if isinstance(c, FusedBatchNormReLU)] == [
+        ("FusedBatchNormReLU", False, True)
+    ] * 3
+    assert all(c.product.cm_in for c in g if isinstance(c, GemmConv2dTranspose))
+    d = list(build_discriminator(config).features._cells.values())
+    assert [(c.cm_in, c.cm_out) for c in d if isinstance(c, GemmConv2d)] == [(False, True), (True, True), (True, True)]
+    assert isinstance(d[-1], SwapNC)

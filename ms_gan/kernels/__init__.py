@@ -94,21 +94,69 @@ class KernelFallback(UserWarning):
     """--conv_impl auto could not use the kernels and took MindSpore's own convolutions."""
 
 
-def accelerate(net):
-    """NET with the kernels in place of the MindSpore layers they compute faster (cells.accelerate)."""
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo flags of CPUs that multiply bfloat16 in hardware
+
+
+def accelerate(net, precision: str = "fp32"):
+    """NET with the kernels in place of the MindSpore layers they compute faster (cells.accelerate); PRECISION
+    "bf16": their matrix products (and the Dense layers') take bfloat16 operands, float32 accumulation and output."""
     from ms_gan.kernels.cells import accelerate as swap_in
 
-    return swap_in(net)
+    return swap_in(net, precision)
 
 
 @functools.cache
-def load():
+def load(precision: str = "fp32"):
     """The custom operators (a namespace with im2col, col2im, swap_nc, leaky_relu, leaky_relu_grad, the
     matrix products mm = a @ b, mm_nt = a @ b^T, mm_tn = a^T @ b, scale_shift_relu and its gradient, bn_ssr
     (BatchNorm in training, scale, shift and (leaky) ReLU) and its gradient, bn1d_relu (the fc generator's
     BatchNorm1d and ReLU in training) and its gradient, and the drawing-only dense_relu and
-    dense_bias), built once per process. Raises KernelUnavailable."""
-    return _make_ops(library_path())
+    dense_bias), built once per process. With PRECISION "bf16" the three products (and so their gradients) round
+    their operands to bfloat16 and accumulate in float32. Raises KernelUnavailable."""
+    ops_ = _make_ops(library_path()) if precision == "fp32" else load("fp32")
+    return ops_ if precision == "fp32" else ops_.bf16
+
+
+def cpu_flags() -> set:
+    """This CPU's feature flags (Linux's /proc/cpuinfo; MS_GAN_CPU_FLAGS, space-separated, stands in for it)."""
+    if "MS_GAN_CPU_FLAGS" in os.environ:
+        return set(os.environ["MS_GAN_CPU_FLAGS"].split())
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def resolve_precision(precision: str, device_target: str, impl: str) -> str:
+    """ "bf16" or "fp32" for --precision PRECISION on DEVICE_TARGET with the convolutions IMPL ("gemm"/"native").
+    bf16 is the CPU kernels' (MindSpore's own bfloat16 is Ascend's): asked for where it cannot run, it is a
+    KernelUnavailable saying why; "auto" takes it where the CPU multiplies bfloat16 in hardware, else float32 with
+    a one-line notice."""
+    if precision == "fp32":
+        return "fp32"
+    if device_target != "CPU":
+        if precision == "bf16":
+            raise KernelUnavailable(
+                f"--precision bf16 is for the CPU kernels; on {device_target} use --amp_level O1, O2 or O3 "
+                "(MindSpore's float16 mixed precision)"
+            )
+        _warn_once(f"--precision auto: float32 on {device_target} (for float16 mixed precision: --amp_level)")
+        return "fp32"
+    why = ""
+    if impl != "gemm":
+        why = "ms_gan's CPU kernels are not in use (--conv_impl native, PyNative mode, or they could not be built)"
+    elif not cpu_flags() & set(BF16_FLAGS):
+        why = f"this CPU has no bfloat16 instructions ({' or '.join(BF16_FLAGS)})"
+    if not why:
+        return "bf16"
+    if precision == "bf16":
+        raise KernelUnavailable(f"--precision bf16: {why}; use --precision fp32 or auto")
+    _warn_once(f"--precision auto: float32, since {why}")
+    return "fp32"
 
 
 def resolve(conv_impl: str, device_target: str, mode: str = "graph", twice_differentiated: bool = False) -> str:
@@ -139,14 +187,35 @@ def _warn_once(message: str) -> None:
     warnings.warn(message, KernelFallback, stacklevel=3)
 
 
-def geometry(kernel: int, stride: int, padding: int):
+def geometry(kernel: int, stride: int, padding: int, channel_major: bool = False):
     """The tensor that carries a convolution's geometry to Im2Col/Col2Im, in its shape: MindSpore infers
-    every instance of a custom operator with one shape function, which sees shapes, never values. (Its last
-    axis, 1, says the image is [N, C, H, W]; gemm_conv.cc also takes [C, N, H, W], which no cell uses now.)"""
+    every instance of a custom operator with one shape function, which sees shapes, never values.
+    CHANNEL_MAJOR: the image side (Im2Col's input, Col2Im's output) is [C, N, H, W]."""
     import mindspore as ms
     import numpy as np
 
-    return ms.Tensor(np.zeros((kernel, stride, padding + 1, 1), np.int32))
+    return ms.Tensor(np.zeros((kernel, stride, padding + 1, 1 + channel_major), np.int32))
+
+
+def _bf16_products(k, custom):
+    """K's operators with the three matrix products (and so their gradients) on bfloat16 operands."""
+    from types import SimpleNamespace
+
+    h = SimpleNamespace(**vars(k))
+
+    def mm_bprop(a, b, out, dout):
+        return h.mm_nt(dout, b), h.mm_tn(a, dout)
+
+    def mm_nt_bprop(a, b, out, dout):
+        return h.mm(dout, b), h.mm_tn(dout, a)
+
+    def mm_tn_bprop(a, b, out, dout):
+        return h.mm_nt(b, dout), h.mm(a, dout)
+
+    h.mm = custom("MatMulNN16", lambda a, b: (a[0], b[1]), mm_bprop)
+    h.mm_nt = custom("MatMulNT16", lambda a, b: (a[0], b[0]), mm_nt_bprop)
+    h.mm_tn = custom("MatMulTN16", lambda a, b: (a[1], b[1]), mm_tn_bprop)
+    return h
 
 
 def _make_ops(path: str):
@@ -294,4 +363,5 @@ def _make_ops(path: str):
     dense_shape = lambda x, w, b: (x[0], w[0])  # noqa: E731
     k.dense_relu = ops.Custom(f"{path}:DenseReLU", dense_shape, same, func_type="aot", bprop=dense_relu_bprop)
     k.dense_bias = ops.Custom(f"{path}:DenseBias", dense_shape, same, func_type="aot", bprop=dense_bias_bprop)
+    k.bf16 = _bf16_products(k, custom)
     return k

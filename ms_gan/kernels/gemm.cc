@@ -8,6 +8,8 @@
 //
 // MatMulNN(a, b) = a @ b, MatMulNT(a, b) = a @ b^T, MatMulTN(a, b) = a^T @ b, all float32, 2-D, row-major. The
 // gradient of each is two of these three, so they differentiate any number of times (WGAN-GP).
+// MatMulNN16, MatMulNT16, MatMulTN16: the same products with the operands rounded to bfloat16 (to nearest even)
+// and float32 accumulation and output, through oneDNN's gemm_bf16bf16f32 (AMX or AVX512_BF16 inside).
 // Blocks are fixed by the shapes and the thread count and summed in a fixed order: results are deterministic.
 
 #include <omp.h>
@@ -19,6 +21,9 @@
 
 extern "C" int dnnl_sgemm(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                           int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
+extern "C" int dnnl_gemm_bf16bf16f32(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha,
+                                     const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb, float beta,
+                                     float *c, int64_t ldc);
 
 namespace {
 
@@ -27,14 +32,25 @@ bool IsFloat32(const char *dtype) { return std::strcmp(dtype, "float32") == 0 ||
 // Below this many multiply-adds a product runs as one call: splitting costs more than it saves.
 constexpr int64_t kSplitWork = int64_t(1) << 18;
 
+// one oneDNN call, float32 or bfloat16 operands, float32 c
+int Call(char ta, char tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b, int64_t ldb,
+         float *c, int64_t ldc) {
+  return dnnl_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+int Call(char ta, char tb, int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t lda, const uint16_t *b,
+         int64_t ldb, float *c, int64_t ldc) {
+  return dnnl_gemm_bf16bf16f32(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
 // c [m, n] = op(a) @ op(b), op(a) [m, k], op(b) [k, n], row-major; ta / tb: a / b are stored transposed.
-int Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *c) {
+template <typename T>
+int Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T *a, const T *b, float *c) {
   const int64_t lda = ta ? m : k, ldb = tb ? k : n;
   const char tra = ta ? 'T' : 'N', trb = tb ? 'T' : 'N';
   int64_t parts = std::min<int64_t>(omp_get_max_threads(), std::max<int64_t>(1, m * n * k / kSplitWork));
   if (parts <= 1 || k == 0) {
     if (k == 0) std::memset(c, 0, sizeof(float) * m * n);
-    else if (dnnl_sgemm(tra, trb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, n) != 0) return 1;
+    else if (Call(tra, trb, m, n, k, a, lda, b, ldb, c, n) != 0) return 1;
     return 0;
   }
   const int64_t wide = std::max(m, n);
@@ -48,11 +64,11 @@ int Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, cons
       const int64_t lo = p * step, len = std::min(wide, lo + step) - lo;
       if (len <= 0) continue;
       if (by_rows) {  // rows lo.. of c and of op(a)
-        const float *a_part = ta ? a + lo : a + lo * lda;
-        failed |= dnnl_sgemm(tra, trb, len, n, k, 1.0f, a_part, lda, b, ldb, 0.0f, c + lo * n, n) != 0;
+        const T *a_part = ta ? a + lo : a + lo * lda;
+        failed |= Call(tra, trb, len, n, k, a_part, lda, b, ldb, c + lo * n, n) != 0;
       } else {  // columns lo.. of c and of op(b)
-        const float *b_part = tb ? b + lo * ldb : b + lo;
-        failed |= dnnl_sgemm(tra, trb, m, len, k, 1.0f, a, lda, b_part, ldb, 0.0f, c + lo, n) != 0;
+        const T *b_part = tb ? b + lo * ldb : b + lo;
+        failed |= Call(tra, trb, m, len, k, a, lda, b_part, ldb, c + lo, n) != 0;
       }
     }
     return failed;
@@ -69,9 +85,9 @@ int Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, cons
       std::memset(out, 0, sizeof(float) * m * n);
       continue;
     }
-    const float *a_part = ta ? a + lo * lda : a + lo;
-    const float *b_part = tb ? b + lo : b + lo * ldb;
-    failed |= dnnl_sgemm(tra, trb, m, n, len, 1.0f, a_part, lda, b_part, ldb, 0.0f, out, n) != 0;
+    const T *a_part = ta ? a + lo * lda : a + lo;
+    const T *b_part = tb ? b + lo : b + lo * ldb;
+    failed |= Call(tra, trb, m, n, len, a_part, lda, b_part, ldb, out, n) != 0;
   }
   for (int64_t p = 1; p < parts; ++p) {
     const float *add = partial.data() + (p - 1) * m * n;
@@ -81,33 +97,51 @@ int Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float *a, cons
   return failed;
 }
 
-// params: a, b, then c; shapes as stored
-int Product(bool ta, bool tb, int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes) {
+// float32 -> bfloat16, rounded to nearest even (a NaN stays a NaN)
+inline uint16_t ToBF16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof(u));
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+void ToBF16(const float *x, uint16_t *y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > (int64_t(1) << 16))
+  for (int64_t i = 0; i < n; ++i) y[i] = ToBF16(x[i]);
+}
+
+// params: a, b, then c; shapes as stored. BF16: the operands rounded to bfloat16 first.
+int Product(bool ta, bool tb, bool bf16, int nparam, void **params, int *ndims, int64_t **shapes,
+            const char **dtypes) {
   if (nparam != 3 || ndims[0] != 2 || ndims[1] != 2 || ndims[2] != 2 || !IsFloat32(dtypes[0]) ||
       !IsFloat32(dtypes[1]))
     return 1;
   const int64_t m = shapes[2][0], n = shapes[2][1], k = ta ? shapes[0][0] : shapes[0][1];
   if ((tb ? shapes[1][1] : shapes[1][0]) != k) return 1;
-  return Gemm(ta, tb, m, n, k, static_cast<const float *>(params[0]), static_cast<const float *>(params[1]),
-              static_cast<float *>(params[2]));
+  const float *a = static_cast<const float *>(params[0]), *b = static_cast<const float *>(params[1]);
+  float *c = static_cast<float *>(params[2]);
+  if (!bf16) return Gemm(ta, tb, m, n, k, a, b, c);
+  std::vector<uint16_t> a16(static_cast<size_t>(m * k)), b16(static_cast<size_t>(k * n));
+  ToBF16(a, a16.data(), m * k);
+  ToBF16(b, b16.data(), k * n);
+  return Gemm(ta, tb, m, n, k, a16.data(), b16.data(), c);
 }
 
 }  // namespace
 
-extern "C" int MatMulNN(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
-                        void *extra) {
-  return Product(false, false, nparam, params, ndims, shapes, dtypes);
-}
+#define MS_GAN_PRODUCT(NAME, TA, TB, BF16)                                                                      \
+  extern "C" int NAME(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream, \
+                      void *extra) {                                                                              \
+    return Product(TA, TB, BF16, nparam, params, ndims, shapes, dtypes);                                          \
+  }
 
-extern "C" int MatMulNT(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
-                        void *extra) {
-  return Product(false, true, nparam, params, ndims, shapes, dtypes);
-}
-
-extern "C" int MatMulTN(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
-                        void *extra) {
-  return Product(true, false, nparam, params, ndims, shapes, dtypes);
-}
+MS_GAN_PRODUCT(MatMulNN, false, false, false)
+MS_GAN_PRODUCT(MatMulNT, false, true, false)
+MS_GAN_PRODUCT(MatMulTN, true, false, false)
+MS_GAN_PRODUCT(MatMulNN16, false, false, true)
+MS_GAN_PRODUCT(MatMulNT16, false, true, true)
+MS_GAN_PRODUCT(MatMulTN16, true, false, true)
 
 // DenseReLU(x, w, b) = max(x @ w^T + b, 0) and DenseBias(x, w, b) = x @ w^T + b: x [n, in], w [out, in], b [out],
 // float32. For drawing only (no gradient): the fc generator's folded layers (models/folded.py), where MindSpore's

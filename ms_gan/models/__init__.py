@@ -11,7 +11,7 @@ import mindspore as ms
 
 from ms_gan import registry
 from ms_gan.checkpoint import discriminator_path, load_into
-from ms_gan.kernels import accelerate, resolve
+from ms_gan.kernels import accelerate, resolve, resolve_precision
 
 for _module in pkgutil.iter_modules(__path__):  # each model file registers its models when imported
     importlib.import_module(f"{__name__}.{_module.name}")
@@ -33,9 +33,14 @@ def build_discriminator(config):
     return _built(registry.model(config.model).discriminator(config), config, D_PREFIX)
 
 
+def precision(config) -> str:
+    """'bf16' or 'fp32': what CONFIG's --precision comes to here (kernels.resolve_precision)."""
+    return resolve_precision(config.precision, config.device_target, conv_implementation(config))
+
+
 def _built(net, config, prefix: str):
     if conv_implementation(config) == "gemm":
-        net = accelerate(net)
+        net = accelerate(net, precision(config))
     for param in net.get_parameters():  # prepended, not rebuilt from the cells' paths, which accelerate changes
         param.name = f"{prefix}.{param.name}"
     return net
