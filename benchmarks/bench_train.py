@@ -63,7 +63,11 @@ def worker_ms(args) -> dict:
     from ms_gan.train_step import make_optimizers, make_steps
 
     config = TrainConfig(
-        model=args.model, batch_size=args.batch_size, data_dir=args.data_dir, conv_impl=args.conv_impl
+        model=args.model,
+        batch_size=args.batch_size,
+        data_dir=args.data_dir,
+        conv_impl=args.conv_impl,
+        precision=args.precision,
     ).settled()
     setup_context("CPU", "graph", 0)
     dataset = create_dataset(
@@ -291,7 +295,13 @@ def worker_torch(args) -> dict:
     images, labels = read_split(args.data_dir, "train", args.num_images or None)
     data = Batches(images, labels, args.batch_size, 100)
     net_g, net_d = build(args.model)
-    step = make_train_step(net_g, net_d)
+    update = make_train_step(net_g, net_d)
+    # --precision bf16: what a PyTorch user adds for bfloat16 on CPU, torch.autocast around the step and the drawing
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
+
+    def step(*batch):
+        with autocast:
+            return update(*batch)
 
     def batches():
         for _ in range(1000):
@@ -307,7 +317,7 @@ def worker_torch(args) -> dict:
         net_g.eval()
         z = torch.randn(10000, 100)
         lab = torch.arange(10000) % 10
-        with torch.no_grad():
+        with torch.no_grad(), autocast:
             net_g(z[:500], lab[:500])
             t = time.perf_counter()
             for i in range(0, 10000, 500):
@@ -345,6 +355,8 @@ def run_worker(framework, model, batch_size, args, **extra) -> dict:
         str(extra.get("num_images", 0)),
         "--conv_impl",
         args.conv_impl,
+        "--precision",
+        extra.get("precision", "fp32"),
     ]
     if extra.get("inference"):
         cmd.append("--inference")
@@ -354,7 +366,13 @@ def run_worker(framework, model, batch_size, args, **extra) -> dict:
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode != 0 or not lines:
         raise SystemExit(f"error: {framework} worker for {model} failed: {out.stderr.strip().splitlines()[-1:]}")
-    record = {"framework": framework, "model": model, "batch_size": batch_size, **json.loads(lines[-1])}
+    record = {
+        "framework": framework,
+        "model": model,
+        "batch_size": batch_size,
+        "precision": extra.get("precision", "fp32"),
+        **json.loads(lines[-1]),
+    }
     print(json.dumps(record), flush=True)
     return record
 
@@ -407,6 +425,12 @@ def process_seconds(framework, model, epochs: int, args) -> dict:
     return record
 
 
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__.split("+")[0]
+
+
 def median_of(records, key):
     values = [r[key] for r in records if key in r]
     return statistics.median(values) if values else float("nan")
@@ -438,6 +462,12 @@ def main():
     )
     p.add_argument("--process_epochs", type=int, default=5)
     p.add_argument("--output", default="", help="also write every record and the table to this JSON file")
+    p.add_argument(
+        "--precisions",
+        default="fp32",
+        help="fp32, bf16 or both (fp32,bf16): ms_gan's --precision, PyTorch's torch.autocast(cpu, bfloat16)",
+    )
+    p.add_argument("--precision", default="fp32", help=argparse.SUPPRESS)
     p.add_argument("--worker", choices=("ms", "torch"), help=argparse.SUPPRESS)
     p.add_argument("--num_images", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--inference", action="store_true", help=argparse.SUPPRESS)
@@ -463,29 +493,34 @@ def main():
         frameworks = ("ms",)
     models = [m for m in args.models.split(",") if m]  # --models "" with --process: whole processes only
     records = []
+    precisions = [p for p in args.precisions.split(",") if p]
     for repeat in range(args.repeats):
         for model in models:
-            for framework in frameworks if repeat % 2 == 0 else frameworks[::-1]:
-                extra = {"inference": True}
-                if args.steps:
-                    extra["steps"] = args.steps
-                records.append(run_worker(framework, model, 128, args, **extra))
+            for precision in precisions if repeat % 2 == 0 else precisions[::-1]:
+                for framework in frameworks if repeat % 2 == 0 else frameworks[::-1]:
+                    extra = {"inference": True, "precision": precision}
+                    if args.steps:
+                        extra["steps"] = args.steps
+                    records.append(run_worker(framework, model, 128, args, **extra))
 
     rows = [
-        "| model | framework | train images/s | ms/step (data wait + compute) | data wait | first step s | "
-        "peak RSS MB | generate images/s | vs PyTorch |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | framework | precision | train images/s | ms/step (data wait + compute) | data wait | "
+        "first step s | peak RSS MB | generate images/s | vs PyTorch |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    torch_version = _torch_version() if "torch" in frameworks else ""
     for model in models:
-        torch_ips = median_of(
-            [r for r in records if r["model"] == model and r["framework"] == "torch"], "train_images_per_s"
-        )
-        for framework in frameworks:
-            rs = [r for r in records if r["model"] == model and r["framework"] == framework]
+        for precision, framework in ((p, f) for p in precisions for f in frameworks):
+            torch_ips = median_of(
+                [r for r in records if (r["model"], r["framework"], r["precision"]) == (model, "torch", precision)],
+                "train_images_per_s",
+            )
+            rs = [r for r in records if (r["model"], r["framework"], r["precision"]) == (model, framework, precision)]
             ips, wait, compute = (median_of(rs, k) for k in ("train_images_per_s", "data_wait_ms", "compute_ms"))
             ratio = f"{ips / torch_ips:.2f}x" if framework == "ms" and "torch" in frameworks else ""
+            name = "ms_gan" if framework == "ms" else "PyTorch " + torch_version
             rows.append(
-                f"| {model} | {'ms_gan' if framework == 'ms' else 'PyTorch 2.13'} | {ips:.0f} | "
+                f"| {model} | {name} | {precision} | {ips:.0f} | "
                 f"{wait + compute:.1f} ({wait:.1f} + {compute:.1f}) | {100 * wait / (wait + compute):.1f}% | "
                 f"{median_of(rs, 'first_step_s'):.2f} | {median_of(rs, 'peak_rss_mb'):.0f} | "
                 f"{median_of(rs, 'infer_images_per_s'):.0f} | {ratio} |"
@@ -500,7 +535,12 @@ def main():
             "|---|---|---|---|---|---|---|",
         ]
         for framework in frameworks:
-            fc = [r for r in records if r["model"] == "fc" and r["framework"] == framework and "floor_ms" in r]
+            fc = [
+                r
+                for r in records
+                if (r["model"], r["framework"], r.get("precision", "fp32")) == ("fc", framework, "fp32")
+                and "floor_ms" in r
+            ]
             step, floor_ms = median_of(fc, "compute_ms"), min(r["floor_ms"] for r in fc)
             spread = [ms for r in fc for ms in r["floor_rounds_ms"]]
             lines.append(

@@ -190,22 +190,33 @@ def speed_table() -> str:
     import statistics
 
     records = _load(SPEED_JSON)["records"]
+    precisions = sorted({r.get("precision", "fp32") for r in records}, key=["fp32", "bf16"].index)
 
-    def median(model, framework, measure):  # over the benchmark's repeats
-        return statistics.median(measure(r) for r in records if (r["model"], r["framework"]) == (model, framework))
+    def median(model, framework, precision, measure):  # over the benchmark's repeats
+        return statistics.median(
+            measure(r)
+            for r in records
+            if (r["model"], r["framework"], r.get("precision", "fp32")) == (model, framework, precision)
+        )
 
     rows = [
-        "| model | ms_gan ms/step | PyTorch ms/step | ms_gan vs PyTorch | ms_gan generates (img/s) | "
+        "| model | precision | ms_gan ms/step | PyTorch ms/step | ms_gan vs PyTorch | ms_gan generates (img/s) | "
         "PyTorch generates (img/s) |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for model in ("fc", "dcgan", "cgan"):
-        ms_step, torch_step = (median(model, f, lambda r: r["compute_ms"] + r["data_wait_ms"]) for f in ("ms", "torch"))
-        ms_gen, torch_gen = (median(model, f, lambda r: r["infer_images_per_s"]) for f in ("ms", "torch"))
-        rows.append(
-            f"| {model} | {ms_step:.1f} | {torch_step:.1f} | {torch_step / ms_step:.2f}x | {ms_gen:.0f} | "
-            f"{torch_gen:.0f} |"
-        )
+        for precision in precisions:
+            ms_step, torch_step = (
+                median(model, f, precision, lambda r: r["compute_ms"] + r["data_wait_ms"]) for f in ("ms", "torch")
+            )
+            ms_gen, torch_gen = (
+                median(model, f, precision, lambda r: r["infer_images_per_s"]) for f in ("ms", "torch")
+            )
+            torch_name = "fp32" if precision == "fp32" else "autocast bf16"
+            rows.append(
+                f"| {model} | {precision} (PyTorch {torch_name}) | {ms_step:.1f} | {torch_step:.1f} | "
+                f"{torch_step / ms_step:.2f}x | {ms_gen:.0f} | {torch_gen:.0f} |"
+            )
     return "\n".join(rows)
 
 

@@ -599,8 +599,9 @@ def _bf16(x: np.ndarray) -> np.ndarray:
 @needs_bf16
 @pytest.mark.parametrize("case", PRODUCT_CASES, ids=lambda c: "m{}n{}k{}".format(*c))
 def test_bf16_products_are_the_products_of_the_rounded_operands(case):
-    """mm, mm_nt and mm_tn at bf16: exactly the float32 products of the operands rounded to bfloat16 (to float32
-    summation order), and within bfloat16's rounding of the float32 products."""
+    """mm, mm_nt and mm_tn at bf16: the float32 products of the operands rounded to bfloat16 (to float32 summation
+    order), so within bfloat16's rounding of the float32 products; a product far deeper than its output (a conv's
+    weight gradient) stays float32."""
     import mindspore as ms
 
     from ms_gan.kernels import load
@@ -609,15 +610,18 @@ def test_bf16_products_are_the_products_of_the_rounded_operands(case):
     rng = np.random.default_rng(m + n + k)
     a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
     ops16 = load("bf16")
-    for got, want_rounded, want in (
-        (ops16.mm(ms.Tensor(a), ms.Tensor(b)), _bf16(a) @ _bf16(b), a @ b),
-        (ops16.mm_nt(ms.Tensor(a), ms.Tensor(b.T.copy())), _bf16(a) @ _bf16(b), a @ b),
-        (ops16.mm_tn(ms.Tensor(a.T.copy()), ms.Tensor(b)), _bf16(a) @ _bf16(b), a @ b),
+    magnitude = np.abs(a) @ np.abs(b)  # what each entry's rounding errors scale with
+    stays_fp32 = k > 4 * max(m, n)
+    want = (a @ b) if stays_fp32 else _bf16(a) @ _bf16(b)
+    for got in (
+        ops16.mm(ms.Tensor(a), ms.Tensor(b)),
+        ops16.mm_nt(ms.Tensor(a), ms.Tensor(b.T.copy())),
+        ops16.mm_tn(ms.Tensor(a.T.copy()), ms.Tensor(b)),
     ):
         got = got.asnumpy()
-        scale = np.sqrt(k)  # the size of a sum of k unit products
-        np.testing.assert_allclose(got, want_rounded, rtol=0, atol=1e-5 * scale)
-        assert np.abs(got - want).max() <= 2**-7 * scale  # two operands, each within 2^-9 relative
+        assert np.all(np.abs(got - want) <= 1e-6 * magnitude + 1e-6)
+        bound = 1e-6 if stays_fp32 else 2**-7  # each operand within 2^-8 of itself (8 significant bits)
+        assert np.all(np.abs(got - a @ b) <= bound * magnitude + 1e-6)
 
 
 @needs_bf16
@@ -631,11 +635,14 @@ def test_bf16_nets_keep_the_parameters_and_compute_within_bf16_rounding(graph_or
     from ms_gan.kernels.cells import GemmDense
     from ms_gan.models import build_discriminator, build_generator
 
-    config = small_config(model, conv_impl="gemm")
-    images, z, labels = rng_inputs(config, 6)
+    sizes = dict(
+        conv_impl="gemm", ngf=16, ndf=16
+    )  # BatchNorm over 32 samples: errors are not amplified by tiny batches
+    config = small_config(model, **sizes)
+    images, z, labels = rng_inputs(config, 32)
     for build, inputs in ((build_generator, (z, labels)), (build_discriminator, (images, labels))):
-        fp32 = build(small_config(model, conv_impl="gemm"))
-        bf16 = build(small_config(model, conv_impl="gemm", precision="bf16"))
+        fp32 = build(small_config(model, **sizes))
+        bf16 = build(small_config(model, precision="bf16", **sizes))
         dense_in_it = model == "fc" or build is build_generator  # the conv discriminators' heads are convs
         assert any(isinstance(c, GemmDense) for _, c in bf16.cells_and_names()) == dense_in_it
         assert [(p.name, p.shape) for p in bf16.get_parameters()] == [(p.name, p.shape) for p in fp32.get_parameters()]
@@ -645,10 +652,20 @@ def test_bf16_nets_keep_the_parameters_and_compute_within_bf16_rounding(graph_or
         for training in (True, False):
             want = _outputs_and_gradients(fp32, inputs, training, graph_or_pynative)
             got = _outputs_and_gradients(bf16, inputs, training, graph_or_pynative)
-            for g, w in zip(got, want):
-                scale = max(1e-3, np.abs(w).max())
-                assert np.abs(g - w).max() <= 0.05 * scale, (build.__name__, training, np.abs(g - w).max(), scale)
-                assert np.isfinite(g).all()
+            # the output within a few parts in a thousand per layer; the gradients (the input's, and all weights'
+            # together: one that is ~0 in exact arithmetic, a Dense bias before a BatchNorm, is rounding noise either
+            # way) pointing the same way: where a rounded pre-activation crosses 0 its ReLU's gradient flips, so
+            # they differ by about the square root of the share of flips (a few percent), as any bf16 training's do
+            assert all(np.isfinite(g).all() for g in got)
+            flat = lambda arrays: np.concatenate([a.ravel() for a in arrays])  # noqa: E731
+            output_error = np.linalg.norm(got[0] - want[0]) / np.linalg.norm(want[0])
+            assert output_error <= 0.02, (build.__name__, training, output_error)
+            gradients = [("dw", flat(got[2:]), flat(want[2:]))]
+            if build is build_discriminator or not training:  # D's dx carries G's update; G's by z trains nothing
+                gradients.append(("dx", got[1], want[1]))
+            for what, g, w in gradients:
+                cosine = float(g.ravel() @ w.ravel()) / (np.linalg.norm(g) * np.linalg.norm(w))
+                assert cosine >= 0.99, (build.__name__, training, what, cosine)
 
 
 @needs_bf16
@@ -675,9 +692,15 @@ def test_bf16_train_steps_stay_finite_and_move_the_losses_as_fp32s_do(model):
         runs[precision] = np.array([step(*rng_inputs(config, 16, seed=i)).asnumpy() for i in range(10)])
     ms.set_context(mode=ms.PYNATIVE_MODE)
     assert np.isfinite(runs["bf16"]).all()
-    losses = slice(0, 3)
-    np.testing.assert_allclose(runs["bf16"][:, losses], runs["fp32"][:, losses], rtol=0.05, atol=0.02)
-    assert np.abs(runs["bf16"][-1, losses] - runs["bf16"][0, losses]).max() > 0.01  # they moved
+    losses = slice(0, 3)  # D's on reals, D's on fakes, G's
+    # the first step from the same weights: the products' rounding alone; then each run follows its own rounding,
+    # so over the ten steps the losses' means and their movement agree, not each step
+    np.testing.assert_allclose(runs["bf16"][0, losses], runs["fp32"][0, losses], rtol=0.01)
+    np.testing.assert_allclose(runs["bf16"][:, losses].mean(0), runs["fp32"][:, losses].mean(0), rtol=0.1)
+    moved = {p: runs[p][-1, losses] - runs[p][0, losses] for p in runs}
+    assert np.abs(moved["bf16"]).max() > 0.01
+    clear = np.abs(moved["fp32"]) > 0.02  # where fp32's losses clearly moved, bf16's moved the same way
+    assert np.all(np.sign(moved["bf16"][clear]) == np.sign(moved["fp32"][clear])), moved
 
 
 def test_bf16_where_it_cannot_run_is_one_line_or_for_auto_fp32_with_a_notice(monkeypatch):

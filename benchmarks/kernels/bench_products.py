@@ -1,5 +1,6 @@
-"""Matrix products: MindSpore's CPU MatMul against ms_gan's oneDNN products (ms_gan/kernels/gemm.cc), on the
-shapes of a dcgan step at batch 128 and of the fc models, each timed alone in a compiled graph.
+"""Matrix products: MindSpore's CPU MatMul against ms_gan's oneDNN products (ms_gan/kernels/gemm.cc), float32 and
+with bfloat16 operands (--precision bf16: the conversions included), on the shapes of a dcgan step at batch 128 and
+of the fc models, each timed alone in a compiled graph. The bf16 column needs a CPU with AMX or AVX512_BF16.
 
     python benchmarks/kernels/bench_products.py [--repeats 20]
 
@@ -39,6 +40,10 @@ def main():
     ms.set_device("CPU")
     k = kernels.load()
     kernel_ops = {(False, False): k.mm, (False, True): k.mm_nt, (True, False): k.mm_tn}
+    bf16 = bool(kernels.cpu_flags() & set(kernels.BF16_FLAGS))
+    if bf16:
+        h = kernels.load("bf16")
+        bf16_ops = {(False, False): h.mm, (False, True): h.mm_nt, (True, False): h.mm_tn}
 
     def compiled(op):
         @ms.jit
@@ -56,17 +61,21 @@ def main():
         return (time.perf_counter() - start) / args.repeats
 
     rng = np.random.default_rng(0)
-    print("| product (m x n x k) | MindSpore MatMul GFLOP/s | ms_gan oneDNN GFLOP/s | speed-up |")
-    print("|---|---|---|---|")
+    flags = " ".join(sorted(kernels.cpu_flags() & set(kernels.BF16_FLAGS))) or "none"
+    print(f"CPU bfloat16 flags: {flags}")
+    header = ["product (m x n x k)", "MindSpore MatMul GFLOP/s", "ms_gan fp32 GFLOP/s", "speed-up"]
+    print("| " + " | ".join(header + ["ms_gan bf16 GFLOP/s", "bf16 / fp32"]) + " |")
+    print("|---|---|---|---|---|---|")
     for what, ta, tb, m, n, depth in SHAPES:
         a = ms.Tensor(rng.standard_normal((depth, m) if ta else (m, depth)).astype(np.float32))
         b = ms.Tensor(rng.standard_normal((n, depth) if tb else (depth, n)).astype(np.float32))
         flop = 2 * m * n * depth
         native = seconds(compiled(ops.MatMul(transpose_a=ta, transpose_b=tb)), a, b)
         ours = seconds(compiled(kernel_ops[(ta, tb)]), a, b)
+        halves = seconds(compiled(bf16_ops[(ta, tb)]), a, b) if bf16 else float("nan")
         print(
             f"| {what} ({m} x {n} x {depth}) | {flop / native / 1e9:.0f} | {flop / ours / 1e9:.0f} | "
-            f"{native / ours:.2f}x |",
+            f"{native / ours:.2f}x | {flop / halves / 1e9:.0f} | {ours / halves:.2f}x |",
             flush=True,
         )
 

@@ -97,6 +97,8 @@ int Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T *a, const T 
   return failed;
 }
 
+constexpr int64_t kLongDepth = 4;
+
 // float32 -> bfloat16, rounded to nearest even (a NaN stays a NaN)
 inline uint16_t ToBF16(float f) {
   uint32_t u;
@@ -121,7 +123,10 @@ int Product(bool ta, bool tb, bool bf16, int nparam, void **params, int *ndims, 
   if ((tb ? shapes[1][1] : shapes[1][0]) != k) return 1;
   const float *a = static_cast<const float *>(params[0]), *b = static_cast<const float *>(params[1]);
   float *c = static_cast<float *>(params[2]);
-  if (!bf16) return Gemm(ta, tb, m, n, k, a, b, c);
+  // A product whose depth k is far larger than its output (a conv's weight gradient, summed over every pixel of the
+  // batch) stays float32: its operands are large for a small result, and converting them cost more than bfloat16
+  // saved (benchmarks/kernels/bench_products.py). Its sums also keep float32's precision.
+  if (!bf16 || k > kLongDepth * std::max(m, n)) return Gemm(ta, tb, m, n, k, a, b, c);
   std::vector<uint16_t> a16(static_cast<size_t>(m * k)), b16(static_cast<size_t>(k * n));
   ToBF16(a, a16.data(), m * k);
   ToBF16(b, b16.data(), k * n);
