@@ -25,6 +25,7 @@ RESULT_RUNS = ("fc", "fc-seed1", "dcgan", "dcgan-seed1", "cgan", "cgan-seed1")
 LONGER_RUNS = ("cgan_14ep_linear", "clusters_10ep_b32", "dcgan_14ep_b32", "fashion_cgan")
 FAILURE_RUNS = ("stable", "mode_collapse", "convergence_failure")
 SPEED_JSON = os.path.join("benchmarks", "results_current_cpu_2core.json")
+AB_JSON = os.path.join("benchmarks", "results_ab_plain_models_cpu_2core.json")  # benchmarks/ab_commits.py
 # where each table goes
 PLACES = {
     "results": ("README.md", "docs/results.md"),
@@ -32,6 +33,7 @@ PLACES = {
     "failure_modes": ("docs/diagnosis.md",),
     "options": ("docs/losses.md",),
     "speed": ("README.md", "docs/performance.md"),
+    "ab_plain_models": ("docs/performance.md",),
 }
 # settings that say where a run was written or what it was trained on, not how: never part of its command
 NOT_FLAGS = (
@@ -220,7 +222,13 @@ def speed_table() -> str:
     return "\n".join(rows)
 
 
+def ab_table() -> str:
+    """The A/B of benchmarks/ab_commits.py: its medians, as it printed them."""
+    return _load(AB_JSON)["table"]
+
+
 TABLES = {
+    "ab_plain_models": ab_table,
     "results": results_table,
     "longer": longer_table,
     "failure_modes": failure_modes_table,

@@ -22,6 +22,7 @@ from ms_gan.distributed import Replicas
 from ms_gan.epoch_end import EpochEnd, StoppedOnFailure, TrainingDiverged
 from ms_gan.errors import UserError
 from ms_gan.log import only_rank_0
+from ms_gan.models import precision
 from ms_gan.progress import Progress
 from ms_gan.report import write_run_page
 from ms_gan.run_folder import CLUSTERS_NAME, RunFolder
@@ -116,6 +117,7 @@ class _Run:
             + (f", digits {config.classes}" if config.classes else "")
             + f"), {plural(config.epochs, 'epoch')} x {self.steps_per_epoch} steps, {config.device_target} "
             f"{config.mode} mode"
+            + (", bfloat16 products" if precision(config) == "bf16" else "")
             + (f", {replicas.size} data-parallel workers x batch {batch_size}" if replicas.size > 1 else "")
         )
         lead = replicas.lead

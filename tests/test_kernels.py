@@ -646,9 +646,10 @@ def test_bf16_nets_keep_the_parameters_and_compute_within_bf16_rounding(graph_or
         dense_in_it = model == "fc" or build is build_generator  # the conv discriminators' heads are convs
         assert any(isinstance(c, GemmDense) for _, c in bf16.cells_and_names()) == dense_in_it
         assert [(p.name, p.shape) for p in bf16.get_parameters()] == [(p.name, p.shape) for p in fp32.get_parameters()]
-        path = str(tmp_path / "net.ckpt")
-        ms.save_checkpoint(fp32, path)
-        assert ms.load_param_into_net(bf16, ms.load_checkpoint(path)) == ([], [])
+        for source, target in ((bf16, fp32), (fp32, bf16)):  # each loads the other's checkpoint: the same file
+            path = str(tmp_path / "net.ckpt")
+            ms.save_checkpoint(source, path)
+            assert ms.load_param_into_net(target, ms.load_checkpoint(path)) == ([], [])
         for training in (True, False):
             want = _outputs_and_gradients(fp32, inputs, training, graph_or_pynative)
             got = _outputs_and_gradients(bf16, inputs, training, graph_or_pynative)
