@@ -321,7 +321,7 @@ def worker_torch(args) -> dict:
             net_g(z[:500], lab[:500])
             t = time.perf_counter()
             for i in range(0, 10000, 500):
-                net_g(z[i : i + 500], lab[i : i + 500]).numpy()
+                net_g(z[i : i + 500], lab[i : i + 500]).float().numpy()
         result["infer_images_per_s"] = 10000 / (time.perf_counter() - t)
     return result
 

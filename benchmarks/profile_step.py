@@ -41,7 +41,7 @@ def random_batch_step(config):
     return lambda: train_step(real, z, labels).asnumpy()
 
 
-def profile(model: str, batch_size: int, steps: int, warmup: int, folder: str):
+def profile(model: str, batch_size: int, steps: int, warmup: int, folder: str, precision: str = "fp32"):
     """Run WARMUP train steps, STEPS timed ones, then STEPS profiled ones; returns (the profiler's per-operator
     CSV, the mean wall time in ms of a step unprofiled, and of a profiled one)."""
     from ms_gan.runtime import prepare_process
@@ -52,7 +52,7 @@ def profile(model: str, batch_size: int, steps: int, warmup: int, folder: str):
     from ms_gan.config import TrainConfig
     from ms_gan.runtime import setup_context
 
-    config = TrainConfig(model=model, batch_size=batch_size).settled()
+    config = TrainConfig(model=model, batch_size=batch_size, precision=precision).settled()
     setup_context("CPU", "graph", 0)
     ms.set_context(save_graphs=2, save_graphs_path=os.path.join(folder, "graphs"))  # for kernel_names
     step = random_batch_step(config)
@@ -102,12 +102,15 @@ def main():
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--top", type=int, default=20, help="how many single operators to list")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="the kernels' products (train.py's)")
     args = p.parse_args()
     if args.steps < 1 or args.warmup < 1 or args.batch_size < 2:
         raise SystemExit("error: --steps and --warmup must be at least 1 and --batch_size at least 2")
     folder = tempfile.mkdtemp(prefix="ms_gan-profile-")
     try:
-        table, wall, profiled_wall = profile(args.model, args.batch_size, args.steps, args.warmup, folder)
+        table, wall, profiled_wall = profile(
+            args.model, args.batch_size, args.steps, args.warmup, folder, args.precision
+        )
         with open(table) as f:
             rows = list(csv.DictReader(f))
         kernels = kernel_names(folder)
@@ -121,7 +124,7 @@ def main():
     total = sum(ms for ms, _ in per_type.values())
     call_count = sum(n for _, n in per_type.values())
     print(
-        f"\n{args.model}, batch {args.batch_size}: {total:.1f} ms of operators per step "
+        f"\n{args.model}, batch {args.batch_size}, {args.precision}: {total:.1f} ms of operators per step "
         f"(the {args.steps} profiled steps' total, divided by {args.steps})\n"
     )
     print(

@@ -34,6 +34,7 @@ PLACES = {
     "options": ("docs/losses.md",),
     "speed": ("README.md", "docs/performance.md"),
     "ab_plain_models": ("docs/performance.md",),
+    "precision": ("docs/results.md",),
 }
 # settings that say where a run was written or what it was trained on, not how: never part of its command
 NOT_FLAGS = (
@@ -106,6 +107,36 @@ def results_table(runs=RESULT_RUNS) -> str:
         f"{real['precision']:.3f} | {real['recall']:.3f} | {real['digits_covered']} | "
         f"{real.get('label_accuracy', 0):.3f} |"
     )
+    return "\n".join(rows + ["", "```bash", *commands, "```"])
+
+
+# (model, seed, the float32 run, the bfloat16 run): the same 5-epoch recipe with --precision bf16
+PRECISION_RUNS = (
+    ("dcgan", 0, "dcgan", "dcgan-bf16"),
+    ("dcgan", 1, "dcgan-seed1", "dcgan-bf16-seed1"),
+    ("cgan", 0, "cgan", "cgan-bf16"),
+    ("cgan", 1, "cgan-seed1", "cgan-bf16-seed1"),
+)
+
+
+def precision_table() -> str:
+    """fp32 against bf16 on each seed: FD, precision, recall and (cgan) label accuracy, from each run's metrics.json."""
+    rows = [
+        "| model | seed | FD fp32 | FD bf16 | precision fp32 / bf16 | recall fp32 / bf16 | label acc. fp32 / bf16 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    commands = []
+    for model, seed, fp32, bf16 in PRECISION_RUNS:
+        a, b = (_load(os.path.join(SHOWCASE, run, "metrics.json"))["samples"] for run in (fp32, bf16))
+        accuracy = f"{a['label_accuracy']:.3f} / {b['label_accuracy']:.3f}" if "label_accuracy" in a else ""
+        rows.append(
+            f"| {model} | {seed} | {a['fd']:.2f} | {b['fd']:.2f} | {a['precision']:.3f} / {b['precision']:.3f} | "
+            f"{a['recall']:.3f} / {b['recall']:.3f} | {accuracy} |"
+        )
+        config = _load(os.path.join(SHOWCASE, bf16, "config.json"))
+        commands.append(
+            f"{train_command(config)} --run_name {bf16}   # then: python scripts/evaluate.py --ckpt result/{bf16}"
+        )
     return "\n".join(rows + ["", "```bash", *commands, "```"])
 
 
@@ -229,6 +260,7 @@ def ab_table() -> str:
 
 TABLES = {
     "ab_plain_models": ab_table,
+    "precision": precision_table,
     "results": results_table,
     "longer": longer_table,
     "failure_modes": failure_modes_table,

@@ -58,6 +58,53 @@ def test_model_dependent_defaults():
     assert TrainConfig(model="dcgan", lr=1e-4, ema_decay=0.0).settled().lr == 1e-4
 
 
+def test_validate_only_checks_and_settled_fills_in_a_copy():
+    """validate() changes nothing (the model's defaults stay None); settled() returns a new config with them."""
+    import dataclasses
+
+    from ms_gan.config import TrainConfig
+    from ms_gan.errors import UserError
+
+    given = TrainConfig(model="cgan", clusters=5)
+    before = dataclasses.asdict(given)
+    assert given.validate() is given and dataclasses.asdict(given) == before
+    settled = given.settled()
+    assert settled is not given and dataclasses.asdict(given) == before
+    assert (settled.lr, settled.lr_d, settled.ema_decay, settled.num_classes) == (2e-4, 4e-4, 0.999, 5)
+    with pytest.raises(UserError, match="--clusters trains a conditional model's networks"):
+        TrainConfig(model="dcgan", clusters=5).validate()
+
+
+def test_the_run_record_is_kept_apart_from_the_settings(tmp_path):
+    """config.json holds both, flat as before; load_config gives the settings, load_record what the run found."""
+    import json
+
+    from ms_gan.config import RunRecord, TrainConfig, load_config, load_record, save_config
+
+    path = str(tmp_path / "config.json")
+    record = RunRecord(data_fingerprint="train 3 sha256:ab", cluster_shares=[0.5, 0.5], cured_from="run-x (D dominant)")
+    save_config(TrainConfig(model="cgan", clusters=2).settled(), path, record)
+    assert json.load(open(path))["cluster_shares"] == [0.5, 0.5]
+    settings = load_config(path)
+    assert not hasattr(settings, "data_fingerprint") and settings.clusters == 2
+    assert load_record(path) == record
+
+
+def test_a_model_or_loss_is_known_by_its_declaration():
+    """The flags' choices are the registered models and losses; what the config, the step and the diagnosis ask
+    of a model comes from its declaration."""
+    from ms_gan import registry
+    from ms_gan.config import TrainConfig, choices_of
+
+    models = registry.models()
+    assert {"fc", "fc_improved", "dcgan", "cgan", "resdcgan"} <= set(models)
+    assert choices_of(TrainConfig.__dataclass_fields__["model"]) == tuple(models)
+    assert [n for n, m in models.items() if m.conditional] == ["cgan"]
+    assert {n for n, m in models.items() if m.convolutional} == {"dcgan", "cgan", "resdcgan"}
+    with pytest.raises(Exception, match="unknown --model 'nope'; choose one of"):
+        registry.model("nope")
+
+
 def test_fc_matches_the_tutorial_layout():
     from ms_gan.models import build_discriminator, build_generator
 
