@@ -160,3 +160,15 @@ def test_minibatch_disc_adds_its_layer_to_d_only(model):
     assert added == {"discriminator.minibatch.discrimination.T", "discriminator.minibatch.dense.weight"}
     images, _, labels = rng_inputs(config, 4)
     assert net_d(images, labels).shape == (4,)
+
+
+def test_docs_show_the_add_a_model_example_as_it_is():
+    """docs/models.md quotes ms_gan/models/resdcgan.py whole: the quote is the file."""
+    import os
+    import re
+
+    from conftest import ROOT
+
+    page = open(os.path.join(ROOT, "docs", "models.md")).read()
+    quoted = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    assert open(os.path.join(ROOT, "ms_gan", "models", "resdcgan.py")).read() in quoted

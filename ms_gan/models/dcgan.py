@@ -78,13 +78,18 @@ class DCGANDiscriminator(nn.Cell):
         return logits
 
 
+def dcgan_discriminator(config) -> DCGANDiscriminator:
+    """CONFIG's DCGAN discriminator: its width, the norm its loss allows, and the stabilisers asked for."""
+    return DCGANDiscriminator(
+        config.ndf, norm=config.d_norm, spectral=config.spectral_norm, minibatch=config.minibatch_disc
+    )
+
+
 register_model(
     "dcgan",
     help="the DCGAN tutorial's conv GAN",
     generator=lambda config: DCGANGenerator(config.latent_dim, config.ngf),
-    discriminator=lambda config: DCGANDiscriminator(
-        config.ndf, norm=config.d_norm, spectral=config.spectral_norm, minibatch=config.minibatch_disc
-    ),
+    discriminator=dcgan_discriminator,
     convolutional=True,
     # short runs train cleaner strokes at 1e-3 with G averaged (the measurements are in git history)
     lr=1e-3,

@@ -3,7 +3,7 @@
 from mindspore import nn, ops
 from mindspore.common.initializer import Normal
 
-from ms_gan.models.dcgan import DCGANDiscriminator
+from ms_gan.models.dcgan import dcgan_discriminator
 from ms_gan.models.layers import batch_norm, conv, conv_t
 from ms_gan.registry import register_model
 
@@ -56,9 +56,7 @@ register_model(
     "resdcgan",
     help="dcgan with residual blocks in G (the add-a-model example)",
     generator=lambda config: ResDCGANGenerator(config.latent_dim, config.ngf),
-    discriminator=lambda config: DCGANDiscriminator(
-        config.ndf, norm=config.d_norm, spectral=config.spectral_norm, minibatch=config.minibatch_disc
-    ),
+    discriminator=dcgan_discriminator,  # the DCGAN's own
     convolutional=True,
     ema_decay=0.999,
 )
