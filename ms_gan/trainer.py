@@ -51,6 +51,7 @@ def train(config: TrainConfig, resume_dir: str = "", after_step=None, cured_from
     config = config.settled()
     # the device first: a user without the GPU they named hears that, not what the data download said
     setup_context(config.device_target, config.mode, config.seed)
+    precision(config)  # a --precision this machine cannot run is said now, not after the data is read
     replicas = Replicas(config.distribute)  # one process unless started by msrun with --distribute
     only_rank_0(replicas.lead)
     if config.batch_size % replicas.size or config.batch_size < 2 * replicas.size:
