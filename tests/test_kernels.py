@@ -753,3 +753,27 @@ def test_the_pass_hands_activations_between_kernels_channel_major():
     d = list(build_discriminator(config).features._cells.values())
     assert [(c.cm_in, c.cm_out) for c in d if isinstance(c, GemmConv2d)] == [(False, True), (True, True), (True, True)]
     assert isinstance(d[-1], SwapNC)
+
+
+def test_a_bf16_trained_run_draws_on_a_cpu_without_bf16(tmp_path, monkeypatch):
+    """The checkpoint is float32 either way: a run trained with --precision bf16 loads and draws where the CPU has
+    no bfloat16 instructions, in float32, as an fp32 run's generator does."""
+    import dataclasses
+
+    import mindspore as ms
+
+    from ms_gan import kernels
+    from ms_gan.models import build_generator, load_generator
+
+    config = small_config("dcgan", conv_impl="gemm")
+    net = build_generator(config)
+    path = str(tmp_path / "generator.ckpt")
+    ms.save_checkpoint(net, path)
+    monkeypatch.setenv("MS_GAN_CPU_FLAGS", "fpu sse2 avx2")
+    kernels._warn_once.cache_clear()
+    with pytest.warns(kernels.KernelFallback, match="float32, since this CPU has no bfloat16"):
+        drawn = load_generator(dataclasses.replace(config, precision="bf16"), path)
+    _, z, labels = rng_inputs(config, 4)
+    net.set_train(False)
+    drawn.set_train(False)
+    np.testing.assert_allclose(drawn(z, labels).asnumpy(), net(z, labels).asnumpy(), atol=1e-5)

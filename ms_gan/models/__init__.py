@@ -2,6 +2,7 @@
 imported, so a new model is one new file); build_generator and build_discriminator make a config's pair, with ms_gan's
 CPU kernels swapped in where they run (kernels.accelerate) and parameter names that never collide."""
 
+import dataclasses
 import importlib
 import os
 import pkgutil
@@ -46,17 +47,23 @@ def _built(net, config, prefix: str):
     return net
 
 
+def for_drawing(config):
+    """CONFIG as a trained net is drawn from: a bf16-trained run draws with bfloat16 products where this CPU has
+    them and in float32 where not (its checkpoint is the same float32 file either way)."""
+    return dataclasses.replace(config, precision="auto") if config.precision == "bf16" else config
+
+
 def load_generator(config, ckpt_path: str):
     """CONFIG's generator with the weights at CKPT_PATH (from resolve_generator); the context must be set up."""
 
-    net_g = build_generator(config)
+    net_g = build_generator(for_drawing(config))
     load_into(net_g, ckpt_path, what=f"{config.model} generator (latent_dim {config.latent_dim})")
     return net_g
 
 
 def load_discriminator(config, generator_path: str):
     """CONFIG's discriminator from the checkpoint folder GENERATOR_PATH is in; the context must be set up."""
-    net_d = build_discriminator(config)
+    net_d = build_discriminator(for_drawing(config))
     load_into(net_d, discriminator_path(generator_path), what=f"{config.model} discriminator")
     return net_d
 
