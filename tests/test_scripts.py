@@ -380,7 +380,7 @@ def test_profile_step_tables_a_steps_operators_and_leaves_nothing_behind(tmp_pat
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    total = float(result.stdout.split("fc, batch 128: ")[1].split(" ms")[0])
+    total = float(result.stdout.split("fc, batch 128, fp32: ")[1].split(" ms")[0])
     rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| ") and "%" in line]
     by_type = {row[1].strip(): float(row[3]) for row in rows}
     calls = {row[1].strip(): int(row[2]) for row in rows}

@@ -36,6 +36,8 @@ def build_discriminator(config):
 
 def precision(config) -> str:
     """'bf16' or 'fp32': what CONFIG's --precision comes to here (kernels.resolve_precision)."""
+    if config.precision == "fp32":
+        return "fp32"  # without building the kernels to find out whether they run
     return resolve_precision(config.precision, config.device_target, conv_implementation(config))
 
 
