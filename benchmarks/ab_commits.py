@@ -3,6 +3,7 @@ from each checkout in turn, alternating which goes first, then the medians side 
 
     git worktree add ../ms_gan-old <commit>
     python benchmarks/ab_commits.py ../ms_gan-old . --models fc,dcgan,cgan --repeats 5 --output ab.json
+    python benchmarks/ab_commits.py ../ms_gan-old . --precision bf16 ...   # both sides at --precision bf16
 """
 
 import argparse
@@ -20,7 +21,7 @@ def measure(tree: str, model: str, args) -> dict:
     steps = {"fc": 60, "dcgan": 8, "cgan": 8}[model]
     cmd = [sys.executable, os.path.join(tree, "benchmarks", "bench_train.py"), "--worker", "ms", "--models", model]
     cmd += ["--batch_sizes", "128", "--steps", str(steps), "--warmup", "2", "--num_images", "0", "--inference"]
-    cmd += ["--data_dir", args.data_dir]
+    cmd += ["--data_dir", args.data_dir, "--precision", args.precision]
     env = dict(os.environ, PYTHONPATH=tree)  # TREE's ms_gan, not the installed one
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=tree, env=env)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
@@ -36,6 +37,7 @@ def main():
     p.add_argument("--models", default="fc,dcgan,cgan")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--data_dir", default=os.environ.get("MS_GAN_MNIST_DIR", ""))
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="both sides' --precision")
     p.add_argument("--output", default="")
     args = p.parse_args()
     if not args.data_dir:
@@ -71,7 +73,8 @@ def main():
     print(f"\nmedians of {args.repeats} alternating repeats:\n{table}")
     if args.output:
         with open(args.output, "w") as f:
-            json.dump({"commits": commits, "records": records, "table": table}, f, indent=1)
+            result = {"commits": commits, "precision": args.precision, "records": records, "table": table}
+            json.dump(result, f, indent=1)
 
 
 if __name__ == "__main__":

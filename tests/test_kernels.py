@@ -619,8 +619,7 @@ def _bf16(x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("case", PRODUCT_CASES, ids=lambda c: "m{}n{}k{}".format(*c))
 def test_bf16_products_are_the_products_of_the_rounded_operands(case):
     """mm, mm_nt and mm_tn at bf16: the float32 products of the operands rounded to bfloat16 (to float32 summation
-    order), so within bfloat16's rounding of the float32 products; a product far deeper than its output (a conv's
-    weight gradient) stays float32."""
+    order), so within bfloat16's rounding of the float32 products, deep ones (a conv's weight gradient) too."""
     import mindspore as ms
 
     from ms_gan.kernels import load
@@ -630,8 +629,7 @@ def test_bf16_products_are_the_products_of_the_rounded_operands(case):
     a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
     ops16 = load("bf16")
     magnitude = np.abs(a) @ np.abs(b)  # what each entry's rounding errors scale with
-    stays_fp32 = k > 4 * max(m, n)
-    want = (a @ b) if stays_fp32 else _bf16(a) @ _bf16(b)
+    want = _bf16(a) @ _bf16(b)
     for got in (
         ops16.mm(ms.Tensor(a), ms.Tensor(b)),
         ops16.mm_nt(ms.Tensor(a), ms.Tensor(b.T.copy())),
@@ -639,8 +637,29 @@ def test_bf16_products_are_the_products_of_the_rounded_operands(case):
     ):
         got = got.asnumpy()
         assert np.all(np.abs(got - want) <= 1e-6 * magnitude + 1e-6)
-        bound = 1e-6 if stays_fp32 else 2**-7  # each operand within 2^-8 of itself (8 significant bits)
-        assert np.all(np.abs(got - a @ b) <= bound * magnitude + 1e-6)
+        # each operand within 2^-8 of itself (8 significant bits)
+        assert np.all(np.abs(got - a @ b) <= 2**-7 * magnitude + 1e-6)
+
+
+@needs_bf16
+def test_bf16_rounds_each_operand_to_nearest_even():
+    """a @ I at bf16 is a rounded, entry by entry: ties go to the even neighbour, halfway-plus goes up, in the
+    16-wide vector conversion and in the scalar tail alike (37 columns: two vectors and five more)."""
+    import mindspore as ms
+
+    from ms_gan.kernels import load
+
+    one = np.float32(1.0)
+    ulp = np.float32(2.0**-7)  # bfloat16's spacing at 1
+    values = np.array(
+        [one + ulp / 2, one + 3 * ulp / 2, one + ulp / 2 + ulp / 8, -(one + 3 * ulp / 2), 0.0, -0.0, 3.0e38, 1e-30],
+        np.float32,
+    )
+    expected = np.array([one, one + 2 * ulp, one + ulp, -(one + 2 * ulp), 0.0, -0.0], np.float32)
+    a = np.resize(values, (4, 37)).astype(np.float32)
+    got = load("bf16").mm(ms.Tensor(a), ms.Tensor(np.eye(37, dtype=np.float32))).asnumpy()
+    np.testing.assert_array_equal(got, _bf16(a))
+    np.testing.assert_array_equal(got.ravel()[:6], expected)
 
 
 @needs_bf16

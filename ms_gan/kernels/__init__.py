@@ -12,8 +12,9 @@ Each training operator's gradient is built from these operators, so they differe
 BatchNorm's, which nothing differentiates twice (WGAN-GP's critic has LayerNorm).
 
 The library is compiled with the system C++ compiler into a per-user cache, keyed by a hash of the sources,
-the flags and MindSpore's library folder. Where no compiler works or MindSpore's oneDNN is missing, `load` raises
-KernelUnavailable with the reason, and `resolve` falls back to MindSpore's own ops.
+the flags, MindSpore's library folder and this CPU's features (it is built with -march=native, so a library built
+on one host may not run on another that shares the cache). Where no compiler works or MindSpore's oneDNN is
+missing, `load` raises KernelUnavailable with the reason, and `resolve` falls back to MindSpore's own ops.
 """
 
 import functools
@@ -60,7 +61,8 @@ def library_path() -> str:
     """The compiled library, built now if these sources, these flags, this MindSpore and this machine have none yet."""
     lib = mindspore_lib_dir()
     link = [f"-L{lib}", f"-l:{DNNL}", f"-Wl,-rpath,{lib}"]
-    digest = hashlib.sha1(" ".join(FLAGS + link).encode() + platform.machine().encode())
+    host = platform.machine() + " " + " ".join(sorted(_proc_cpu_flags()))
+    digest = hashlib.sha1(" ".join(FLAGS + link).encode() + host.encode())
     for source in SOURCES:
         with open(source, "rb") as f:
             digest.update(f.read())
@@ -121,6 +123,11 @@ def cpu_flags() -> set:
     """This CPU's feature flags (Linux's /proc/cpuinfo; MS_GAN_CPU_FLAGS, space-separated, stands in for it)."""
     if "MS_GAN_CPU_FLAGS" in os.environ:
         return set(os.environ["MS_GAN_CPU_FLAGS"].split())
+    return _proc_cpu_flags()
+
+
+def _proc_cpu_flags() -> set:
+    """This CPU's feature flags as Linux reports them (empty elsewhere)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
