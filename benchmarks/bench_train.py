@@ -377,11 +377,11 @@ def run_worker(framework, model, batch_size, args, **extra) -> dict:
     return record
 
 
-def process_seconds(framework, model, epochs: int, args) -> dict:
+def process_seconds(framework, model, epochs: int, args, precision: str = "fp32") -> dict:
     """Wall time of a whole training process, from launch to exit (import, compile, data, every epoch): ms_gan's
     scripts/train.py with its defaults (checkpoint, grid and curves each epoch, a run page), or the plain
     PyTorch script of the same training (parity.py's twin worker: the same nets, data and steps, 64 samples
-    drawn at the end, nothing saved per epoch)."""
+    drawn at the end, nothing saved per epoch). PRECISION bf16: --precision bf16, or the twin under autocast."""
     with tempfile.TemporaryDirectory(prefix="ms_gan-bench-") as tmp:
         if framework == "ms":
             cmd = [
@@ -397,6 +397,8 @@ def process_seconds(framework, model, epochs: int, args) -> dict:
                 tmp,
                 "--run_name",
                 "run",
+                "--precision",
+                precision,
             ]
         else:
             cmd = [
@@ -414,13 +416,15 @@ def process_seconds(framework, model, epochs: int, args) -> dict:
                 args.data_dir,
                 "--num",
                 "64",
+                "--precision",
+                precision,
             ]
         start = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         wall = time.perf_counter() - start
     if out.returncode != 0:
         raise SystemExit(f"error: {framework} process run of {model} failed: {out.stderr.strip().splitlines()[-1:]}")
-    record = {"framework": framework, "model": model, "epochs": epochs, "process_seconds": wall}
+    record = {"framework": framework, "model": model, "precision": precision, "epochs": epochs, "process_seconds": wall}
     print(json.dumps(record), flush=True)
     return record
 
@@ -552,20 +556,29 @@ def main():
     processes = []
     for repeat in range(args.repeats if args.process else 0):
         for model in args.process.split(","):
-            for framework in frameworks if repeat % 2 == 0 else frameworks[::-1]:
-                processes.append(process_seconds(framework, model, args.process_epochs, args))
+            for precision in precisions if repeat % 2 == 0 else precisions[::-1]:
+                for framework in frameworks if repeat % 2 == 0 else frameworks[::-1]:
+                    processes.append(process_seconds(framework, model, args.process_epochs, args, precision))
     if processes:
         prow = [
             f"\n\nwhole process, {args.process_epochs} epochs, launch to exit (median of {args.repeats}):\n",
-            "| model | ms_gan s | PyTorch s | vs PyTorch |",
-            "|---|---|---|---|",
+            "| model | precision | ms_gan s | PyTorch s | vs PyTorch |",
+            "|---|---|---|---|---|",
         ]
         for model in args.process.split(","):
-            ms_s, torch_s = (
-                median_of([r for r in processes if r["model"] == model and r["framework"] == f], "process_seconds")
-                for f in ("ms", "torch")
-            )
-            prow.append(f"| {model} | {ms_s:.1f} | {torch_s:.1f} | {torch_s / ms_s:.2f}x |")
+            for precision in precisions:
+                ms_s, torch_s = (
+                    median_of(
+                        [
+                            r
+                            for r in processes
+                            if (r["model"], r["framework"], r.get("precision", "fp32")) == (model, f, precision)
+                        ],
+                        "process_seconds",
+                    )
+                    for f in ("ms", "torch")
+                )
+                prow.append(f"| {model} | {precision} | {ms_s:.1f} | {torch_s:.1f} | {torch_s / ms_s:.2f}x |")
         table += "\n".join(prow)
     scaling = []
     if args.scaling:

@@ -139,19 +139,22 @@ def torch_worker(out_dir, model, seed, args) -> None:
     )
     net_g.train()
     net_d.train()
+    # --precision bf16: what a PyTorch user adds for bfloat16 on CPU, torch.autocast around the step and the drawing
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16")
     start = time.perf_counter()
     for _ in range(config.epochs):
         for real, z, batch_labels in data:
-            step(real, z, batch_labels)
+            with autocast:
+                step(real, z, batch_labels)
     wall = time.perf_counter() - start
     sampler = ema.net if ema else net_g
     sampler.eval()
     # the very (z, labels) evaluate.py --ckpt draws (metrics.Evaluator.score_generator, seed 0)
     z = np.random.default_rng(0).standard_normal((args.num, config.latent_dim), dtype=np.float32)
     wanted = (np.arange(args.num) % config.num_classes).astype(np.int64)
-    with torch.no_grad():
+    with torch.no_grad(), autocast:
         fakes = [
-            sampler(torch.from_numpy(z[i : i + 500]), torch.from_numpy(wanted[i : i + 500])).numpy()
+            sampler(torch.from_numpy(z[i : i + 500]), torch.from_numpy(wanted[i : i + 500])).float().numpy()
             for i in range(0, args.num, 500)
         ]
     arrays = {"images": to_uint8(np.concatenate(fakes))}
@@ -230,6 +233,7 @@ def main():
         "(trained with these very defaults, which is checked) instead of training it again",
     )
     p.add_argument("--torch_worker", help=argparse.SUPPRESS)
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help=argparse.SUPPRESS)
     args = p.parse_args()
     models, seeds = args.models.split(","), [int(s) for s in args.seeds.split(",")]
     if args.torch_worker:
