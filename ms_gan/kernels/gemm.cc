@@ -12,7 +12,6 @@
 // and float32 accumulation and output, through oneDNN's gemm_bf16bf16f32 (AMX or AVX512_BF16 inside).
 // Blocks are fixed by the shapes and the thread count and summed in a fixed order: results are deterministic.
 
-#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -101,21 +100,13 @@ int Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T *a, const T 
   return failed;
 }
 
-// X [n] -> Y [n] in bfloat16 (ms_gan::ToBF16), one pass split between the threads. With AVX512_BF16 (compiled with
-// -march=native on such a CPU) 16 at a time by the CPU's own conversion, which rounds the same way.
+// X [n] -> Y [n] in bfloat16 (ms_gan::ToBF16Run), split between the threads
 void ToBF16(const float *x, uint16_t *y, int64_t n) {
   constexpr int64_t kBlock = int64_t(1) << 14;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (blocks > 4)
-  for (int64_t blk = 0; blk < blocks; ++blk) {
-    int64_t i = blk * kBlock;
-    const int64_t end = std::min(n, i + kBlock);
-#ifdef __AVX512BF16__
-    for (; i + 16 <= end; i += 16)
-      _mm256_storeu_si256(reinterpret_cast<__m256i *>(y + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
-#endif
-    for (; i < end; ++i) y[i] = ms_gan::ToBF16(x[i]);
-  }
+  for (int64_t blk = 0; blk < blocks; ++blk)
+    ms_gan::ToBF16Run(x + blk * kBlock, y + blk * kBlock, std::min(kBlock, n - blk * kBlock));
 }
 
 // Scratch space for the bfloat16 operands (and the folded convolutions' products), kept between calls: a fresh

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels.h"
@@ -25,9 +26,12 @@ using ms_gan::ReadGeometry;
 
 namespace {
 
-// a value as the unfolded columns hold it: float32, or rounded to bfloat16
-inline float Stored(float x, float *) { return x; }
-inline uint16_t Stored(float x, uint16_t *) { return ms_gan::ToBF16(x); }
+// A plane of SIZE values as the unfolded columns hold them: float32 as it is, or rounded to bfloat16 into BUFFER.
+inline const float *PlaneAs(const float *plane, int64_t, std::vector<float> &) { return plane; }
+inline const uint16_t *PlaneAs(const float *plane, int64_t size, std::vector<uint16_t> &buffer) {
+  ms_gan::ToBF16Run(plane, buffer.data(), size);
+  return buffer.data();
+}
 
 // where plane (sample b, channel ch) of an image of n samples and c channels starts, in planes
 int64_t Plane(bool channel_major, int64_t n, int64_t c, int64_t b, int64_t ch) {
@@ -62,31 +66,35 @@ bool IsHalving(const Geometry &g, int64_t h, int64_t w, int64_t ho, int64_t wo) 
 template <typename T>
 void Im2ColHalving(const float *image, T *cols, bool cm, int64_t n, int64_t c, int64_t h, int64_t w) {
   const int64_t ho = h / 2, wo = w / 2, tap = n * ho * wo;  // tap: from one tap's row of cols to the next
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t ch = 0; ch < c; ++ch) {
-    for (int64_t b = 0; b < n; ++b) {
-      const float *plane = image + Plane(cm, n, c, b, ch) * h * w;
-      T *first = cols + (ch * 16 * n + b) * ho * wo;  // tap (0, 0) of this plane
-      for (int64_t oy = 0; oy < ho; ++oy) {
-        for (int64_t ky = 0; ky < 4; ++ky) {
-          T *r0 = first + ky * 4 * tap + oy * wo, *r1 = r0 + tap, *r2 = r1 + tap, *r3 = r2 + tap;
-          const int64_t iy = 2 * oy - 1 + ky;
-          if (iy < 0 || iy >= h) {
-            for (int64_t m = 0; m < wo; ++m) r0[m] = r1[m] = r2[m] = r3[m] = T(0);
-            continue;
-          }
-          const float *in = plane + iy * w;
-          T even[kMaxRun + 1], odd[kMaxRun + 1];  // even[m] = in[2m], odd[m + 1] = in[2m + 1]
-          odd[0] = even[wo] = T(0);
-          for (int64_t m = 0; m < wo; ++m) {
-            even[m] = Stored(in[2 * m], even);
-            odd[m + 1] = Stored(in[2 * m + 1], odd);
-          }
-          for (int64_t m = 0; m < wo; ++m) {
-            r0[m] = odd[m];
-            r1[m] = even[m];
-            r2[m] = odd[m + 1];
-            r3[m] = even[m + 1];
+#pragma omp parallel
+  {
+    std::vector<T> converted(std::is_same<T, float>::value ? 0 : h * w);
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t b = 0; b < n; ++b) {
+        const T *plane = PlaneAs(image + Plane(cm, n, c, b, ch) * h * w, h * w, converted);
+        T *first = cols + (ch * 16 * n + b) * ho * wo;  // tap (0, 0) of this plane
+        for (int64_t oy = 0; oy < ho; ++oy) {
+          for (int64_t ky = 0; ky < 4; ++ky) {
+            T *r0 = first + ky * 4 * tap + oy * wo, *r1 = r0 + tap, *r2 = r1 + tap, *r3 = r2 + tap;
+            const int64_t iy = 2 * oy - 1 + ky;
+            if (iy < 0 || iy >= h) {
+              for (int64_t m = 0; m < wo; ++m) r0[m] = r1[m] = r2[m] = r3[m] = T(0);
+              continue;
+            }
+            const T *in = plane + iy * w;
+            T even[kMaxRun + 1], odd[kMaxRun + 1];  // even[m] = in[2m], odd[m + 1] = in[2m + 1]
+            odd[0] = even[wo] = T(0);
+            for (int64_t m = 0; m < wo; ++m) {
+              even[m] = in[2 * m];
+              odd[m + 1] = in[2 * m + 1];
+            }
+            for (int64_t m = 0; m < wo; ++m) {
+              r0[m] = odd[m];
+              r1[m] = even[m];
+              r2[m] = odd[m + 1];
+              r3[m] = even[m + 1];
+            }
           }
         }
       }
@@ -130,8 +138,8 @@ void Col2ImHalving(const float *cols, float *image, bool cm, int64_t n, int64_t 
 // goes to phase j % s, slot j / s, zeros outside the image), so that each tap's output row is one contiguous run
 // of the split row (tap kx: phase kx % s from slot kx / s on). Planes go channel by channel, samples inner, so
 // each thread writes its k * k row blocks front to back. (Stepping through every tap of a channel for all samples
-// at once, as before, read each plane k * k times from further out in the cache hierarchy.) Values are rounded
-// (to bfloat16) as they are split, once per input value.
+// at once, as before, read each plane k * k times from further out in the cache hierarchy.) For bfloat16 columns
+// each plane is rounded first, once per input value.
 template <typename T>
 void UnfoldAs(const float *image, T *cols, const Geometry &g, int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho,
               int64_t wo) {
@@ -145,16 +153,17 @@ void UnfoldAs(const float *image, T *cols, const Geometry &g, int64_t n, int64_t
 #pragma omp parallel
   {
     std::vector<T> split(h * split_row);  // this thread's plane, each row split into its phases
+    std::vector<T> converted(std::is_same<T, float>::value ? 0 : h * w);
 #pragma omp for collapse(2) schedule(static)
     for (int64_t ch = 0; ch < c; ++ch) {
       for (int64_t b = 0; b < n; ++b) {
-        const float *plane = image + Plane(cm, n, c, b, ch) * h * w;
+        const T *plane = PlaneAs(image + Plane(cm, n, c, b, ch) * h * w, h * w, converted);
         for (int64_t iy = 0; iy < h; ++iy) {
           T *phases = split.data() + iy * split_row;
           for (int64_t q = 0; q < g.s; ++q)
             for (int64_t m = 0; m < len; ++m) {
               const int64_t x = m * g.s + q - g.p;
-              phases[q * len + m] = x >= 0 && x < w ? Stored(plane[iy * w + x], phases) : T(0);
+              phases[q * len + m] = x >= 0 && x < w ? plane[iy * w + x] : T(0);
             }
         }
         for (int64_t ky = 0; ky < g.k; ++ky) {

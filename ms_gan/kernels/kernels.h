@@ -3,6 +3,8 @@
 
 #pragma once
 
+#include <immintrin.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -38,6 +40,22 @@ inline uint16_t ToBF16(float f) {
   if ((u & 0x7f800000u) == 0) return static_cast<uint16_t>((u >> 16) & 0x8000u);
   u += 0x7fffu + ((u >> 16) & 1u);
   return static_cast<uint16_t>(u >> 16);
+}
+
+// X [n] -> Y [n] by ToBF16, on the calling thread. With AVX512_BF16 (built with -march=native on such a CPU) 16 at
+// a time by the CPU's own conversion, the last few under a mask.
+inline void ToBF16Run(const float *x, uint16_t *y, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(y + i), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    const __mmask16 last = static_cast<__mmask16>((1u << (n - i)) - 1u);
+    _mm256_mask_storeu_epi16(y + i, last, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(last, x + i)));
+  }
+  return;
+#endif
+  for (; i < n; ++i) y[i] = ToBF16(x[i]);
 }
 
 }  // namespace ms_gan
