@@ -2,7 +2,7 @@
 with bfloat16 operands (--precision bf16: the conversions included), on the shapes of a dcgan step at batch 128 and
 of the fc models, each timed alone in a compiled graph. The bf16 column needs a CPU with AMX or AVX512_BF16.
 
-    python benchmarks/kernels/bench_products.py [--repeats 20]
+    python benchmarks/kernels/bench_products.py [--repeats 20] [--output products.json]
 
 This is the measured reason ms_gan's conv layers multiply through the kernels on CPU (docs/performance.md).
 """
@@ -25,6 +25,7 @@ SHAPES = [
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=20, help="timed calls per shape and implementation")
+    p.add_argument("--output", default="", help="also write the table and each shape's GFLOP/s to this JSON file")
     args = p.parse_args()
 
     from ms_gan.runtime import prepare_process
@@ -64,8 +65,9 @@ def main():
     flags = " ".join(sorted(kernels.cpu_flags() & set(kernels.BF16_FLAGS))) or "none"
     print(f"CPU bfloat16 flags: {flags}")
     header = ["product (m x n x k)", "MindSpore MatMul GFLOP/s", "ms_gan fp32 GFLOP/s", "speed-up"]
-    print("| " + " | ".join(header + ["ms_gan bf16 GFLOP/s", "bf16 / fp32"]) + " |")
-    print("|---|---|---|---|---|---|")
+    rows = ["| " + " | ".join(header + ["ms_gan bf16 GFLOP/s", "bf16 / fp32"]) + " |", "|---|---|---|---|---|---|"]
+    print("\n".join(rows))
+    records = []
     for what, ta, tb, m, n, depth in SHAPES:
         a = ms.Tensor(rng.standard_normal((depth, m) if ta else (m, depth)).astype(np.float32))
         b = ms.Tensor(rng.standard_normal((n, depth) if tb else (depth, n)).astype(np.float32))
@@ -73,11 +75,18 @@ def main():
         native = seconds(compiled(ops.MatMul(transpose_a=ta, transpose_b=tb)), a, b)
         ours = seconds(compiled(kernel_ops[(ta, tb)]), a, b)
         halves = seconds(compiled(bf16_ops[(ta, tb)]), a, b) if bf16 else float("nan")
-        print(
+        rows.append(
             f"| {what} ({m} x {n} x {depth}) | {flop / native / 1e9:.0f} | {flop / ours / 1e9:.0f} | "
-            f"{native / ours:.2f}x | {flop / halves / 1e9:.0f} | {ours / halves:.2f}x |",
-            flush=True,
+            f"{native / ours:.2f}x | {flop / halves / 1e9:.0f} | {ours / halves:.2f}x |"
         )
+        print(rows[-1], flush=True)
+        gflops = {"matmul": flop / native / 1e9, "fp32": flop / ours / 1e9, "bf16": flop / halves / 1e9}
+        records.append({"product": what, "m": m, "n": n, "k": depth, "gflops": gflops})
+    if args.output:
+        import json
+
+        with open(args.output, "w") as f:
+            json.dump({"bf16_flags": flags, "records": records, "table": "\n".join(rows)}, f, indent=1)
 
 
 if __name__ == "__main__":

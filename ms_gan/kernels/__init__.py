@@ -206,12 +206,8 @@ def geometry(kernel: int, stride: int, padding: int, channel_major: bool = False
 
 
 def _bf16_products(k, custom):
-    """K's operators with the three matrix products (and so their gradients) on bfloat16 operands, and the
-    convolutions' products fused with their unfolding or folding (gemm.cc's ConvProduct16, ConvWeightGrad16,
-    ConvFold16: the unfolded columns written once, in bfloat16)."""
+    """K's operators with the three matrix products (and so their gradients) on bfloat16 operands."""
     from types import SimpleNamespace
-
-    from mindspore import ops
 
     h = SimpleNamespace(**vars(k))
 
@@ -227,41 +223,7 @@ def _bf16_products(k, custom):
     h.mm = custom("MatMulNN16", lambda a, b: (a[0], b[1]), mm_bprop)
     h.mm_nt = custom("MatMulNT16", lambda a, b: (a[0], b[0]), mm_nt_bprop)
     h.mm_tn = custom("MatMulTN16", lambda a, b: (a[1], b[1]), mm_tn_bprop)
-
-    # conv(w, x) = w @ unfold(x), weight_grad(d, x) = d @ unfold(x)^T, fold(w, d) = fold(w^T @ d): the gradient of
-    # each is two of the three (the unfolding and folding are each other's adjoints)
-    def conv_bprop(w, x, g, out, dout):
-        return h.conv_weight_grad(dout, x, g), h.conv_fold(w, dout, g, x[0, 0]), ops.zeros_like(g)
-
-    def weight_grad_bprop(d, x, g, out, dout):
-        return h.conv(dout, x, g), h.conv_fold(dout, d, g, x[0, 0]), ops.zeros_like(g)
-
-    def fold_bprop(w, d, g, like, out, dout):
-        return h.conv_weight_grad(d, dout, g), h.conv(w, dout, g), ops.zeros_like(g), ops.zeros_like(like)
-
-    h.conv = custom("ConvProduct16", lambda w, x, g: (w[0], *_unfolded(x, g)[1:]), conv_bprop)
-    h.conv_weight_grad = custom("ConvWeightGrad16", lambda d, x, g: (d[0], _unfolded(x, g)[0]), weight_grad_bprop)
-    h.conv_fold = custom("ConvFold16", lambda w, d, g, like: _folded(w, d, g, like), fold_bprop)
     return h
-
-
-def _out_size(size, g):
-    """A conv's output side from its input side SIZE and geometry shape G (geometry())."""
-    kernel, stride, padding = g[0], g[1], g[2] - 1
-    return (size + 2 * padding - kernel) // stride + 1
-
-
-def _unfolded(x, g):
-    """The shape of the unfolded columns of an image of shape X: [C * k * k, N, Ho, Wo]."""
-    n, c = (x[1], x[0]) if g[3] == 2 else (x[0], x[1])
-    return (c * g[0] * g[0], n, _out_size(x[2], g), _out_size(x[3], g))
-
-
-def _folded(w, cols, g, like):
-    """The shape of the image folded from columns [w[1], N, Ho, Wo] (of shape COLS but for the first side), its
-    side LIKE [H, W]: [N, C, H, W] (or [C, N, H, W])."""
-    n, c = cols[1], w[1] // (g[0] * g[0])
-    return (c, n, like[0], like[1]) if g[3] == 2 else (n, c, like[0], like[1])
 
 
 def _make_ops(path: str):
@@ -269,13 +231,19 @@ def _make_ops(path: str):
 
     from mindspore import ops
 
+    def out_size(size, g):
+        kernel, stride, padding = g[0], g[1], g[2] - 1
+        return (size + 2 * padding - kernel) // stride + 1
+
     # image [N, C, H, W] (g[3] = 2: [C, N, H, W]) -> cols [C * k * k, N, Ho, Wo]
     def im2col_shape(x, g):
-        return _unfolded(x, g)
+        n, c = (x[1], x[0]) if g[3] == 2 else (x[0], x[1])
+        return (c * g[0] * g[0], n, out_size(x[2], g), out_size(x[3], g))
 
     # cols [C * k * k, N, Ho, Wo] -> image [N, C, H, W] (g[3] = 2: [C, N, H, W]), H and W from LIKE's shape
     def col2im_shape(cols, g, like):
-        return _folded((None, cols[0]), cols, g, like)
+        n, c = cols[1], cols[0] // (g[0] * g[0])
+        return (c, n, like[0], like[1]) if g[3] == 2 else (n, c, like[0], like[1])
 
     def im2col_bprop(x, g, out, dout):
         return k.col2im(dout, g, x[0, 0]), ops.zeros_like(g)
@@ -403,19 +371,5 @@ def _make_ops(path: str):
     dense_shape = lambda x, w, b: (x[0], w[0])  # noqa: E731
     k.dense_relu = ops.Custom(f"{path}:DenseReLU", dense_shape, same, func_type="aot", bprop=dense_relu_bprop)
     k.dense_bias = ops.Custom(f"{path}:DenseBias", dense_shape, same, func_type="aot", bprop=dense_bias_bprop)
-
-    # the convolutions' products as bf16 fuses them (_bf16_products), here composed of the operators above:
-    # conv(w [A, R], x) -> [A, N, Ho, Wo], conv_fold(w [A, R], d [A, N, Ho, Wo], g, like [H, W]) -> image
-    def conv(w, x, g):
-        cols = k.im2col(x, g)
-        rows, n, ho, wo = cols.shape
-        return ops.reshape(k.mm(w, ops.reshape(cols, (rows, n * ho * wo))), (w.shape[0], n, ho, wo))
-
-    def conv_fold(w, d, g, like):
-        a, n, h, w_ = d.shape
-        cols = ops.reshape(k.mm_tn(w, ops.reshape(d, (a, n * h * w_))), (-1, n, h, w_))
-        return k.col2im(cols, g, like)
-
-    k.conv, k.conv_fold = conv, conv_fold
     k.bf16 = _bf16_products(k, custom)
     return k

@@ -61,13 +61,16 @@ class _TransposedProduct(nn.Cell):
         else:
             n, c_in, h, w = x.shape
             x = self.ops.swap_nc(x)
+        # [in, N, H, W] -> [in, N * H * W]
+        x_cols = ops.reshape(x, (c_in, n * h * w))
+        # [in, out * k * k]^T @ [in, N * H * W] -> [out * k * k, N, H, W]
+        cols = ops.reshape(self.ops.mm_tn(ops.reshape(weight, (c_in, -1)), x_cols), (-1, n, h, w))
         size = (
             (h - 1) * self.stride - 2 * self.padding + self.kernel,
             (w - 1) * self.stride - 2 * self.padding + self.kernel,
         )
-        # [in, out * k * k]^T @ [in, N, H, W] -> columns [out * k * k, N, H, W], folded to [N, out, Ho, Wo]; the
-        # zeros only tell the folding the output size
-        return self.ops.conv_fold(ops.reshape(weight, (c_in, -1)), x, self.geometry, ops.zeros(size, x.dtype))
+        # -> [N, out, Ho, Wo]; the zeros only tell Col2Im the output size
+        return self.ops.col2im(cols, self.geometry, ops.zeros(size, x.dtype))
 
 
 def _add_bias(y, bias):
@@ -120,9 +123,12 @@ class GemmConv2d(nn.Cell):
         if self.as_transposed:
             # [out, in, k, k] -> flipped in space -> [in, out, k, k]
             return self.transposed(x, ops.transpose(ops.flip(weight, (2, 3)), (1, 0, 2, 3)))
-        # [out, in * k * k] @ x [N, in, H, W] (or [in, N, H, W]) unfolded to [in * k * k, N, Ho, Wo]
-        # -> [out, N, Ho, Wo] (-> [N, out, Ho, Wo])
-        y = self.ops.conv(ops.reshape(weight, (c_out, -1)), x, self.geometry)
+        cols = self.ops.im2col(x, self.geometry)  # [N, in, H, W] (or [in, N, H, W]) -> [in * k * k, N, Ho, Wo]
+        rows, n, ho, wo = cols.shape
+        # [out, in * k * k] @ [in * k * k, N * Ho * Wo] -> [out, N, Ho, Wo] (-> [N, out, Ho, Wo])
+        y = ops.reshape(
+            self.ops.mm(ops.reshape(weight, (c_out, rows)), ops.reshape(cols, (rows, n * ho * wo))), (c_out, n, ho, wo)
+        )
         return y if self.cm_out else self.ops.swap_nc(y)
 
 

@@ -109,11 +109,10 @@ void ToBF16(const float *x, uint16_t *y, int64_t n) {
     ms_gan::ToBF16Run(x + blk * kBlock, y + blk * kBlock, std::min(kBlock, n - blk * kBlock));
 }
 
-// Scratch space for the bfloat16 operands (and the folded convolutions' products), kept between calls: a fresh
-// allocation of this size would be mapped anew by the system each call, and its first touch (page faults) cost as
-// much as the conversion. Buffers are lent out one caller at a time (MindSpore may run independent operators at
-// once).
-template <typename T>
+// Scratch space for the bfloat16 operands, kept between calls: a fresh allocation of this size would be mapped anew
+// by the system each call, and its first touch (page faults) cost as much as the conversion. Buffers are lent out
+// one caller at a time (MindSpore may run independent operators at once); they hold the two largest operands' worth
+// per product running at once (about 100 MB for the dcgan at batch 128).
 class Scratch {
  public:
   explicit Scratch(int64_t n) {
@@ -130,12 +129,12 @@ class Scratch {
     std::lock_guard<std::mutex> lock(mutex_);
     free_.push_back(std::move(buffer_));
   }
-  T *data() { return buffer_.data(); }
+  uint16_t *data() { return buffer_.data(); }
 
  private:
-  std::vector<T> buffer_;
+  std::vector<uint16_t> buffer_;
   static inline std::mutex mutex_;
-  static inline std::vector<std::vector<T>> free_;
+  static inline std::vector<std::vector<uint16_t>> free_;
 };
 
 // params: a, b, then c; shapes as stored. BF16: the operands rounded to bfloat16 first.
@@ -149,7 +148,7 @@ int Product(bool ta, bool tb, bool bf16, int nparam, void **params, int *ndims, 
   const float *a = static_cast<const float *>(params[0]), *b = static_cast<const float *>(params[1]);
   float *c = static_cast<float *>(params[2]);
   if (!bf16) return Gemm(ta, tb, m, n, k, a, b, c);
-  Scratch<uint16_t> a16(m * k), b16(k * n);
+  Scratch a16(m * k), b16(k * n);
   ToBF16(a, a16.data(), m * k);
   ToBF16(b, b16.data(), k * n);
   return Gemm(ta, tb, m, n, k, a16.data(), b16.data(), c);
@@ -169,79 +168,6 @@ MS_GAN_PRODUCT(MatMulTN, true, false, false)
 MS_GAN_PRODUCT(MatMulNN16, false, false, true)
 MS_GAN_PRODUCT(MatMulNT16, false, true, true)
 MS_GAN_PRODUCT(MatMulTN16, true, false, true)
-
-// The bfloat16 convolutions: each product next to its unfolding or folding, so that the unfolded columns are
-// written once, in bfloat16, and never in float32 (at --precision bf16 that float32 copy and its two conversions,
-// forward and for the weight gradient, were a large part of the products' memory traffic). Closed under
-// differentiation (kernels/__init__.py), so they differentiate any number of times:
-//   ConvProduct16(w [A, R], image, geom) -> [A, N, Ho, Wo]  = w @ Unfold(image)
-//   ConvWeightGrad16(d [A, N, Ho, Wo], image, geom) -> [A, R] = d @ Unfold(image)^T
-//   ConvFold16(w [A, R], d [A, N, Ho, Wo], geom, like [H, W]) -> image = Fold(w^T @ d)
-// with R = C * k * k, image [N, C, H, W] (or [C, N, H, W], geom's L = 2) and the products' operands in bfloat16,
-// rounded as MatMulNN16 rounds them: the same numbers as Im2Col or Col2Im and a bfloat16 product.
-namespace {
-
-struct ImageDims {
-  int64_t n, c, h, w;
-};
-
-ImageDims ReadImage(const int64_t *shape, const ms_gan::Geometry &g) {
-  return g.channel_major ? ImageDims{shape[1], shape[0], shape[2], shape[3]}
-                         : ImageDims{shape[0], shape[1], shape[2], shape[3]};
-}
-
-bool AllFloat32(int n, const char **dtypes) {
-  for (int i = 0; i < n; ++i)
-    if (!IsFloat32(dtypes[i])) return false;
-  return true;
-}
-
-}  // namespace
-
-extern "C" int ConvProduct16(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
-                             void *stream, void *extra) {
-  if (nparam != 4 || ndims[0] != 2 || ndims[1] != 4 || ndims[2] != 4 || ndims[3] != 4 || !AllFloat32(2, dtypes))
-    return 1;
-  const ms_gan::Geometry g = ms_gan::ReadGeometry(shapes[2]);
-  const ImageDims im = ReadImage(shapes[1], g);
-  const int64_t a = shapes[0][0], r = shapes[0][1], ho = shapes[3][2], wo = shapes[3][3], p = im.n * ho * wo;
-  if (r != im.c * g.k * g.k || shapes[3][0] != a || shapes[3][1] != im.n) return 1;
-  Scratch<uint16_t> w16(a * r), cols16(r * p);
-  ToBF16(static_cast<const float *>(params[0]), w16.data(), a * r);
-  ms_gan::Unfold(static_cast<const float *>(params[1]), cols16.data(), g, im.n, im.c, im.h, im.w, ho, wo);
-  return Gemm(false, false, a, p, r, w16.data(), cols16.data(), static_cast<float *>(params[3]));
-}
-
-extern "C" int ConvWeightGrad16(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes,
-                                void *stream, void *extra) {
-  if (nparam != 4 || ndims[0] != 4 || ndims[1] != 4 || ndims[2] != 4 || ndims[3] != 2 || !AllFloat32(2, dtypes))
-    return 1;
-  const ms_gan::Geometry g = ms_gan::ReadGeometry(shapes[2]);
-  const ImageDims im = ReadImage(shapes[1], g);
-  const int64_t a = shapes[0][0], ho = shapes[0][2], wo = shapes[0][3], p = im.n * ho * wo, r = shapes[3][1];
-  if (r != im.c * g.k * g.k || shapes[0][1] != im.n || shapes[3][0] != a) return 1;
-  Scratch<uint16_t> d16(a * p), cols16(r * p);
-  ToBF16(static_cast<const float *>(params[0]), d16.data(), a * p);
-  ms_gan::Unfold(static_cast<const float *>(params[1]), cols16.data(), g, im.n, im.c, im.h, im.w, ho, wo);
-  return Gemm(false, true, a, r, p, d16.data(), cols16.data(), static_cast<float *>(params[3]));
-}
-
-extern "C" int ConvFold16(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
-                          void *extra) {
-  if (nparam != 5 || ndims[0] != 2 || ndims[1] != 4 || ndims[2] != 4 || ndims[4] != 4 || !AllFloat32(2, dtypes))
-    return 1;
-  const ms_gan::Geometry g = ms_gan::ReadGeometry(shapes[2]);
-  const ImageDims im = ReadImage(shapes[4], g);
-  const int64_t a = shapes[0][0], r = shapes[0][1], ho = shapes[1][2], wo = shapes[1][3], p = im.n * ho * wo;
-  if (r != im.c * g.k * g.k || shapes[1][0] != a || shapes[1][1] != im.n) return 1;
-  Scratch<uint16_t> w16(a * r), d16(a * p);
-  Scratch<float> cols(r * p);
-  ToBF16(static_cast<const float *>(params[0]), w16.data(), a * r);
-  ToBF16(static_cast<const float *>(params[1]), d16.data(), a * p);
-  if (Gemm(true, false, r, p, a, w16.data(), d16.data(), cols.data()) != 0) return 1;
-  ms_gan::Fold(cols.data(), static_cast<float *>(params[4]), g, im.n, im.c, im.h, im.w, ho, wo);
-  return 0;
-}
 
 // DenseReLU(x, w, b) = max(x @ w^T + b, 0) and DenseBias(x, w, b) = x @ w^T + b: x [n, in], w [out, in], b [out],
 // float32. For drawing only (no gradient): the fc generator's folded layers (models/folded.py), where MindSpore's

@@ -16,21 +16,19 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <type_traits>
 #include <vector>
-
-#include "kernels.h"
-
-using ms_gan::Geometry;
-using ms_gan::ReadGeometry;
 
 namespace {
 
-// A plane of SIZE values as the unfolded columns hold them: float32 as it is, or rounded to bfloat16 into BUFFER.
-inline const float *PlaneAs(const float *plane, int64_t, std::vector<float> &) { return plane; }
-inline const uint16_t *PlaneAs(const float *plane, int64_t size, std::vector<uint16_t> &buffer) {
-  ms_gan::ToBF16Run(plane, buffer.data(), size);
-  return buffer.data();
+struct Geometry {
+  int64_t k, s, p;
+  bool channel_major;  // the image is [C, N, H, W]: a discriminator's conv after a conv (a transposition fewer)
+};
+
+// The geometry travels in the shape of a small int32 tensor, [k, s, p + 1, L]: MindSpore infers every
+// instance of one custom operator with the same shape function, which sees shapes, never values.
+Geometry ReadGeometry(const int64_t *geom_shape) {
+  return {geom_shape[0], geom_shape[1], geom_shape[2] - 1, geom_shape[3] == 2};
 }
 
 // where plane (sample b, channel ch) of an image of n samples and c channels starts, in planes
@@ -63,38 +61,33 @@ bool IsHalving(const Geometry &g, int64_t h, int64_t w, int64_t ho, int64_t wo) 
 // is split once into its even and odd columns, with a zero where a tap falls off either edge; each of the four
 // taps kx then copies a contiguous run of one of them (kx 0: odd from ox - 1, 1: even from ox, 2: odd from ox,
 // 3: even from ox + 1).
-template <typename T>
-void Im2ColHalving(const float *image, T *cols, bool cm, int64_t n, int64_t c, int64_t h, int64_t w) {
+void Im2ColHalving(const float *image, float *cols, bool cm, int64_t n, int64_t c, int64_t h, int64_t w) {
   const int64_t ho = h / 2, wo = w / 2, tap = n * ho * wo;  // tap: from one tap's row of cols to the next
-#pragma omp parallel
-  {
-    std::vector<T> converted(std::is_same<T, float>::value ? 0 : h * w);
-#pragma omp for collapse(2) schedule(static)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      for (int64_t b = 0; b < n; ++b) {
-        const T *plane = PlaneAs(image + Plane(cm, n, c, b, ch) * h * w, h * w, converted);
-        T *first = cols + (ch * 16 * n + b) * ho * wo;  // tap (0, 0) of this plane
-        for (int64_t oy = 0; oy < ho; ++oy) {
-          for (int64_t ky = 0; ky < 4; ++ky) {
-            T *r0 = first + ky * 4 * tap + oy * wo, *r1 = r0 + tap, *r2 = r1 + tap, *r3 = r2 + tap;
-            const int64_t iy = 2 * oy - 1 + ky;
-            if (iy < 0 || iy >= h) {
-              for (int64_t m = 0; m < wo; ++m) r0[m] = r1[m] = r2[m] = r3[m] = T(0);
-              continue;
-            }
-            const T *in = plane + iy * w;
-            T even[kMaxRun + 1], odd[kMaxRun + 1];  // even[m] = in[2m], odd[m + 1] = in[2m + 1]
-            odd[0] = even[wo] = T(0);
-            for (int64_t m = 0; m < wo; ++m) {
-              even[m] = in[2 * m];
-              odd[m + 1] = in[2 * m + 1];
-            }
-            for (int64_t m = 0; m < wo; ++m) {
-              r0[m] = odd[m];
-              r1[m] = even[m];
-              r2[m] = odd[m + 1];
-              r3[m] = even[m + 1];
-            }
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    for (int64_t b = 0; b < n; ++b) {
+      const float *plane = image + Plane(cm, n, c, b, ch) * h * w;
+      float *first = cols + (ch * 16 * n + b) * ho * wo;  // tap (0, 0) of this plane
+      for (int64_t oy = 0; oy < ho; ++oy) {
+        for (int64_t ky = 0; ky < 4; ++ky) {
+          float *r0 = first + ky * 4 * tap + oy * wo, *r1 = r0 + tap, *r2 = r1 + tap, *r3 = r2 + tap;
+          const int64_t iy = 2 * oy - 1 + ky;
+          if (iy < 0 || iy >= h) {
+            for (int64_t m = 0; m < wo; ++m) r0[m] = r1[m] = r2[m] = r3[m] = 0.0f;
+            continue;
+          }
+          const float *in = plane + iy * w;
+          float even[kMaxRun + 1], odd[kMaxRun + 1];  // even[m] = in[2m], odd[m + 1] = in[2m + 1]
+          odd[0] = even[wo] = 0.0f;
+          for (int64_t m = 0; m < wo; ++m) {
+            even[m] = in[2 * m];
+            odd[m + 1] = in[2 * m + 1];
+          }
+          for (int64_t m = 0; m < wo; ++m) {
+            r0[m] = odd[m];
+            r1[m] = even[m];
+            r2[m] = odd[m + 1];
+            r3[m] = even[m + 1];
           }
         }
       }
@@ -134,51 +127,56 @@ void Col2ImHalving(const float *cols, float *image, bool cm, int64_t n, int64_t 
   }
 }
 
-// Unfold reads each (sample, channel) plane once: its rows are first split by column phase (padded column j = x + p
+}  // namespace
+
+// Im2Col reads each (sample, channel) plane once: its rows are first split by column phase (padded column j = x + p
 // goes to phase j % s, slot j / s, zeros outside the image), so that each tap's output row is one contiguous run
 // of the split row (tap kx: phase kx % s from slot kx / s on). Planes go channel by channel, samples inner, so
 // each thread writes its k * k row blocks front to back. (Stepping through every tap of a channel for all samples
-// at once, as before, read each plane k * k times from further out in the cache hierarchy.) For bfloat16 columns
-// each plane is rounded first, once per input value.
-template <typename T>
-void UnfoldAs(const float *image, T *cols, const Geometry &g, int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho,
-              int64_t wo) {
+// at once, as before, read each plane k * k times from further out in the cache hierarchy.)
+extern "C" int Im2Col(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                      void *extra) {
+  if (nparam != 3 || ndims[0] != 4 || ndims[1] != 4 || ndims[2] != 4 || !IsFloat32(dtypes[0])) return 1;
+  const float *image = static_cast<const float *>(params[0]);
+  const Geometry g = ReadGeometry(shapes[1]);
   const bool cm = g.channel_major;
+  float *cols = static_cast<float *>(params[2]);
+  const int64_t n = shapes[0][cm ? 1 : 0], c = shapes[0][cm ? 0 : 1], h = shapes[0][2], w = shapes[0][3];
+  const int64_t ho = shapes[2][2], wo = shapes[2][3];
   if (IsHalving(g, h, w, ho, wo)) {
     Im2ColHalving(image, cols, cm, n, c, h, w);
-    return;
+    return 0;
   }
   // slots per phase: enough for every tap's run and every input column
   const int64_t len = std::max(wo + (g.k - 1) / g.s, (w - 1 + g.p) / g.s + 1), split_row = g.s * len;
 #pragma omp parallel
   {
-    std::vector<T> split(h * split_row);  // this thread's plane, each row split into its phases
-    std::vector<T> converted(std::is_same<T, float>::value ? 0 : h * w);
+    std::vector<float> split(h * split_row);  // this thread's plane, each row split into its phases
 #pragma omp for collapse(2) schedule(static)
     for (int64_t ch = 0; ch < c; ++ch) {
       for (int64_t b = 0; b < n; ++b) {
-        const T *plane = PlaneAs(image + Plane(cm, n, c, b, ch) * h * w, h * w, converted);
+        const float *plane = image + Plane(cm, n, c, b, ch) * h * w;
         for (int64_t iy = 0; iy < h; ++iy) {
-          T *phases = split.data() + iy * split_row;
+          float *phases = split.data() + iy * split_row;
           for (int64_t q = 0; q < g.s; ++q)
             for (int64_t m = 0; m < len; ++m) {
               const int64_t x = m * g.s + q - g.p;
-              phases[q * len + m] = x >= 0 && x < w ? plane[iy * w + x] : T(0);
+              phases[q * len + m] = x >= 0 && x < w ? plane[iy * w + x] : 0.0f;
             }
         }
         for (int64_t ky = 0; ky < g.k; ++ky) {
           for (int64_t kx = 0; kx < g.k; ++kx) {
             const int64_t row = (ch * g.k + ky) * g.k + kx;
             const int64_t offset = (kx % g.s) * len + kx / g.s;
-            T *out = cols + (row * n + b) * ho * wo;
+            float *out = cols + (row * n + b) * ho * wo;
             for (int64_t oy = 0; oy < ho; ++oy) {
               const int64_t iy = oy * g.s - g.p + ky;
-              T *out_row = out + oy * wo;
+              float *out_row = out + oy * wo;
               if (iy < 0 || iy >= h) {
-                std::memset(out_row, 0, sizeof(T) * wo);
+                std::memset(out_row, 0, sizeof(float) * wo);
                 continue;
               }
-              const T *run = split.data() + iy * split_row + offset;
+              const float *run = split.data() + iy * split_row + offset;
               for (int64_t ox = 0; ox < wo; ++ox) out_row[ox] = run[ox];
             }
           }
@@ -186,28 +184,21 @@ void UnfoldAs(const float *image, T *cols, const Geometry &g, int64_t n, int64_t
       }
     }
   }
+  return 0;
 }
 
-}  // namespace
-
-namespace ms_gan {
-
-void Unfold(const float *image, float *cols, const Geometry &g, int64_t n, int64_t c, int64_t h, int64_t w,
-            int64_t ho, int64_t wo) {
-  UnfoldAs(image, cols, g, n, c, h, w, ho, wo);
-}
-
-void Unfold(const float *image, uint16_t *cols, const Geometry &g, int64_t n, int64_t c, int64_t h, int64_t w,
-            int64_t ho, int64_t wo) {
-  UnfoldAs(image, cols, g, n, c, h, w, ho, wo);
-}
-
-void Fold(const float *cols, float *image, const Geometry &g, int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho,
-          int64_t wo) {
+extern "C" int Col2Im(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
+                      void *extra) {
+  if (nparam != 4 || ndims[0] != 4 || ndims[1] != 4 || ndims[3] != 4 || !IsFloat32(dtypes[0])) return 1;
+  const float *cols = static_cast<const float *>(params[0]);
+  const Geometry g = ReadGeometry(shapes[1]);
   const bool cm = g.channel_major;
+  float *image = static_cast<float *>(params[3]);
+  const int64_t n = shapes[3][cm ? 1 : 0], c = shapes[3][cm ? 0 : 1], h = shapes[3][2], w = shapes[3][3];
+  const int64_t ho = shapes[0][2], wo = shapes[0][3];
   if (IsHalving(g, h, w, ho, wo)) {
     Col2ImHalving(cols, image, cm, n, c, h, w);
-    return;
+    return 0;
   }
   // one (sample, channel) plane per task: every tap that lands in it is summed by the same thread. Channels outer,
   // samples inner: consecutive planes read consecutive runs of each tap's row.
@@ -232,29 +223,6 @@ void Fold(const float *cols, float *image, const Geometry &g, int64_t n, int64_t
       }
     }
   }
-}
-
-}  // namespace ms_gan
-
-extern "C" int Im2Col(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
-                      void *extra) {
-  if (nparam != 3 || ndims[0] != 4 || ndims[1] != 4 || ndims[2] != 4 || !IsFloat32(dtypes[0])) return 1;
-  const Geometry g = ReadGeometry(shapes[1]);
-  const bool cm = g.channel_major;
-  const int64_t n = shapes[0][cm ? 1 : 0], c = shapes[0][cm ? 0 : 1], h = shapes[0][2], w = shapes[0][3];
-  ms_gan::Unfold(static_cast<const float *>(params[0]), static_cast<float *>(params[2]), g, n, c, h, w, shapes[2][2],
-                 shapes[2][3]);
-  return 0;
-}
-
-extern "C" int Col2Im(int nparam, void **params, int *ndims, int64_t **shapes, const char **dtypes, void *stream,
-                      void *extra) {
-  if (nparam != 4 || ndims[0] != 4 || ndims[1] != 4 || ndims[3] != 4 || !IsFloat32(dtypes[0])) return 1;
-  const Geometry g = ReadGeometry(shapes[1]);
-  const bool cm = g.channel_major;
-  const int64_t n = shapes[3][cm ? 1 : 0], c = shapes[3][cm ? 0 : 1], h = shapes[3][2], w = shapes[3][3];
-  ms_gan::Fold(static_cast<const float *>(params[0]), static_cast<float *>(params[3]), g, n, c, h, w, shapes[0][2],
-               shapes[0][3]);
   return 0;
 }
 
