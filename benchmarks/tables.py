@@ -10,6 +10,10 @@ this script disagree, so no number in a table is typed by hand.
 - failure_modes: the failure-mode guide's digit-8 runs: each one's verdict (diagnosis.json) and last evaluation.
 - options: benchmarks/compare_options.py's JSON (each loss and stabiliser on the fc GAN) and the commit that made it.
 - speed: benchmarks/bench_train.py's JSON (ms_gan against its PyTorch twin).
+- precision, bf16_runs: the same recipes trained with --precision fp32 and bf16 (metrics, and the whole runs' wall
+  times from their summary.json).
+- ab_*, products: tables benchmarks/ab_commits.py (two commits' steps, alternating in one sitting) and
+  benchmarks/kernels/bench_products.py printed, from their JSON.
 """
 
 import argparse
@@ -25,7 +29,12 @@ RESULT_RUNS = ("fc", "fc-seed1", "dcgan", "dcgan-seed1", "cgan", "cgan-seed1")
 LONGER_RUNS = ("cgan_14ep_linear", "clusters_10ep_b32", "dcgan_14ep_b32", "fashion_cgan")
 FAILURE_RUNS = ("stable", "mode_collapse", "convergence_failure")
 SPEED_JSON = os.path.join("benchmarks", "results_current_cpu_2core.json")
-AB_JSON = os.path.join("benchmarks", "results_ab_plain_models_cpu_2core.json")  # benchmarks/ab_commits.py
+# the tables benchmarks print themselves, kept in their JSON: benchmarks/ab_commits.py, bench_products.py
+PRINTED = {
+    "ab_plain_models": os.path.join("benchmarks", "results_ab_plain_models_cpu_2core.json"),
+    "ab_bf16": os.path.join("benchmarks", "results_ab_bf16_cpu_2core.json"),
+    "products": os.path.join("benchmarks", "results_products_cpu_2core.json"),
+}
 # where each table goes
 PLACES = {
     "results": ("README.md", "docs/results.md"),
@@ -34,6 +43,9 @@ PLACES = {
     "options": ("docs/losses.md",),
     "speed": ("README.md", "docs/performance.md"),
     "ab_plain_models": ("docs/performance.md",),
+    "ab_bf16": ("docs/performance.md",),
+    "products": ("docs/performance.md",),
+    "bf16_runs": ("docs/performance.md", "docs/results.md"),
     "precision": ("docs/results.md",),
 }
 # settings that say where a run was written or what it was trained on, not how: never part of its command
@@ -140,6 +152,38 @@ def precision_table() -> str:
     return "\n".join(rows + ["", "```bash", *commands, "```"])
 
 
+# (fp32 run, bf16 run): whole trainings in one sitting, alternating, on one host (docs/performance.md)
+BF16_RUNS = (("dcgan-fp32", "dcgan-bf16"), ("cgan_14ep_linear-fp32", "cgan_14ep_linear-bf16"))
+
+
+def bf16_runs_table() -> str:
+    """Whole runs at fp32 and bf16: train.py's own wall time (summary.json) and evaluate.py's metrics."""
+    rows = [
+        "| run | precision | epochs (steps) | training wall s | bf16 / fp32 wall | FD ↓ | IS ↑ | precision | recall "
+        "| label acc. |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    commands = []
+    for pair in BF16_RUNS:
+        walls = []
+        for name in pair:
+            folder = os.path.join(SHOWCASE, name)
+            config, summary = _load(os.path.join(folder, "config.json")), _load(os.path.join(folder, "summary.json"))
+            m = _load(os.path.join(folder, "metrics.json"))["samples"]
+            walls.append(summary["wall_seconds"])
+            ratio = f"{walls[1] / walls[0]:.2f}" if len(walls) == 2 else ""
+            accuracy = f"{m['label_accuracy']:.3f}" if "label_accuracy" in m else ""
+            rows.append(
+                f"| {name} | {config.get('precision', 'fp32')} | {config['epochs']} ({summary['steps']:,}) | "
+                f"{summary['wall_seconds']:.0f} | {ratio} | {m['fd']:.2f} | {m['inception_score']:.2f} | "
+                f"{m['precision']:.3f} | {m['recall']:.3f} | {accuracy} |"
+            )
+            commands.append(
+                f"{train_command(config)} --run_name {name}   # then: python scripts/evaluate.py --ckpt result/{name}"
+            )
+    return "\n".join(rows + ["", "```bash", *commands, "```"])
+
+
 def _made_at(path: str) -> str:
     """The commit that added PATH's current version (its run's results), or "(uncommitted)"."""
     import subprocess
@@ -233,33 +277,37 @@ def speed_table() -> str:
         )
 
     rows = [
-        "| model | precision | ms_gan ms/step | PyTorch ms/step | ms_gan vs PyTorch | ms_gan generates (img/s) | "
-        "PyTorch generates (img/s) |",
-        "|---|---|---|---|---|---|---|",
+        "| model | precision | ms_gan ms/step | PyTorch ms/step | ms_gan vs PyTorch | ms_gan vs its fp32 | "
+        "ms_gan generates (img/s) | PyTorch generates (img/s) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for model in ("fc", "dcgan", "cgan"):
         for precision in precisions:
             ms_step, torch_step = (
                 median(model, f, precision, lambda r: r["compute_ms"] + r["data_wait_ms"]) for f in ("ms", "torch")
             )
+            ms_fp32 = median(model, "ms", "fp32", lambda r: r["compute_ms"] + r["data_wait_ms"])
             ms_gen, torch_gen = (
                 median(model, f, precision, lambda r: r["infer_images_per_s"]) for f in ("ms", "torch")
             )
             torch_name = "fp32" if precision == "fp32" else "autocast bf16"
             rows.append(
                 f"| {model} | {precision} (PyTorch {torch_name}) | {ms_step:.1f} | {torch_step:.1f} | "
-                f"{torch_step / ms_step:.2f}x | {ms_gen:.0f} | {torch_gen:.0f} |"
+                f"{torch_step / ms_step:.2f}x | {ms_fp32 / ms_step:.2f}x | {ms_gen:.0f} | {torch_gen:.0f} |"
             )
     return "\n".join(rows)
 
 
-def ab_table() -> str:
-    """The A/B of benchmarks/ab_commits.py: its medians, as it printed them."""
-    return _load(AB_JSON)["table"]
+def printed_table(name: str):
+    """The table a benchmark printed and kept in its JSON, PRINTED[NAME]."""
+    return lambda: _load(PRINTED[name])["table"]
 
 
 TABLES = {
-    "ab_plain_models": ab_table,
+    "ab_plain_models": printed_table("ab_plain_models"),
+    "ab_bf16": printed_table("ab_bf16"),
+    "products": printed_table("products"),
+    "bf16_runs": bf16_runs_table,
     "precision": precision_table,
     "results": results_table,
     "longer": longer_table,

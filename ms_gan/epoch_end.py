@@ -13,7 +13,7 @@ from ms_gan.errors import UserError
 from ms_gan.fileio import write_json
 from ms_gan.log import EVERY_RANK
 from ms_gan.metrics import Evaluator
-from ms_gan.progress import format_seconds
+from ms_gan.progress import format_seconds, plural
 from ms_gan.report import write_run_page
 from ms_gan.runlog import csv_writer, read_log
 from ms_gan.sampling import generate, row_names
@@ -230,7 +230,3 @@ def _final_samples(config, data_dir, net_g, run_record, num: int = 2000):
     return evaluator.score_generator(net_g, config, seed=config.seed, shares=run_record.cluster_shares), (
         evaluator.real_row
     )
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -9,6 +9,11 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def plural(n: int, noun: str) -> str:
+    """ "1 epoch", "3 epochs"."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 class Progress:
     def __init__(self, total_steps: int, steps_per_epoch: int, stream=None, line_every: float = 15.0):
         self.total, self.per_epoch = total_steps, steps_per_epoch

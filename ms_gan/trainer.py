@@ -23,7 +23,7 @@ from ms_gan.epoch_end import EpochEnd, StoppedOnFailure, TrainingDiverged
 from ms_gan.errors import UserError
 from ms_gan.log import only_rank_0
 from ms_gan.models import precision
-from ms_gan.progress import Progress
+from ms_gan.progress import Progress, plural
 from ms_gan.report import write_run_page
 from ms_gan.run_folder import CLUSTERS_NAME, RunFolder
 from ms_gan.runlog import STEP_METRICS, csv_writer, log_row
@@ -248,7 +248,3 @@ def _train_loop(run, config: TrainConfig, after_step) -> str:
             signals.install()  # drawing the grid compiled the generator's inference graph
     run.progress.close()
     return run.end_epoch.finish(step, step - run.start_step, time.perf_counter() - t_start, run.first_step_seconds)
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
