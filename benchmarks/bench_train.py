@@ -426,16 +426,17 @@ def process_seconds(framework, model, epochs: int, args, precision: str = "fp32"
             last = out.stderr.strip().splitlines()[-1:]
             raise SystemExit(f"error: {framework} process run of {model} failed: {last}")
         # the training loop alone, as each records it (train.py's includes its per-epoch checkpoint and grids)
-        own = os.path.join(tmp, "run", "summary.json") if framework == "ms" else os.path.join(tmp, "timing.json")
-        with open(own) as f:
-            train_seconds = json.load(f)["wall_seconds"]
+        path = os.path.join(tmp, "run", "summary.json") if framework == "ms" else os.path.join(tmp, "timing.json")
+        with open(path) as f:
+            own = json.load(f)
     record = {
         "framework": framework,
         "model": model,
         "precision": precision,
         "epochs": epochs,
         "process_seconds": wall,
-        "train_seconds": train_seconds,
+        "train_seconds": own["wall_seconds"],
+        "steps": own["steps"],
     }
     print(json.dumps(record), flush=True)
     return record

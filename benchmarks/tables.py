@@ -152,14 +152,17 @@ def precision_table() -> str:
     return "\n".join(rows + ["", "```bash", *commands, "```"])
 
 
-# (fp32 run, bf16 run): whole trainings in one sitting, alternating, on one host (docs/performance.md)
+# (fp32 run, bf16 run): whole trainings in one sitting, one after the other, on one host (docs/performance.md)
 BF16_RUNS = (("dcgan-fp32", "dcgan-bf16"), ("cgan_14ep_linear-fp32", "cgan_14ep_linear-bf16"))
+# the PyTorch twin's whole 5-epoch dcgan, fp32 and autocast, in the same sitting (bench_train.py --process)
+TWIN_PROCESS_JSON = os.path.join("benchmarks", "results_process_bf16_cpu_2core.json")
 
 
 def bf16_runs_table() -> str:
-    """Whole runs at fp32 and bf16: train.py's own wall time (summary.json) and evaluate.py's metrics."""
+    """Whole runs at fp32 and bf16: train.py's own training time (summary.json) and evaluate.py's metrics, and the
+    PyTorch twin's training loop on the dcgan (its timing.json, through bench_train.py --process)."""
     rows = [
-        "| run | precision | epochs (steps) | training wall s | bf16 / fp32 wall | FD ↓ | IS ↑ | precision | recall "
+        "| run | precision | epochs (steps) | training s | bf16 / fp32 time | FD ↓ | IS ↑ | precision | recall "
         "| label acc. |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -181,6 +184,19 @@ def bf16_runs_table() -> str:
             commands.append(
                 f"{train_command(config)} --run_name {name}   # then: python scripts/evaluate.py --ckpt result/{name}"
             )
+        if pair == BF16_RUNS[0]:
+            twin = {r["precision"]: r for r in _load(TWIN_PROCESS_JSON)["processes"] if r["framework"] == "torch"}
+            for precision, name in (("fp32", "fp32"), ("bf16", "autocast bf16")):
+                r = twin[precision]
+                ratio = f"{r['train_seconds'] / twin['fp32']['train_seconds']:.2f}" if precision == "bf16" else ""
+                rows.append(
+                    f"| PyTorch twin, {r['model']} | {name} | {r['epochs']} ({r['steps']:,}) | "
+                    f"{r['train_seconds']:.0f} | {ratio} | | | | | |"
+                )
+    commands.append(
+        "python benchmarks/bench_train.py --models '' --process dcgan --precisions fp32,bf16 --frameworks torch "
+        f"--repeats 1 --output {TWIN_PROCESS_JSON}   # the twin's rows"
+    )
     return "\n".join(rows + ["", "```bash", *commands, "```"])
 
 
