@@ -153,7 +153,7 @@ def precision_table() -> str:
 
 
 # (fp32 run, bf16 run): whole trainings in one sitting, one after the other, on one host (docs/performance.md)
-BF16_RUNS = (("dcgan-fp32", "dcgan-bf16"), ("cgan_14ep_linear-fp32", "cgan_14ep_linear-bf16"))
+BF16_RUNS = (("dcgan-fp32", "dcgan-bf16"), ("cgan_14ep_linear", "cgan_14ep_linear-bf16"))
 # the PyTorch twin's whole 5-epoch dcgan, fp32 and autocast, in the same sitting (bench_train.py --process)
 TWIN_PROCESS_JSON = os.path.join("benchmarks", "results_process_bf16_cpu_2core.json")
 
